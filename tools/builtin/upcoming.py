@@ -1,0 +1,150 @@
+"""Catalogue tools whose arguments are fixed by tools.md but whose implementations arrive with
+later issues (attribution #4, knowledge base #5, counterfactuals #6, internals #7, reports #8).
+
+They are registered with `available = False` so the planner plans them and `whybox plan --json`
+honours the contract; running one says plainly that it is not implemented yet.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tools.base import InstanceParams, Params, Tool
+from tools.where import Where
+
+ATTRIBUTION_METHODS = ("integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention")
+
+
+class _Upcoming(Tool, abstract=True):
+    available = False
+
+    def run(self, ctx, params):  # pragma: no cover - run_tool refuses before calling
+        raise NotImplementedError
+
+
+class AttributeParams(InstanceParams):
+    method: Literal["integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention"] | None = None
+    k: int | None = Field(default=None, ge=1)
+    target: str | None = None
+
+
+class Attribute(_Upcoming):
+    name = "attribute"
+    description = "Which input tokens drove the prediction, with a faithfulness score."
+    Params = AttributeParams
+    examples = ("why did it call review 12 negative?", "top 3 words for id 78 by integrated gradients")
+
+
+class CounterfactualParams(InstanceParams):
+    target: str | None = None
+    k: int | None = Field(default=None, ge=1)
+
+
+class Counterfactual(_Upcoming):
+    name = "counterfactual"
+    description = "Minimal edits that change the prediction, verified on the model."
+    Params = CounterfactualParams
+    examples = ("what is the smallest edit that flips review 4?",)
+
+
+class InstanceOnly(InstanceParams):
+    pass
+
+
+class InstanceK(InstanceParams):
+    k: int | None = Field(default=None, ge=1)
+
+
+class Adversarial(_Upcoming):
+    name = "adversarial"
+    description = "A small meaning-preserving perturbation that changes the prediction."
+    Params = InstanceOnly
+
+
+class Augment(_Upcoming):
+    name = "augment"
+    description = "Label-preserving paraphrases or new instances."
+    Params = InstanceK
+
+
+class Rationalize(_Upcoming):
+    name = "rationalize"
+    description = "The model's own free-text explanation, with a check of how faithful it is."
+    Params = InstanceOnly
+
+
+class Similar(_Upcoming):
+    name = "similar"
+    description = "The most similar dataset rows."
+    Params = InstanceK
+
+
+class Influence(_Upcoming):
+    name = "influence"
+    description = "Training rows that most influenced the prediction."
+    Params = InstanceK
+
+
+class LogitLensParams(InstanceParams):
+    position: int | None = None
+
+
+class LogitLens(_Upcoming):
+    name = "logit_lens"
+    description = "What each layer would predict next."
+    Params = LogitLensParams
+
+
+class TopNeuronsParams(InstanceParams):
+    k: int | None = Field(default=None, ge=1)
+    layer: int | None = Field(default=None, ge=0)
+
+
+class TopNeurons(_Upcoming):
+    name = "top_neurons"
+    description = "The MLP neurons most active / most responsible for the prediction."
+    Params = TopNeuronsParams
+
+
+class ExplainNeuronParams(Params):
+    layer: int = Field(ge=0)
+    neuron: int = Field(ge=0)
+
+
+class ExplainNeuron(_Upcoming):
+    name = "explain_neuron"
+    description = "Natural-language description of a neuron from its top exemplars, with a held-out score."
+    Params = ExplainNeuronParams
+
+
+class ProbeParams(Params):
+    concept: str | None = None
+    layers: list[int] | None = None
+
+
+class Probe(_Upcoming):
+    name = "probe"
+    description = "How well each layer linearly encodes a concept (default: the dataset's labels), with control baselines."
+    Params = ProbeParams
+
+
+class ReportParams(InstanceParams):
+    instance_required = False
+    where: Where | None = None
+
+
+class Report(_Upcoming):
+    name = "report"
+    description = "Write an explanation report (HTML and PDF) and return its path."
+    Params = ReportParams
+
+
+class ExplainConceptParams(Params):
+    topic: str
+
+
+class ExplainConcept(_Upcoming):
+    name = "explain_concept"
+    description = "Explain an XAI / ML concept or one of the assistant's operations, with citations."
+    Params = ExplainConceptParams

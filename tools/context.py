@@ -1,0 +1,107 @@
+"""Dependency injection for tools (design.md habit 4).
+
+`Workspace` is shared by every conversation of a process: settings, dataset, result cache, and
+the lazily loaded model, task and predictions (each built once, under a lock, on first need).
+`ToolContext` is one conversation's view of it: the same workspace plus that conversation's
+gold-label edits. Tools never load models or create clients themselves.
+"""
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from tools.cache import ResultCache
+from tools.data import Dataset, load_dataset
+from tools.models import ModelHandle, Task, build_task, load_model
+from tools.predictions import PredictionTable, compute_predictions
+from tools.settings import Settings
+
+
+class Workspace:
+    def __init__(self, settings: Settings, quiet: bool = False) -> None:
+        self.settings = settings
+        self.quiet = quiet
+        self.cache = ResultCache(settings.cache_dir)
+        self._lock = threading.RLock()
+        self._model: ModelHandle | None = None
+        self._task: Task | None = None
+        self._predictions: PredictionTable | None = None
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        s = self.settings
+        return load_dataset(s.data, s.text_column, s.label_column, s.id_column)
+
+    @property
+    def model_id(self) -> str:
+        return self._model.name if self._model is not None else self.settings.model
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> ModelHandle:
+        with self._lock:
+            if self._model is None:
+                s = self.settings
+                self._model = load_model(s.model, s.models_dir, s.trust_remote_code, quiet=self.quiet)
+            return self._model
+
+    @property
+    def labels(self) -> list[str] | None:
+        """Configured labels, else the dataset's gold label set (no model needed)."""
+        if self.settings.labels:
+            return list(self.settings.labels)
+        return self.dataset.labels or None
+
+    @property
+    def task(self) -> Task:
+        with self._lock:
+            if self._task is None:
+                self._task = build_task(self.model, self.settings.task, self.labels, self.settings.max_new_tokens)
+            return self._task
+
+    def predictions(self) -> PredictionTable:
+        with self._lock:
+            if self._predictions is None:
+                self._predictions = compute_predictions(
+                    self.model, self.task, self.dataset, self.cache, self.settings.batch_size, self.quiet
+                )
+            return self._predictions
+
+
+class ToolContext:
+    """One conversation's view: the shared workspace plus its own label edits and state."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.label_edits: dict[int, str] = {}
+        self.state: dict[str, Any] = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self.workspace.settings
+
+    @property
+    def cache(self) -> ResultCache:
+        return self.workspace.cache
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.workspace.dataset.with_labels(self.label_edits)
+
+    @property
+    def model(self) -> ModelHandle:
+        return self.workspace.model
+
+    @property
+    def task(self) -> Task:
+        return self.workspace.task
+
+    def predictions(self) -> PredictionTable:
+        return self.workspace.predictions()
+
+    def predicted_labels(self) -> dict[int, str]:
+        return self.predictions().predicted

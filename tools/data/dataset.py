@@ -1,0 +1,204 @@
+"""Load CSV, JSON or JSONL into an immutable `Dataset` of rows with stable integer ids.
+
+Ids come from the id column when it holds unique integers, else from the row position, so a row
+keeps its id across sessions as long as the file does not change. Gold-label edits are not made
+here: a conversation keeps its own overrides (see `Dataset.with_labels`).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from tools.errors import DataError, InputError
+
+DEMO_NAME = "demo"
+
+
+def demo_path() -> Path:
+    """The bundled demo reviews (218 short reviews written for whybox, gold sentiment labels)."""
+    return Path(str(resources.files("tools.data").joinpath("demo_reviews.jsonl")))
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    text: str
+    label: str | None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_words(self) -> int:
+        return len(self.text.split())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "text": self.text, "label": self.label}
+        out.update({k: v for k, v in self.extra.items() if k not in out})
+        return out
+
+
+class Dataset:
+    """Rows in file order with an id index; `labels` is the sorted gold label set."""
+
+    def __init__(self, rows: list[Row], name: str, source: str, columns: list[str]) -> None:
+        self.rows = rows
+        self.name = name
+        self.source = source
+        self.columns = columns
+        self._by_id = {row.id: row for row in rows}
+        if len(self._by_id) != len(rows):
+            raise DataError(f"Dataset {name!r} has duplicate ids.")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted({row.label for row in self.rows if row.label is not None})
+
+    @property
+    def has_labels(self) -> bool:
+        return any(row.label is not None for row in self.rows)
+
+    @property
+    def ids(self) -> list[int]:
+        return [row.id for row in self.rows]
+
+    def get(self, row_id: int) -> Row:
+        try:
+            return self._by_id[row_id]
+        except KeyError:
+            lo, hi = (min(self._by_id), max(self._by_id)) if self._by_id else (0, -1)
+            raise InputError(
+                f"There is no row with id {row_id} in {self.name}.",
+                f"Ids run from {lo} to {hi} ({len(self)} rows).",
+            ) from None
+
+    def with_labels(self, overrides: Mapping[int, str]) -> "Dataset":
+        """A view with some gold labels replaced (a conversation's `edit_label`s)."""
+        if not overrides:
+            return self
+        rows = [
+            Row(r.id, r.text, overrides.get(r.id, r.label), r.extra) if r.id in overrides else r
+            for r in self.rows
+        ]
+        return Dataset(rows, self.name, self.source, self.columns)
+
+    def texts_hash(self) -> str:
+        """Hash of ids and texts only: predictions depend on these, not on gold labels."""
+        return _hash_rows((row.id, row.text) for row in self.rows)
+
+    def content_hash(self) -> str:
+        """Hash of ids, texts and gold labels (edits included)."""
+        return _hash_rows((row.id, row.text, row.label) for row in self.rows)
+
+
+def _hash_rows(items: Iterable[tuple]) -> str:
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                return [dict(record) for record in csv.DictReader(handle)]
+        if suffix == ".jsonl":
+            records = []
+            with path.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        try:
+                            records.append(json.loads(line))
+                        except json.JSONDecodeError as exc:
+                            raise DataError(f"{path.name} line {number} is not valid JSON: {exc.msg}.") from None
+            return records
+        if suffix == ".json":
+            with path.open(encoding="utf-8") as handle:
+                try:
+                    obj = json.load(handle)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+            if isinstance(obj, dict):  # {"data": [...]} or {"rows": [...]}
+                for key in ("data", "rows", "records", "examples"):
+                    if isinstance(obj.get(key), list):
+                        obj = obj[key]
+                        break
+            if not isinstance(obj, list):
+                raise DataError(f"{path.name} must hold a list of records (or {{'data': [...]}}).")
+            return obj
+    except UnicodeDecodeError:
+        raise DataError(f"{path.name} is not UTF-8 text.") from None
+    raise DataError(f"Unsupported data format {suffix or '(none)'} for {path.name}.", "Use .csv, .json or .jsonl.")
+
+
+def _stable_ids(records: list[dict[str, Any]], id_column: str | None) -> list[int]:
+    if id_column and records and all(id_column in r for r in records):
+        try:
+            ids = [int(str(r[id_column]).strip()) for r in records]
+        except ValueError:
+            ids = []
+        if ids and len(set(ids)) == len(ids):
+            return ids
+    return list(range(len(records)))
+
+
+def load_dataset(
+    spec: str,
+    text_column: str = "text",
+    label_column: str | None = "label",
+    id_column: str | None = "id",
+) -> Dataset:
+    """Load `spec` ('demo' or a path to .csv/.json/.jsonl) with the given columns."""
+    if spec == DEMO_NAME:
+        path, name = demo_path(), "demo reviews"
+    else:
+        path = Path(spec).expanduser()
+        name = path.name
+        if not path.exists():
+            raise DataError(f"Data file not found: {spec}.")
+        if path.is_dir():
+            raise DataError(f"{spec} is a folder; give a .csv, .json or .jsonl file.")
+    records = _read_records(path)
+    if not records:
+        raise DataError(f"{name} has no rows.")
+    if not all(isinstance(r, dict) for r in records):
+        raise DataError(f"{name} must hold records (objects with named fields).")
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    if text_column not in columns:
+        raise DataError(f"Unknown text column {text_column!r} in {name}.", f"Columns: {', '.join(columns)}.")
+    if label_column and label_column not in columns:
+        if label_column != "label":  # the default may be absent (unlabelled data); a named one may not
+            raise DataError(f"Unknown label column {label_column!r} in {name}.", f"Columns: {', '.join(columns)}.")
+        label_column = None
+    ids = _stable_ids(records, id_column)
+    rows = []
+    skip = {text_column, label_column, id_column}
+    for row_id, record in zip(ids, records):
+        text = record.get(text_column)
+        if text is None:
+            raise DataError(f"Row {row_id} of {name} has no {text_column!r} value.")
+        label = record.get(label_column) if label_column else None
+        extra = {k: v for k, v in record.items() if k not in skip}
+        rows.append(Row(row_id, str(text), None if label in (None, "") else str(label), extra))
+    return Dataset(rows, name=name, source=str(path), columns=columns)
+
+
+def validate_text(text: str, max_chars: int = 20_000) -> str:
+    """Normalise free text given by a user; empty or huge input gets a clear message."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("The text is empty.", "Give a sentence or a row id.")
+    if len(text) > max_chars:
+        raise InputError(f"The text is {len(text):,} characters long; the limit is {max_chars:,}.")
+    return text.strip()

@@ -1,0 +1,35 @@
+"""The one place that knows where each architecture keeps its blocks (more paths join with issue 7)."""
+from __future__ import annotations
+
+from torch import nn
+
+# Attribute paths to the list of transformer blocks, tried in order.
+_LAYER_PATHS = (
+    "model.layers",  # LLaMA, Mistral, Qwen2, Gemma, Phi-3 (causal LM)
+    "layers",  # the same architectures' base model
+    "transformer.h",  # GPT-2, GPT-J, Falcon
+    "gpt_neox.layers",  # Pythia
+    "model.decoder.layers",  # OPT
+    "bert.encoder.layer",  # BERT classifiers
+    "roberta.encoder.layer",
+    "distilbert.transformer.layer",
+    "encoder.layer",
+)
+
+
+def _walk(root: nn.Module, path: str) -> nn.Module | None:
+    node: object = root
+    for part in path.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node if isinstance(node, nn.Module) else None
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList | None:
+    """The model's list of blocks, or None for an architecture we do not know yet."""
+    for path in _LAYER_PATHS:
+        found = _walk(model, path)
+        if isinstance(found, nn.ModuleList):
+            return found
+    return None

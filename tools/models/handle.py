@@ -1,0 +1,131 @@
+"""A loaded model and what tools need from it: tokenizer, blocks, sizes, labels, content hash."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from tools.errors import ModelLoadError
+from tools.models.architecture import decoder_layers
+from tools.models.loading import folder_hash, resolve_model_folder
+from tools.models.tasks import GenerationTask, LabelWordTask, SequenceClassifierTask, Task, accepts
+from tools.progress import stage
+
+
+@dataclass
+class ModelHandle:
+    model: torch.nn.Module
+    tokenizer: object
+    name: str
+    folder: Path
+    content_hash: str
+    kind: str  # "causal_lm" | "sequence_classifier"
+    load_seconds: float = 0.0
+    _accepts: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def architecture(self) -> str:
+        archs = getattr(self.config, "architectures", None) or [type(self.model).__name__]
+        return archs[0]
+
+    @property
+    def device(self) -> str:
+        return str(next(self.model.parameters()).device)
+
+    @cached_property
+    def layers(self) -> torch.nn.ModuleList | None:
+        return decoder_layers(self.model)
+
+    @property
+    def n_layers(self) -> int:
+        return int(getattr(self.config, "num_hidden_layers", 0) or (len(self.layers) if self.layers is not None else 0))
+
+    @property
+    def hidden_size(self) -> int:
+        return int(getattr(self.config, "hidden_size", 0) or getattr(self.config, "n_embd", 0))
+
+    @property
+    def intermediate_size(self) -> int | None:
+        value = getattr(self.config, "intermediate_size", None) or getattr(self.config, "n_inner", None)
+        return int(value) if value else None
+
+    @cached_property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        eos = getattr(self.config, "eos_token_id", None)
+        ids = eos if isinstance(eos, list) else [eos]
+        tok_eos = getattr(self.tokenizer, "eos_token_id", None)
+        return sorted({i for i in ids + [tok_eos] if i is not None})
+
+    @property
+    def pad_token_id(self) -> int:
+        pad = getattr(self.tokenizer, "pad_token_id", None)
+        if pad is None:
+            pad = self.eos_token_ids[0] if self.eos_token_ids else 0
+        return int(pad)
+
+    def accepts(self, argument: str) -> bool:
+        if argument not in self._accepts:
+            self._accepts[argument] = accepts(self.model, argument)
+        return self._accepts[argument]
+
+
+def _kind_of(config) -> str:
+    archs = getattr(config, "architectures", None) or []
+    if any(a.endswith("ForSequenceClassification") for a in archs):
+        return "sequence_classifier"
+    if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or not archs:
+        return "causal_lm"
+    raise ModelLoadError(
+        f"Unsupported architecture {archs[0]}.", "whybox explains causal LMs and sequence classifiers."
+    )
+
+
+def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, quiet: bool = False) -> ModelHandle:
+    """Load a model spec (see `resolve_model_folder`) in float32 on CPU, from safetensors only."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    start = time.perf_counter()
+    folder, name = resolve_model_folder(spec, models_dir, quiet)
+    common = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+    try:
+        config = AutoConfig.from_pretrained(folder, **common)
+    except (ValueError, KeyError, OSError) as exc:
+        raise ModelLoadError(f"{folder} has a config whybox cannot read: {str(exc).splitlines()[0]}") from None
+    kind = _kind_of(config)
+    auto = AutoModelForSequenceClassification if kind == "sequence_classifier" else AutoModelForCausalLM
+    with stage(f"loading {name}", quiet):
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, **common)
+            model = auto.from_pretrained(folder, use_safetensors=True, dtype=torch.float32, **common)
+        except (ValueError, KeyError, OSError) as exc:
+            raise ModelLoadError(f"Could not load the model in {folder}: {str(exc).splitlines()[0]}") from None
+    model.eval()
+    model.requires_grad_(False)
+    content_hash = folder_hash(folder, memo_file=models_dir / "hashes.json")
+    return ModelHandle(model, tokenizer, name, folder, content_hash, kind, time.perf_counter() - start)
+
+
+def build_task(handle: ModelHandle, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20) -> Task:
+    """auto: a classifier head classifies; a causal LM classifies with label words when there are
+    labels (given, or from the dataset), else generates."""
+    if handle.kind == "sequence_classifier":
+        if task == "generate":
+            raise ModelLoadError("A sequence classifier cannot generate text.")
+        return SequenceClassifierTask(handle, labels)
+    if task == "generate" or (task == "auto" and not labels):
+        return GenerationTask(handle, max_new_tokens)
+    if not labels:
+        raise ModelLoadError("A causal LM needs label words to classify.", "Pass --labels positive,negative.")
+    return LabelWordTask(handle, labels)

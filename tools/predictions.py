@@ -1,0 +1,62 @@
+"""Model predictions over the whole dataset: computed once (batched, with progress), then cached."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tools.cache import ResultCache, cache_key
+from tools.data import Dataset
+from tools.errors import ToolUnavailable
+from tools.models import ModelHandle, Task
+
+PREDICTIONS_VERSION = "1"
+
+
+@dataclass
+class PredictionTable:
+    """Per-row label probabilities of a classifier, aligned with `ids`."""
+
+    ids: list[int]
+    labels: list[str]
+    probs: np.ndarray  # [n_rows, n_labels]
+    label_mass: np.ndarray  # [n_rows]; 1.0 for classifier heads
+
+    @property
+    def predicted(self) -> dict[int, str]:
+        best = self.probs.argmax(axis=1)
+        return {row_id: self.labels[i] for row_id, i in zip(self.ids, best)}
+
+    def probs_of(self, row_id: int) -> dict[str, float]:
+        index = self.ids.index(row_id)
+        return {label: float(p) for label, p in zip(self.labels, self.probs[index])}
+
+    def confidence(self) -> dict[int, float]:
+        return {row_id: float(p) for row_id, p in zip(self.ids, self.probs.max(axis=1))}
+
+    def to_json(self) -> dict:
+        return {"ids": self.ids, "labels": self.labels, "probs": self.probs.tolist(), "label_mass": self.label_mass.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PredictionTable":
+        return cls(data["ids"], data["labels"], np.asarray(data["probs"], dtype=np.float64), np.asarray(data["label_mass"]))
+
+
+def compute_predictions(
+    handle: ModelHandle, task: Task, dataset: Dataset, cache: ResultCache, batch_size: int = 16, quiet: bool = False
+) -> PredictionTable:
+    if not task.is_classifier:
+        raise ToolUnavailable(
+            "The model is used as a text generator, so it has no label predictions over the dataset.",
+            "Load it with --labels (or --task classify) to classify.",
+        )
+    key = cache_key(kind="predictions", version=PREDICTIONS_VERSION, model=handle.content_hash,
+                    task=task.signature, texts=dataset.texts_hash())
+    cached = cache.get(key)
+    if cached is not None:
+        return PredictionTable.from_json(cached)
+    texts = [row.text for row in dataset.rows]
+    probs, mass = task.predict_proba(texts, batch_size=batch_size, quiet=quiet)  # type: ignore[attr-defined]
+    table = PredictionTable(dataset.ids, list(task.labels), probs, mass)
+    cache.put(key, table.to_json())
+    return table

@@ -1,0 +1,79 @@
+"""The single source of truth for tools: planner schemas, CLI choices, UI menus and tests read it."""
+from __future__ import annotations
+
+import difflib
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from tools.base import REGISTRY, Tool, parse_params
+from tools.cache import cache_key
+from tools.context import ToolContext
+from tools.errors import ToolUnavailable, UnknownToolError
+from tools.results import Provenance, ToolResult
+
+_LOADED = False
+
+
+def _load_builtins() -> None:
+    global _LOADED
+    if not _LOADED:
+        import tools.builtin  # noqa: F401  (registers every tool module)
+
+        _LOADED = True
+
+
+def all_tools() -> dict[str, type[Tool]]:
+    _load_builtins()
+    return dict(REGISTRY)
+
+
+def tool_names(available_only: bool = False) -> list[str]:
+    return [name for name, tool in all_tools().items() if tool.available or not available_only]
+
+
+def get_tool(name: str) -> type[Tool]:
+    tools = all_tools()
+    if name not in tools:
+        close = difflib.get_close_matches(name, tools, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise UnknownToolError(f"Unknown tool {name!r}.", f"{hint}Tools: {', '.join(sorted(tools))}.")
+    return tools[name]
+
+
+def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) -> ToolResult:
+    """Validate, run (or fetch from the cache) and wrap one tool call with provenance."""
+    tool_cls = get_tool(name)
+    params = parse_params(tool_cls, args)
+    if not tool_cls.available:
+        raise ToolUnavailable(
+            f"`{name}` is part of the whybox catalogue but is not implemented in this version yet.",
+            "See `whybox tool --list` for what runs today.",
+        )
+    tool = tool_cls()
+    clean = params.model_dump(mode="json", exclude_none=True)
+    start = time.perf_counter()
+    provenance = Provenance(tool=name, tool_version=tool_cls.version, params=clean, data_id=ctx.dataset.name)
+    if tool_cls.needs_model or tool_cls.cacheable:
+        provenance.model_id = ctx.workspace.model_id
+        provenance.model_hash = ctx.model.content_hash
+        provenance.task = ctx.task.signature
+    provenance.data_hash = ctx.dataset.content_hash()
+    output: dict[str, Any] | None = None
+    key = None
+    if tool_cls.cacheable:
+        key = cache_key(
+            model=provenance.model_hash, task=provenance.task, data=provenance.data_hash,
+            tool=name, version=tool_cls.version, params=clean,
+        )
+        output = ctx.cache.get(key)
+        provenance.cached = output is not None
+    if output is None:
+        raw = tool.run(ctx, params)
+        output = raw.model_dump(mode="json") if isinstance(raw, BaseModel) else dict(raw)
+        if key is not None:
+            ctx.cache.put(key, output)
+    provenance.seconds = round(time.perf_counter() - start, 4)
+    caveats = tool.caveats(ctx, params, output)
+    return ToolResult(tool=name, params=clean, output=output, caveats=caveats, provenance=provenance)

