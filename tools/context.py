@@ -14,6 +14,8 @@ from typing import Any
 from tools.cache import ResultCache
 from tools.data import Dataset, load_dataset
 from tools.models import ModelHandle, Task, build_task, load_model
+from tools.models.handle import peek_task_signature
+from tools.models.loading import folder_hash, resolve_model_folder
 from tools.predictions import PredictionTable, compute_predictions
 from tools.settings import Settings
 
@@ -49,6 +51,25 @@ class Workspace:
                 self._model = load_model(s.model, s.models_dir, s.trust_remote_code, quiet=self.quiet)
             return self._model
 
+    @cached_property
+    def _folder(self):
+        return resolve_model_folder(self.settings.model, self.settings.models_dir, self.quiet)
+
+    @property
+    def model_hash(self) -> str:
+        """Content hash of the model, without loading its weights when it is not loaded yet."""
+        if self._model is not None:
+            return self._model.content_hash
+        return folder_hash(self._folder[0], memo_file=self.settings.models_dir / "hashes.json")
+
+    @property
+    def task_signature(self) -> str:
+        """What the task's outputs depend on besides the weights, without loading the model."""
+        if self._task is not None:
+            return self._task.signature
+        s = self.settings
+        return peek_task_signature(self._folder[0], s.task, self.labels, s.max_new_tokens)
+
     @property
     def labels(self) -> list[str] | None:
         """Configured labels, else the dataset's gold label set (no model needed)."""
@@ -67,7 +88,8 @@ class Workspace:
         with self._lock:
             if self._predictions is None:
                 self._predictions = compute_predictions(
-                    self.model, self.task, self.dataset, self.cache, self.settings.batch_size, self.quiet
+                    lambda: (self.model, self.task), self.model_hash, self.task_signature,
+                    self.dataset, self.cache, self.settings.batch_size, self.quiet,
                 )
             return self._predictions
 

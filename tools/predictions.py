@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -43,18 +44,21 @@ class PredictionTable:
 
 
 def compute_predictions(
-    handle: ModelHandle, task: Task, dataset: Dataset, cache: ResultCache, batch_size: int = 16, quiet: bool = False
+    get_model: Callable[[], tuple[ModelHandle, Task]], model_hash: str, task_signature: str,
+    dataset: Dataset, cache: ResultCache, batch_size: int = 16, quiet: bool = False,
 ) -> PredictionTable:
-    if not task.is_classifier:
+    """Cached by (model hash, task signature, texts); the model is loaded only on a miss."""
+    if task_signature.startswith("generation"):
         raise ToolUnavailable(
             "The model is used as a text generator, so it has no label predictions over the dataset.",
             "Load it with --labels (or --task classify) to classify.",
         )
-    key = cache_key(kind="predictions", version=PREDICTIONS_VERSION, model=handle.content_hash,
-                    task=task.signature, texts=dataset.texts_hash())
+    key = cache_key(kind="predictions", version=PREDICTIONS_VERSION, model=model_hash,
+                    task=task_signature, texts=dataset.texts_hash())
     cached = cache.get(key)
     if cached is not None:
         return PredictionTable.from_json(cached)
+    handle, task = get_model()
     texts = [row.text for row in dataset.rows]
     probs, mass = task.predict_proba(texts, batch_size=batch_size, quiet=quiet)  # type: ignore[attr-defined]
     table = PredictionTable(dataset.ids, list(task.labels), probs, mass)

@@ -57,8 +57,8 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
     provenance = Provenance(tool=name, tool_version=tool_cls.version, params=clean, data_id=ctx.dataset.name)
     if tool_cls.needs_model or tool_cls.cacheable:
         provenance.model_id = ctx.workspace.model_id
-        provenance.model_hash = ctx.model.content_hash
-        provenance.task = ctx.task.signature
+        provenance.model_hash = ctx.workspace.model_hash  # no weights loaded for this
+        provenance.task = ctx.workspace.task_signature
     provenance.data_hash = ctx.dataset.content_hash()
     output: dict[str, Any] | None = None
     key = None

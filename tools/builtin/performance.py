@@ -79,9 +79,12 @@ class Score(Tool):
         }
 
     def caveats(self, ctx, params, output):
+        notes = []
         if output["rows"] < SMALL_SAMPLE:
-            return [f"Only {output['rows']} rows: the {output['metric']} figure is noisy."]
-        return []
+            notes.append(f"Only {output['rows']} rows: the {output['metric']} figure is noisy.")
+        if output["metric"] in ("f1", "precision", "recall") and output["majority_baseline"] == 1.0:
+            notes.append("All selected rows share one gold label, so the other labels' scores are 0 and pull the average down.")
+        return notes
 
 
 class MistakesParams(Params):

@@ -1,6 +1,7 @@
 """A loaded model and what tools need from it: tokenizer, blocks, sizes, labels, content hash."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,7 +13,10 @@ import torch
 from tools.errors import ModelLoadError
 from tools.models.architecture import decoder_layers
 from tools.models.loading import folder_hash, resolve_model_folder
-from tools.models.tasks import GenerationTask, LabelWordTask, SequenceClassifierTask, Task, accepts
+from tools.models.tasks import (
+    GenerationTask, LabelWordTask, SequenceClassifierTask, Task, accepts, generation_signature,
+    label_words_signature, sequence_classifier_signature,
+)
 from tools.progress import stage
 
 
@@ -82,7 +86,7 @@ class ModelHandle:
 
 
 def _kind_of(config) -> str:
-    archs = getattr(config, "architectures", None) or []
+    archs = (config.get("architectures") if isinstance(config, dict) else getattr(config, "architectures", None)) or []
     if any(a.endswith("ForSequenceClassification") for a in archs):
         return "sequence_classifier"
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or not archs:
@@ -96,6 +100,9 @@ def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, qui
     """Load a model spec (see `resolve_model_folder`) in float32 on CPU, from safetensors only."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own stage messages say what is happening
     start = time.perf_counter()
     folder, name = resolve_model_folder(spec, models_dir, quiet)
     common = {"local_files_only": True, "trust_remote_code": trust_remote_code}
@@ -117,15 +124,42 @@ def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, qui
     return ModelHandle(model, tokenizer, name, folder, content_hash, kind, time.perf_counter() - start)
 
 
-def build_task(handle: ModelHandle, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20) -> Task:
+def _choose_task(kind: str, task: str, labels: Sequence[str] | None) -> str:
     """auto: a classifier head classifies; a causal LM classifies with label words when there are
     labels (given, or from the dataset), else generates."""
-    if handle.kind == "sequence_classifier":
+    if kind == "sequence_classifier":
         if task == "generate":
             raise ModelLoadError("A sequence classifier cannot generate text.")
-        return SequenceClassifierTask(handle, labels)
+        return "sequence_classification"
     if task == "generate" or (task == "auto" and not labels):
-        return GenerationTask(handle, max_new_tokens)
+        return "generation"
     if not labels:
         raise ModelLoadError("A causal LM needs label words to classify.", "Pass --labels positive,negative.")
-    return LabelWordTask(handle, labels)
+    return "label_words"
+
+
+def build_task(handle: ModelHandle, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20) -> Task:
+    chosen = _choose_task(handle.kind, task, labels)
+    if chosen == "sequence_classification":
+        return SequenceClassifierTask(handle, labels)
+    if chosen == "generation":
+        return GenerationTask(handle, max_new_tokens)
+    return LabelWordTask(handle, list(labels or []))
+
+
+def peek_task_signature(folder: Path, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20) -> str:
+    """The signature `build_task(...).signature` will have, read from config.json without loading
+    transformers or weights: cache hits on a warm start stay fast."""
+    from prompts import load_prompt
+
+    config = json.loads((folder / "config.json").read_text())
+    chosen = _choose_task(_kind_of(config), task, labels)
+    if chosen == "sequence_classification":
+        if not labels:
+            id2label = config.get("id2label") or {}
+            n = int(config.get("num_labels") or len(id2label) or 2)
+            labels = [str(id2label.get(str(i), f"LABEL_{i}")) for i in range(n)]
+        return sequence_classifier_signature(labels)
+    if chosen == "generation":
+        return generation_signature(max_new_tokens)
+    return label_words_signature(load_prompt("classify").signature, True, list(labels or []), list(labels or []))

@@ -48,6 +48,24 @@ def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+def memo_sha256(path: Path, memo_file: Path) -> str:
+    """SHA-256 of a big file, remembered by (path, size, mtime) so warm starts skip re-reading it."""
+    stat = path.stat()
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    memo: dict = {}
+    try:
+        memo = json.loads(memo_file.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    key = f"file:{path.resolve()}"
+    if memo.get(key, {}).get("stamp") == stamp:
+        return memo[key]["hash"]
+    value = file_sha256(path)
+    memo[key] = {"stamp": stamp, "hash": value}
+    write_json_atomic(memo_file, memo)
+    return value
+
+
 def folder_hash(folder: Path, memo_file: Path | None = None) -> str:
     """Content hash of a model folder (config, tokenizer and weights), memoised by size and mtime."""
     names = sorted(
@@ -78,10 +96,11 @@ def folder_hash(folder: Path, memo_file: Path | None = None) -> str:
 
 def convert_gguf(gguf: Path, models_dir: Path, quiet: bool = False) -> Path:
     """Dequantise a GGUF causal LM once into a safetensors folder; return the folder."""
-    source_hash = file_sha256(gguf)[:12]
+    source_hash = memo_sha256(gguf, models_dir / "hashes.json")[:12]
     target = models_dir / f"{gguf.stem}-{source_hash}"
     if (target / CONVERTED_META).exists():
         return target
+    models_dir.mkdir(parents=True, exist_ok=True)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

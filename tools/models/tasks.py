@@ -42,6 +42,18 @@ class Encoded:
         return sum(self.content_mask)
 
 
+def label_words_signature(prompt_signature: str, calibrate: bool, labels: Sequence[str], words: Sequence[str]) -> str:
+    return f"label_words|{prompt_signature}|{'calibrated' if calibrate else 'raw'}|{','.join(labels)}|{','.join(words)}"
+
+
+def sequence_classifier_signature(labels: Sequence[str]) -> str:
+    return f"sequence_classification|{','.join(labels)}"
+
+
+def generation_signature(max_new_tokens: int) -> str:
+    return f"generation|greedy|{max_new_tokens}"
+
+
 class Task:
     name: str = "task"
     labels: list[str] = []
@@ -145,8 +157,7 @@ class LabelWordTask(_PromptedTask):
 
     @property
     def signature(self) -> str:
-        calibrated = "calibrated" if self.calibrate else "raw"
-        return f"{self.name}|{self.prompt.signature}|{calibrated}|{','.join(self.labels)}|{','.join(self.label_words)}"
+        return label_words_signature(self.prompt.signature, self.calibrate, self.labels, self.label_words)
 
     def _user_message(self, text: str) -> str:
         return self.prompt.render("user", text=text, labels=self.label_words)
@@ -236,7 +247,7 @@ class SequenceClassifierTask(Task):
 
     @property
     def signature(self) -> str:
-        return f"{self.name}|{','.join(self.labels)}"
+        return sequence_classifier_signature(self.labels)
 
     def encode(self, text: str) -> Encoded:
         tokenizer = self.handle.tokenizer
@@ -279,7 +290,7 @@ class GenerationTask(_PromptedTask):
 
     @property
     def signature(self) -> str:
-        return f"{self.name}|greedy|{self.max_new_tokens}"
+        return generation_signature(self.max_new_tokens)
 
     def generate(self, text: str, max_new_tokens: int | None = None) -> Generation:
         limit = max_new_tokens or self.max_new_tokens

@@ -1,0 +1,171 @@
+"""The `whybox` command: ask, chat, plan, tool, ui. Every subcommand takes the same model and data
+options. Recoverable problems print one line ("whybox: ...") and exit 2, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from tools.errors import WhyboxError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model and data")
+    group.add_argument("--model", help="'smollm2' (default), a local Hugging Face folder, or a .gguf file")
+    group.add_argument("--data", help="'demo' (default) or a .csv/.json/.jsonl file")
+    group.add_argument("--text-column", help="column holding the text (default: text)")
+    group.add_argument("--label-column", help="column holding the gold label (default: label)")
+    group.add_argument("--labels", help="comma-separated labels; for a causal LM also its label words")
+    group.add_argument("--task", choices=["auto", "classify", "generate"], help="what the model does (default: auto)")
+    group.add_argument("--home", help="WHYBOX_HOME: caches, converted models, stores")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="whybox", description="Ask a model why: a conversational XAI assistant.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the run record as JSON")
+    _common(ask)
+
+    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    _common(chat)
+
+    plan = sub.add_parser("plan", help="plan questions without running anything")
+    plan.add_argument("questions", nargs="+")
+    plan.add_argument("--json", action="store_true", help="one JSON object per question (the tools.md contract)")
+    plan.add_argument("--independent", action="store_true", help="each question starts a fresh conversation")
+    _common(plan)
+
+    tool = sub.add_parser("tool", help="run one tool directly")
+    tool.add_argument("name", nargs="?")
+    tool.add_argument("--json", dest="args", default="{}", help="the tool's arguments as a JSON object")
+    tool.add_argument("--list", action="store_true", help="list the tools and their arguments")
+    _common(tool)
+
+    ui = sub.add_parser("ui", help="start the web UI")
+    ui.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=7860)
+    ui.add_argument("--auth", help="USER:PASSWORD for basic auth")
+    _common(ui)
+    return parser
+
+
+def _settings(ns: argparse.Namespace):
+    from tools.settings import Settings
+
+    return Settings.from_env(
+        model=ns.model, data=ns.data, text_column=ns.text_column, label_column=ns.label_column,
+        labels=ns.labels, task=ns.task, home=ns.home,
+    )
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def cmd_ask(ns: argparse.Namespace) -> int:
+    from agent import Assistant
+
+    assistant = Assistant(_settings(ns), quiet=ns.json)
+    assistant.workspace.dataset  # fail early on a bad data option
+    record = assistant.ask(ns.question)
+    if ns.json:
+        _print_json(record.model_dump(mode="json"))
+    else:
+        print(record.narration)
+    return 0
+
+
+def cmd_plan(ns: argparse.Namespace) -> int:
+    from agent import Assistant
+
+    settings = _settings(ns)
+    assistant = Assistant(settings, quiet=True)
+    for question in ns.questions:
+        if ns.independent:
+            assistant = Assistant(workspace=assistant.workspace)
+        plan = assistant.plan(question)
+        if ns.json:
+            _print_json(plan.model_dump(mode="json"))
+        else:
+            calls = "; ".join(f"{c.tool}({json.dumps(c.args)})" for c in plan.calls) or f"(no call) {plan.message}"
+            print(f"{question} -> {calls}")
+    return 0
+
+
+def cmd_tool(ns: argparse.Namespace) -> int:
+    from tools.registry import all_tools
+
+    if ns.list or not ns.name:
+        for name, tool in all_tools().items():
+            status = "" if tool.available else "  [not implemented yet]"
+            print(f"{name}({', '.join(tool.Params.model_fields)}): {tool.description}{status}")
+        return 0
+    try:
+        args = json.loads(ns.args)
+    except json.JSONDecodeError as exc:
+        raise WhyboxError(f"--json is not valid JSON: {exc.msg} at character {exc.pos}.") from None
+    if not isinstance(args, dict):
+        raise WhyboxError("--json must be a JSON object, e.g. '{\"id\": 12}'.")
+    from agent import Assistant
+
+    assistant = Assistant(_settings(ns), quiet=True)
+    result = assistant.run_tool(ns.name, args)
+    _print_json(result.model_dump(mode="json"))
+    return 0
+
+
+def cmd_chat(ns: argparse.Namespace) -> int:
+    from agent import Assistant
+
+    assistant = Assistant(_settings(ns))
+    print("whybox chat: ask about the model and the data. Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question or question.lower() in {"quit", "exit", ":q"}:
+            return 0
+        try:
+            record = assistant.ask(question)
+            print(f"whybox> {record.narration}\n")
+        except WhyboxError as exc:
+            print(f"whybox> {exc}\n")
+
+
+def cmd_ui(ns: argparse.Namespace) -> int:
+    try:
+        from ui.app import launch
+    except ImportError as exc:
+        raise WhyboxError(f"The web UI needs gradio ({exc.name} is missing).", "pip install 'whybox[ui]'.") from None
+    auth = None
+    if ns.auth:
+        user, _, password = ns.auth.partition(":")
+        if not user or not password:
+            raise WhyboxError("--auth must be USER:PASSWORD.")
+        auth = (user, password)
+    launch(_settings(ns), host=ns.host, port=ns.port, auth=auth)
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "plan": cmd_plan, "tool": cmd_tool, "chat": cmd_chat, "ui": cmd_ui}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[ns.command](ns)
+    except WhyboxError as exc:
+        print(f"whybox: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Template narration: one function per result type. Each leads with the answer, gives the key
+numbers (only numbers that are in the result), and states the caveats the result carries."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from agent.records import Step
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _quote(text: str, limit: int = 140) -> str:
+    text = " ".join(text.split())
+    return f"\"{text if len(text) <= limit else text[:limit - 1] + '…'}\""
+
+
+def _count(o: dict[str, Any], args: dict[str, Any]) -> str:
+    if o["selection"] == "all rows":
+        return f"There are {o['count']} rows in the dataset."
+    return f"{o['count']} of the {o['total']} rows match ({o['selection']})."
+
+
+def _label_distribution(o: dict[str, Any], args: dict[str, Any]) -> str:
+    parts = [f"{d['label']}: {d['count']} ({_pct(d['share'])})" for d in o["labels"]]
+    scope = "" if o["selection"] == "all rows" else f" among {o['selection']}"
+    return f"Gold labels{scope} ({o['total']} rows): " + "; ".join(parts) + "."
+
+
+def _keywords(o: dict[str, Any], args: dict[str, Any]) -> str:
+    if not o["keywords"]:
+        return f"No content words found in {o['selection']}."
+    words = ", ".join(f"{k['word']} ({k['count']})" for k in o["keywords"])
+    text = f"The most frequent content words in {o['selection']} ({o['rows']} rows) are: {words}."
+    for label, items in o.get("by_label", {}).items():
+        if items:
+            text += f"\nIn {label} rows: " + ", ".join(f"{k['word']} ({k['count']})" for k in items[:5]) + "."
+    return text
+
+
+def _row_line(r: dict[str, Any]) -> str:
+    line = f"- #{r['id']} {_quote(r['text'])}"
+    if r.get("label") is not None:
+        line += f" (gold: {r['label']}"
+        if "prediction" in r:
+            line += f", predicted: {r['prediction']} at {_pct(r['confidence'])}"
+        line += ")"
+    elif "prediction" in r:
+        line += f" (predicted: {r['prediction']} at {_pct(r['confidence'])})"
+    return line
+
+
+def _show(o: dict[str, Any], args: dict[str, Any]) -> str:
+    if not o["rows"]:
+        return f"No rows match ({o['selection']})."
+    head = f"Here is {o['selection']}:" if o["total"] == 1 and "id" in args else (
+        f"{o['total']} rows match ({o['selection']}); showing {len(o['rows'])}:")
+    return head + "\n" + "\n".join(_row_line(r) for r in o["rows"])
+
+
+def _score(o: dict[str, Any], args: dict[str, Any]) -> str:
+    name = {"accuracy": "accuracy", "f1": "F1", "precision": "precision", "recall": "recall", "roc_auc": "ROC AUC"}[o["metric"]]
+    avg = f" ({o['average']}-averaged)" if o.get("average") else ""
+    scope = "all rows" if o["selection"] == "all rows" else o["selection"]
+    text = f"The model's {name}{avg} on {scope} is {o['value']:.3f}"
+    if o["metric"] == "accuracy":
+        text += f": {o['correct']} of {o['rows']} rows correct"
+        text += f". Always predicting the majority label would give {o['majority_baseline']:.3f}."
+    else:
+        text += f" over {o['rows']} rows."
+    if o.get("per_label"):
+        text += " Per label: " + ", ".join(f"{k} {v:.3f}" for k, v in o["per_label"].items()) + "."
+    return text
+
+
+def _mistakes(o: dict[str, Any], args: dict[str, Any]) -> str:
+    scope = "" if o["selection"] == "all rows" else f" among {o['selection']}"
+    text = f"The model misclassifies {o['mistakes']} of {o['rows']} rows{scope} (error rate {_pct(o['error_rate'])})."
+    by = ", ".join(f"{n} with gold label {label}" for label, n in o["by_gold_label"].items() if n)
+    if by:
+        text += f" Of these, {by}."
+    if o.get("examples"):
+        text += f"\nThe {len(o['examples'])} most confident mistakes:\n" + "\n".join(_row_line(r) for r in o["examples"])
+    return text
+
+
+def _predict(o: dict[str, Any], args: dict[str, Any]) -> str:
+    subject = f"review #{o['id']}" if "id" in o else _quote(o["text"])
+    if o["kind"] == "generation":
+        tokens = ", ".join(f"{t['token']!r} {t['probability']:.2f}" for t in o["tokens"][:8])
+        return f"For {subject} the model continues: {_quote(o['continuation'], 300)}\nFirst tokens with their probabilities: {tokens}."
+    others = ", ".join(f"{label} {p:.3f}" for label, p in o["probabilities"].items())
+    text = f"The model predicts **{o['label']}** for {subject} with probability {o['probability']:.3f} ({others})."
+    if "id" in o and o.get("gold_label") is not None:
+        verdict = "correct" if o.get("correct") else "wrong"
+        text += f" The gold label is {o['gold_label']}, so the prediction is {verdict}."
+    return text
+
+
+def _edit_label(o: dict[str, Any], args: dict[str, Any]) -> str:
+    if o["old_label"] == o["new_label"]:
+        return f"Row #{o['id']} already has the label {o['new_label']}; nothing changed."
+    return (f"Changed the gold label of row #{o['id']} from {o['old_label']} to {o['new_label']} for this conversation "
+            f"({o['edits']} edit(s) so far; the data file is unchanged).")
+
+
+def _describe_model(o: dict[str, Any], args: dict[str, Any]) -> str:
+    text = (f"The loaded model is {o['name']} ({o['architecture']}, {o['parameters'] / 1e6:.1f}M parameters, "
+            f"{o['layers']} layers, hidden size {o['hidden_size']}).")
+    if o["task"] == "label_words":
+        text += (f" It is a causal language model used as a classifier: a prompt asks for the label and the "
+                 f"probabilities of the label words ({', '.join(o['label_words'])}) are read from its next-token logits"
+                 f"{', calibrated on content-free inputs' if o.get('calibrated') else ''}.")
+    elif o["task"] == "sequence_classification":
+        text += f" It is a sequence classifier with labels {', '.join(o['labels'])}."
+    else:
+        text += " It is used as a text generator."
+    return text
+
+
+def _describe_data(o: dict[str, Any], args: dict[str, Any]) -> str:
+    text = f"The dataset is {o['name']}: {o['rows']} rows with columns {', '.join(o['columns'])}."
+    if o["labels"]:
+        text += " Gold labels: " + ", ".join(f"{k} {v}" for k, v in o["labels"].items()) + "."
+    w = o["words"]
+    text += f" Texts are {w['min']}-{w['max']} words long (median {w['median']})."
+    if o.get("domains"):
+        text += " Domains: " + ", ".join(f"{k} {v}" for k, v in o["domains"].items()) + "."
+    return text
+
+
+def _capabilities(o: dict[str, Any], args: dict[str, Any]) -> str:
+    ready = [t for t in o["tools"] if t["available"]]
+    later = [t["tool"] for t in o["tools"] if not t["available"]]
+    lines = ["I can answer questions about the data and the model's predictions:"]
+    for t in ready:
+        example = f" (e.g. \"{t['examples'][0]}\")" if t["examples"] else ""
+        lines.append(f"- {t['tool']}: {t['description']}{example}")
+    if later:
+        lines.append("Planned but not available yet in this version: " + ", ".join(later) + ".")
+    return "\n".join(lines)
+
+
+NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
+    "count": _count, "label_distribution": _label_distribution, "keywords": _keywords, "show": _show,
+    "score": _score, "mistakes": _mistakes, "predict": _predict, "edit_label": _edit_label,
+    "describe_model": _describe_model, "describe_data": _describe_data, "capabilities": _capabilities,
+}
+
+
+def narrate_step(step: Step) -> str:
+    if step.status == "error":
+        return f"I could not run {step.tool}: {step.error}"
+    narrator = NARRATORS.get(step.tool)
+    text = narrator(step.output or {}, step.args) if narrator else f"{step.tool} returned: {step.output}"
+    for caveat in step.caveats:
+        text += f"\nCaveat: {caveat}"
+    return text
+
+
+def narrate(steps: list[Step], message: str | None) -> str:
+    if message:
+        return message
+    return "\n\n".join(narrate_step(step) for step in steps)

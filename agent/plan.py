@@ -1,0 +1,56 @@
+"""Plan types and the conversation state that follow-up questions resolve against."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Call(BaseModel):
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Plan(BaseModel):
+    """One question's plan: the contract of `whybox plan --json` (tools.md)."""
+
+    question: str
+    calls: list[Call] = Field(default_factory=list)
+    message: str | None = None
+
+
+class ConversationState(BaseModel):
+    """What earlier turns established: the last instance, selection, tool and its arguments."""
+
+    last_id: int | None = None
+    last_text: str | None = None
+    last_where: dict[str, Any] | None = None
+    last_tool: str | None = None
+    last_args: dict[str, Any] = Field(default_factory=dict)
+    last_layer: int | None = None
+    last_neuron: int | None = None
+
+    def instance(self) -> dict[str, Any] | None:
+        if self.last_id is not None:
+            return {"id": self.last_id}
+        if self.last_text is not None:
+            return {"text": self.last_text}
+        return None
+
+    def remember(self, plan: Plan) -> None:
+        for call in plan.calls:
+            args = call.args
+            if "id" in args:
+                self.last_id, self.last_text = args["id"], None
+            elif "text" in args:
+                self.last_id, self.last_text = None, args["text"]
+            if "where" in args:
+                self.last_where = args["where"]
+                ids = args["where"].get("ids")
+                if ids and len(ids) == 1:
+                    self.last_id, self.last_text = ids[0], None
+            if "layer" in args:
+                self.last_layer = args["layer"]
+            if "neuron" in args:
+                self.last_neuron = args["neuron"]
+            self.last_tool, self.last_args = call.tool, dict(args)

@@ -1,0 +1,29 @@
+"""One structured run record per turn (design.md habit 9): it feeds the CLI's --json, the UI
+stream, the transcript and (later) reports."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.plan import Call
+
+
+class Step(BaseModel):
+    tool: str
+    args: dict[str, Any]
+    status: str  # "done" | "error"
+    output: dict[str, Any] | None = None
+    caveats: list[str] = Field(default_factory=list)
+    error: str | None = None
+    provenance: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+class RunRecord(BaseModel):
+    question: str
+    calls: list[Call] = Field(default_factory=list)
+    message: str | None = None
+    steps: list[Step] = Field(default_factory=list)
+    narration: str = ""
+    seconds: float = 0.0

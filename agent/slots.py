@@ -1,0 +1,149 @@
+"""Slot extraction for the offline planner: ids, quoted text, k, methods, metrics, filters, layers.
+
+Pure functions over the question text, each small and separately tested.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_ID_WORDS = r"(?:ids?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
+ID_PATTERN = re.compile(rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with id|id)?\s*(\d+)\b", re.I)
+HASH_ID = re.compile(r"#\s*(\d+)\b")
+QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])|‘([^’]+)’", re.I)
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a few": 3, "a couple of": 2}
+
+METHODS = [
+    (r"integrated[ _-]?gradients?|\big\b", "integrated_gradients"),
+    (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x|times|\*|×)[ _]?gradients?|grad[ _]?x[ _]?input", "gradient_x_input"),
+    (r"occlusion|leave[- ]one[- ]out|ablation", "occlusion"),
+    (r"kernel[ _-]?shap|\bshap\b", "kernel_shap"),
+    (r"\blime\b", "lime"),
+    (r"\battention\b", "attention"),
+]
+METRICS = [
+    (r"roc[ _-]?auc|\bauc\b|area under", "roc_auc"),
+    (r"\bf1\b|f-score|f score|f-measure", "f1"),
+    (r"precision", "precision"),
+    (r"recall|sensitivity", "recall"),
+    (r"accura|how (?:often|well) .*(?:right|correct)|performance|how good", "accuracy"),
+]
+
+
+def quoted_texts(question: str) -> list[str]:
+    return [next(g for g in m.groups() if g) for m in QUOTED.finditer(question)]
+
+
+def strip_quotes(question: str) -> str:
+    """The question with quoted passages replaced by a placeholder (so they match no keyword)."""
+    return QUOTED.sub(" QUOTED ", question)
+
+
+def find_ids(text: str) -> list[int]:
+    ids = [int(m.group(1)) for m in ID_PATTERN.finditer(text)]
+    ids += [int(m.group(1)) for m in HASH_ID.finditer(text)]
+    # "ids 3, 5 and 7"
+    for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&)\s*)+\d+)", text, re.I):
+        ids += [int(x) for x in re.findall(r"\d+", m.group(1))]
+    return list(dict.fromkeys(ids))
+
+
+def find_k(text: str) -> int | None:
+    t = text.lower()
+    for pattern in (
+        r"\btop[- ]?(\d+)\b",
+        r"\b(\d+)\s+(?:most|best|least|top|highest|main|key|largest|biggest|strongest|more|other|closest|nearest|similar|different|random)\b",
+        r"\b(\d+)\s+(?:mistakes|errors|examples|reviews|rows|items|instances|words|tokens|features|keywords|key ?words|paraphrases|variants|neurons|data ?points|samples|neighbou?rs|counterfactuals|edits|alternatives|misclassifi\w*)\b",
+        r"\b(?:first|show me|give me|list)\s+(\d+)\b",
+        r"\bk\s*=\s*(\d+)\b",
+    ):
+        m = re.search(pattern, t)
+        if m:
+            return int(m.group(1))
+    for word, value in NUMBER_WORDS.items():
+        if re.search(rf"\b(?:top )?{word}\s+(?:most|best|mistakes|errors|examples|reviews|rows|words|tokens|features|keywords|similar|paraphrases|neurons|samples)\b", t):
+            return value
+    return None
+
+
+def find_method(text: str) -> str | None:
+    for pattern, name in METHODS:
+        if re.search(pattern, text, re.I):
+            return name
+    return None
+
+
+def find_metric(text: str) -> str | None:
+    for pattern, name in METRICS:
+        if re.search(pattern, text, re.I):
+            return name
+    return None
+
+
+def find_layers(text: str) -> list[int]:
+    t = text.lower()
+    m = re.search(r"\blayers?\s+(\d+)\s*(?:-|to|through|–)\s*(\d+)", t)
+    if m:
+        lo, hi = int(m.group(1)), int(m.group(2))
+        return list(range(min(lo, hi), max(lo, hi) + 1))
+    m = re.search(r"\blayers?\s+((?:\d+\s*(?:,|and|&)\s*)*\d+)", t)
+    if m:
+        return [int(x) for x in re.findall(r"\d+", m.group(1))]
+    return []
+
+
+def find_neuron(text: str) -> int | None:
+    m = re.search(r"\b(?:neuron|unit)\s*#?\s*(\d+)", text, re.I)
+    return int(m.group(1)) if m else None
+
+
+def find_label(text: str, labels: list[str], patterns: tuple[str, ...]) -> str | None:
+    for label in labels:
+        for pattern in patterns:
+            if re.search(pattern.format(label=re.escape(label)), text, re.I):
+                return label
+    return None
+
+
+def find_where(text: str, labels: list[str]) -> dict[str, Any]:
+    """The `where` filter a question describes (all keys optional, AND-combined)."""
+    t = text.lower()
+    where: dict[str, Any] = {}
+    m = re.search(
+        r"\b(?:mention(?:s|ing)?|contain(?:s|ing)?|includ(?:e|es|ing)|with the (?:word|phrase|term)s?|that say|that use|using the word|talk(?:s|ing)? about)\s+(?:the (?:word|phrase|term)s?\s+)?(?:QUOTED|([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?))",
+        t,
+    )
+    if m and m.group(1):
+        phrase = re.sub(r"\s+(?:and|or|with|that|which|in|on|for|from|are|is|longer|shorter|than)\b.*$", "", m.group(1)).strip()
+        if phrase:
+            where["includes"] = phrase
+    label = find_label(t, labels, (r"\b(?:labell?ed|gold(?: label)?|annotated|tagged|marked)(?: as)? {label}\b", r"\b(?:truly|actually|really) {label}\b", r"\bwith (?:the )?(?:gold )?label {label}\b"))
+    if label:
+        where["label"] = label
+    pred = find_label(t, labels, (r"\bpredict(?:ed|s|ion is|ions of)?(?: to be| as)? {label}\b", r"\bclassified (?:as )?{label}\b", r"\bmodel (?:says|thinks|calls) {label}\b", r"\bcalled {label}\b"))
+    if pred:
+        where["prediction"] = pred
+    elif not label:
+        bare = find_label(t, labels, (r"\b{label} (?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b", r"\b(?:reviews?|rows?|items?) (?:that are|which are) {label}\b"))
+        if bare:
+            where["label"] = bare
+    m = re.search(r"\b(?:longer than|more than|over|above|greater than)\s+(\d+)\s+words?\b", t)
+    if m:
+        where["min_words"] = int(m.group(1)) + 1
+    m = re.search(r"\b(?:at least|minimum of|(\d+) or more)\s*(\d+)?\s+words?\b", t)
+    if m:
+        where["min_words"] = int(m.group(2) or m.group(1))
+    m = re.search(r"\b(?:shorter than|fewer than|less than|under|below)\s+(\d+)\s+words?\b", t)
+    if m:
+        where["max_words"] = int(m.group(1)) - 1
+    m = re.search(r"\b(?:at most|no more than|maximum of|up to)\s+(\d+)\s+words?\b", t)
+    if m:
+        where["max_words"] = int(m.group(1))
+    m = re.search(r"\bbetween\s+(\d+)\s+and\s+(\d+)\s+words\b", t)
+    if m:
+        where["min_words"], where["max_words"] = int(m.group(1)), int(m.group(2))
+    if re.search(r"\b(?:correctly (?:classified|predicted|labell?ed)|the model gets? right|(?:predictions?|classifications?) (?:that are|which are) (?:right|correct))\b", t):
+        where["correct"] = True
+    elif re.search(r"\b(?:incorrectly (?:classified|predicted)|misclassified|wrongly (?:classified|predicted)|the model gets? wrong)\b", t):
+        where["correct"] = False
+    return where
