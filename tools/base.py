@@ -8,7 +8,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.errors import InputError
 
@@ -32,6 +32,20 @@ class InstanceParams(Params):
     text: str | None = Field(default=None, description="free text")
 
     instance_required: ClassVar[bool] = True
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_usable(cls, value: str | None) -> str | None:
+        """Empty or huge text is rejected here, before any model work starts."""
+        if value is None:
+            return None
+        from tools.data.dataset import validate_text
+        from tools.errors import WhyboxError
+
+        try:
+            return validate_text(value)
+        except WhyboxError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _one_instance(self) -> "InstanceParams":

@@ -171,7 +171,11 @@ class LabelWordTask(_PromptedTask):
         result = []
         for label, word in zip(self.labels, self.label_words):
             variants = {word, word.lower(), word.capitalize(), " " + word, " " + word.lower(), " " + word.capitalize()}
-            ids = sorted({tokenizer.encode(v, add_special_tokens=False)[0] for v in variants if v.strip()})
+            unknown = getattr(tokenizer, "unk_token_id", None)
+            firsts = {tokenizer.encode(v, add_special_tokens=False)[0] for v in variants if v.strip()}
+            ids = sorted(firsts - {unknown})  # a variant the vocabulary lacks must not count
+            if not ids:
+                raise ModelLoadError(f"The tokenizer does not know the label word {word!r}.")
             for token_id in ids:
                 if owners.get(token_id, label) != label:
                     raise ModelLoadError(
