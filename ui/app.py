@@ -57,7 +57,7 @@ def respond(question: str, history: list, assistant: Assistant | None, workspace
             if kind == "step_start":
                 history.append(gr.ChatMessage(
                     role="assistant", content=f"`{value.tool}` {json.dumps(value.args)}",
-                    metadata={"title": f"🔧 {value.tool}", "status": "pending"},
+                    metadata={"title": f"tool: {value.tool}", "status": "pending"},
                 ))
                 pending[value.tool] = len(history) - 1
                 yield "", history, assistant
@@ -66,7 +66,7 @@ def respond(question: str, history: list, assistant: Assistant | None, workspace
                 if index is not None:
                     detail = f"`{value.tool}` {json.dumps(value.args)}"
                     detail += f"\n\nerror: {value.error}" if value.error else ""
-                    title = f"{'🔧' if value.status == 'done' else '⚠️'} {value.tool}"
+                    title = f"tool: {value.tool}" if value.status == "done" else f"tool failed: {value.tool}"
                     history[index] = gr.ChatMessage(
                         role="assistant", content=detail,
                         metadata={"title": title, "status": "done", "duration": value.seconds},
