@@ -27,6 +27,7 @@ class Assistant:
         self.context = ToolContext(workspace)
         self.state = ConversationState()
         self.history: list[RunRecord] = []
+        self._planner: RulePlanner | None = None
 
     @property
     def settings(self) -> Settings:
@@ -34,7 +35,16 @@ class Assistant:
 
     @property
     def planner(self) -> RulePlanner:
-        return RulePlanner(self.workspace.labels or [])
+        if self._planner is None:
+            dataset = self.workspace.dataset
+            self._planner = RulePlanner(self.workspace.labels or [], short_words=dataset.median_words(), text_of=self._text_of)
+        return self._planner
+
+    def _text_of(self, row_id: int) -> str | None:
+        try:
+            return self.workspace.dataset.get(row_id).text
+        except WhyboxError:
+            return None
 
     def plan(self, question: str, remember: bool = True) -> Plan:
         """Plan one turn without running anything (no model weights are loaded)."""

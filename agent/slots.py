@@ -7,22 +7,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ID_WORDS = r"(?:ids?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
+_ID_WORDS = r"(?:id'?s?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
 ID_PATTERN = re.compile(rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with id|id)?\s*(\d+)\b", re.I)
 HASH_ID = re.compile(r"#\s*(\d+)\b")
+# "For 3315, why ...", "predict 320": a bare number where an instance is expected.
+BARE_ID = re.compile(r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?|of|ones?|others?|random))|^(\d{1,7})\s*[:,]|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$", re.I)
 QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])|‘([^’]+)’", re.I)
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a few": 3, "a couple of": 2}
+NUMBER_WORDS = {"a few": 3, "a couple of": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_K_NOUNS = r"(?:mistakes|errors|examples?|reviews?|rows?|items?|instances?|words?|tokens?|features?|keywords?|key ?words?|paraphrases?|variants?|neurons?|data ?points?|samples?|neighbou?rs?|counterfactuals?|edits?|alternatives?|misclassifi\w*|training|cases?|characteristics|terms?|results?|versions?|sentences?|texts?)"
 
 METHODS = [
     (r"integrated[ _-]?gradients?|\big\b", "integrated_gradients"),
-    (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x|times|\*|×)[ _]?gradients?|grad[ _]?x[ _]?input", "gradient_x_input"),
+    (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x|times|\*|×)?[ _]?gradients?|grad[ _]?x[ _]?input|saliency", "gradient_x_input"),
     (r"occlusion|leave[- ]one[- ]out|ablation", "occlusion"),
     (r"kernel[ _-]?shap|\bshap\b", "kernel_shap"),
     (r"\blime\b", "lime"),
     (r"\battention\b", "attention"),
 ]
 METRICS = [
-    (r"roc[ _-]?auc|\bauc\b|area under", "roc_auc"),
+    (r"roc[ _-]?auc|\bauc\b|\broc\b|area under", "roc_auc"),
     (r"\bf1\b|f-score|f score|f-measure", "f1"),
     (r"precision", "precision"),
     (r"recall|sensitivity", "recall"),
@@ -42,8 +45,10 @@ def strip_quotes(question: str) -> str:
 def find_ids(text: str) -> list[int]:
     ids = [int(m.group(1)) for m in ID_PATTERN.finditer(text)]
     ids += [int(m.group(1)) for m in HASH_ID.finditer(text)]
+    if not ids:
+        ids += [int(next(g for g in m.groups() if g)) for m in BARE_ID.finditer(text)]
     # "ids 3, 5 and 7"
-    for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&)\s*)+\d+)", text, re.I):
+    for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&|or)\s*(?:{_ID_WORDS}\s*)?)+\d+)", text, re.I):
         ids += [int(x) for x in re.findall(r"\d+", m.group(1))]
     return list(dict.fromkeys(ids))
 
@@ -52,18 +57,31 @@ def find_k(text: str) -> int | None:
     t = text.lower()
     for pattern in (
         r"\btop[- ]?(\d+)\b",
-        r"\b(\d+)\s+(?:most|best|least|top|highest|main|key|largest|biggest|strongest|more|other|closest|nearest|similar|different|random)\b",
-        r"\b(\d+)\s+(?:mistakes|errors|examples|reviews|rows|items|instances|words|tokens|features|keywords|key ?words|paraphrases|variants|neurons|data ?points|samples|neighbou?rs|counterfactuals|edits|alternatives|misclassifi\w*)\b",
-        r"\b(?:first|show me|give me|list)\s+(\d+)\b",
+        r"\b(\d+)\s+(?:most|best|least|top|highest|main|key|largest|biggest|strongest|more|other|closest|nearest|similar|different|random|influential|important|relevant|critical|significant|major|essential|dominant|prominent|comparable|analogous|new)\b",
+        rf"\b(\d+)\s+{_K_NOUNS}\b",
+        r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$))",
         r"\bk\s*=\s*(\d+)\b",
     ):
         m = re.search(pattern, t)
         if m:
             return int(m.group(1))
     for word, value in NUMBER_WORDS.items():
-        if re.search(rf"\b(?:top )?{word}\s+(?:most|best|mistakes|errors|examples|reviews|rows|words|tokens|features|keywords|similar|paraphrases|neurons|samples)\b", t):
+        if re.search(rf"\b(?:top )?{word}\s+(?:(?:most|best|similar|key|main|important|essential|influential|top|random|randomly chosen|new|other|frequent|common|used|popular|relevant|critical|significant|dominant|prominent|occurring)\s+)*{_K_NOUNS}\b", t):
             return value
     return None
+
+
+SINGULAR_K = re.compile(
+    r"\bthe (?:single )?(?:most|top|best|strongest|highest|closest)\s+(?:[a-z]+(?<!s)\s+){0,3}?(?:feature|token|word|training data instance|data instance|training instance|training example|instance|example)\b(?!s)"
+    r"|\b(?:which|what) (?:feature|token|word) is (?:the )?most\b"
+    r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?(?:instance|example|data ?point|sample|case)\b(?!s)",
+    re.I,
+)
+
+
+def find_singular_k(text: str) -> int | None:
+    """'the most important feature', 'an instance similar to ...': the user asked for one."""
+    return 1 if SINGULAR_K.search(text) else None
 
 
 def find_method(text: str) -> str | None:
@@ -105,15 +123,17 @@ def find_label(text: str, labels: list[str], patterns: tuple[str, ...]) -> str |
     return None
 
 
-def find_where(text: str, labels: list[str]) -> dict[str, Any]:
+def find_where(text: str, labels: list[str], quoted: list[str] | None = None) -> dict[str, Any]:
     """The `where` filter a question describes (all keys optional, AND-combined)."""
     t = text.lower()
     where: dict[str, Any] = {}
     m = re.search(
-        r"\b(?:mention(?:s|ing)?|contain(?:s|ing)?|includ(?:e|es|ing)|with the (?:word|phrase|term)s?|that say|that use|using the word|talk(?:s|ing)? about)\s+(?:the (?:word|phrase|term)s?\s+)?(?:QUOTED|([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?))",
+        r"\b(?:mention(?:s|ing)?|contain(?:s|ing)?|includ(?:e|es|ing)|with the (?:word|phrase|term)s?|that say|that use|using the word|talk(?:s|ing)? about)\s+(?:the (?:word|phrase|term)s?\s+)?(quoted|[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)",
         t,
     )
-    if m and m.group(1):
+    if m and m.group(1) == "quoted" and quoted:
+        where["includes"] = quoted[0]
+    elif m and m.group(1) and m.group(1) != "quoted":
         phrase = re.sub(r"\s+(?:and|or|with|that|which|in|on|for|from|are|is|longer|shorter|than)\b.*$", "", m.group(1)).strip()
         if phrase:
             where["includes"] = phrase

@@ -71,6 +71,11 @@ class Dataset:
     def ids(self) -> list[int]:
         return [row.id for row in self.rows]
 
+    def median_words(self) -> int:
+        """Rows with at most this many words count as "short" in questions."""
+        lengths = sorted(row.n_words for row in self.rows)
+        return lengths[(len(lengths) - 1) // 2] if lengths else 8
+
     def get(self, row_id: int) -> Row:
         try:
             return self._by_id[row_id]
