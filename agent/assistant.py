@@ -1,26 +1,38 @@
 """The Python API: `Assistant(...).ask(question)` plans, runs the tools and narrates one turn.
 
-One Assistant is one conversation (its own plan state and label edits) over a `Workspace` that
-several conversations may share (the web UI does: one model in memory, many sessions).
+One Assistant is one conversation (its own plan state, label edits and history, optionally
+persisted in SQLite) over a `Workspace` that several conversations may share (the web UI does:
+one model in memory, many sessions). Every turn runs through the same agent loop
+(`agent.loop`), whichever chat model plans it (`agent.chat_models`).
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Iterator
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from agent.chat_models import PlannerChatModel, llm_kind, local_chat_model, openai_chat_model
+from agent.grounding import check
+from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
-from agent.plan import ConversationState, Plan
+from agent.plan import Call, ConversationState, Plan
 from agent.planner import RulePlanner
 from agent.records import RunRecord, Step
+from prompts import load_prompt
 from tools.context import ToolContext, Workspace
 from tools.errors import WhyboxError
 from tools.registry import run_tool
 from tools.results import ToolResult
 from tools.settings import Settings
 
+MAX_STEPS = 8
+
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, workspace: Workspace | None = None, quiet: bool = False, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, workspace: Workspace | None = None, quiet: bool = False,
+                 conversation_id: str | None = None, persist: bool = False, **overrides: Any) -> None:
         if workspace is None:
             workspace = Workspace(settings or Settings.from_env(**overrides), quiet=quiet)
         self.workspace = workspace
@@ -28,6 +40,15 @@ class Assistant:
         self.state = ConversationState()
         self.history: list[RunRecord] = []
         self._planner: RulePlanner | None = None
+        self._loop: Any = None
+        self._narrator_llm: Any = None
+        self.kind = llm_kind(self.settings)
+        self.store = ConversationStore(self.settings.home / "conversations.sqlite") if (persist or conversation_id) else None
+        self.conversation_id = conversation_id
+        if conversation_id:
+            self._resume(conversation_id)
+        elif self.store is not None:
+            self.conversation_id = self.store.new()
 
     @property
     def settings(self) -> Settings:
@@ -46,8 +67,17 @@ class Assistant:
         except WhyboxError:
             return None
 
+    def _resume(self, conversation_id: str) -> None:
+        assert self.store is not None
+        for record in self.store.records(conversation_id):
+            self.history.append(record)
+            self.state.remember(Plan(question=record.question, calls=record.calls))
+            for step in record.steps:
+                if step.tool == "edit_label" and step.status == "done" and step.output:
+                    self.context.label_edits[int(step.output["id"])] = step.output["new_label"]
+
     def plan(self, question: str, remember: bool = True) -> Plan:
-        """Plan one turn without running anything (no model weights are loaded)."""
+        """Plan one turn with the offline planner, without running anything (no model weights load)."""
         plan = self.planner.plan(question, self.state)
         plan.question = question
         if remember:
@@ -57,27 +87,93 @@ class Assistant:
     def run_tool(self, name: str, args: dict[str, Any] | None = None) -> ToolResult:
         return run_tool(self.context, name, args)
 
+    # ---------- the turn ----------
+    def _agent(self) -> Any:
+        if self._loop is None:
+            from agent.loop import AgentLoop
+
+            if self.kind == "openai":
+                model = openai_chat_model(self.settings)
+            else:
+                model = PlannerChatModel(planner=self.planner, state=self.state)
+            labels = ", ".join(self.workspace.labels or []) or "none"
+            system = load_prompt("agent").render("system", model=self.settings.model, data=self.workspace.dataset.name, labels=labels)
+            self._loop = AgentLoop(self.context, model, system, max_steps=MAX_STEPS)
+        return self._loop
+
+    def _history_messages(self) -> list[BaseMessage]:
+        if self.kind != "openai":
+            return []  # the planner keeps its own conversation state
+        messages: list[BaseMessage] = []
+        for record in self.history[-10:]:
+            messages += [HumanMessage(record.question), AIMessage(record.narration)]
+        return messages
+
     def stream(self, question: str) -> Iterator[tuple[str, Any]]:
-        """Yield ("plan", Plan), then ("step_start", Call) / ("step", Step) per call, then ("record", RunRecord)."""
+        """Yield ("step_start", Call) and ("step", Step) per tool call, then ("record", RunRecord)."""
         start = time.perf_counter()
-        plan = self.plan(question)
-        yield "plan", plan
-        record = RunRecord(question=question, calls=plan.calls, message=plan.message)
-        for call in plan.calls:
-            yield "step_start", call
-            t0 = time.perf_counter()
-            try:
-                result = self.run_tool(call.tool, call.args)
-                step = Step(tool=call.tool, args=call.args, status="done", output=result.output, caveats=result.caveats,
-                            provenance=result.provenance.model_dump(mode="json"), seconds=round(time.perf_counter() - t0, 4))
-            except WhyboxError as exc:
-                step = Step(tool=call.tool, args=call.args, status="error", error=str(exc), seconds=round(time.perf_counter() - t0, 4))
-            record.steps.append(step)
-            yield "step", step
-        record.narration = narrate(record.steps, record.message)
+        record = RunRecord(question=question)
+        pending: dict[str, tuple[Call, float]] = {}
+        index: dict[str, int] = {}
+        position: dict[int, int] = {}
+        answer: str | None = None
+        for event, value in self._agent().run(question, self._history_messages()):
+            if event == "call":
+                call_id, call = value
+                record.calls.append(call)
+                pending[call_id] = (call, time.perf_counter())
+                index[call_id] = len(index)
+                yield "step_start", call
+            elif event == "result":
+                call_id, message = value
+                call, t0 = pending.pop(call_id, (Call(tool=message.name or "?", args={}), time.perf_counter()))
+                step = _step(call, message, round(time.perf_counter() - t0, 4))
+                position[id(step)] = index.get(call_id, len(index))
+                record.steps.append(step)
+                yield "step", step
+            elif event == "invalid":
+                record.steps.append(Step(tool=str(value.get("name")), args={}, status="error", error=f"Malformed tool call: {value.get('error')}"))
+            elif event == "answer":
+                answer = value
+            elif event == "limit":
+                record.message = value
+        record.steps.sort(key=lambda step: position.get(id(step), len(position)))  # call order, not finishing order
+        if not record.calls and answer and record.message is None:
+            record.message = answer if self.kind != "openai" else None
+        self._narrate(record, answer)
         record.seconds = round(time.perf_counter() - start, 4)
         self.history.append(record)
+        if self.store is not None and self.conversation_id:
+            self.store.append(self.conversation_id, record)
         yield "record", record
+
+    def _narrate(self, record: RunRecord, answer: str | None) -> None:
+        template = narrate(record.steps, record.message)
+        record.narration, record.narrated_by = template, "template"
+        if self.kind == "offline" or (self.kind == "local" and not record.steps):
+            return
+        if self.kind == "local":
+            answer = self._local_narration(record)
+        if not answer:
+            return
+        results = [{"tool": s.tool, "args": s.args, "output": s.output, "error": s.error} for s in record.steps]
+        grounding = check(answer, results, record.question)
+        record.grounding = {"ok": grounding.ok, "unsupported": grounding.describe()}
+        if grounding.ok:
+            record.narration, record.narrated_by = answer, self.kind
+        else:
+            record.narration = (template + f"\n\n(The {self.kind} LLM's answer mentioned {grounding.describe()}, which the results "
+                                "do not contain, so this is the template answer instead.)")
+
+    def _local_narration(self, record: RunRecord) -> str:
+        if self._narrator_llm is None:
+            self._narrator_llm = local_chat_model(self.settings)
+        prompt = load_prompt("narrate")
+        results = json.dumps([{"tool": s.tool, "output": s.output} for s in record.steps if s.output], default=str)[:3000]
+        facts = narrate(record.steps, None)[:1500]
+        messages = [SystemMessage(prompt.render("system")),
+                    HumanMessage(prompt.render("user", question=record.question, results=results, facts=facts))]
+        return str(self._narrator_llm.invoke(messages).content).strip()
 
     def ask(self, question: str) -> RunRecord:
         record = None
@@ -86,6 +182,15 @@ class Assistant:
                 record = value
         assert record is not None
         return record
+
+
+def _step(call: Call, message: Any, seconds: float) -> Step:
+    result = getattr(message, "artifact", None)
+    if message.status == "error" or not isinstance(result, ToolResult):
+        error = str(message.content).removeprefix("Error: ")
+        return Step(tool=call.tool, args=call.args, status="error", error=error, seconds=seconds)
+    return Step(tool=call.tool, args=call.args, status="done", output=result.output, caveats=result.caveats,
+                provenance=result.provenance.model_dump(mode="json"), seconds=seconds)
 
 
 __all__ = ["Assistant", "narrate_step"]

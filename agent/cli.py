@@ -30,8 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the run record as JSON")
     _common(ask)
 
-    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    chat = sub.add_parser("chat", help="a conversation in the terminal (saved; continue it with --resume ID)")
     _common(chat)
+    chat.add_argument("--resume", metavar="ID", help="continue a saved conversation")
 
     plan = sub.add_parser("plan", help="plan questions without running anything")
     plan.add_argument("questions", nargs="+")
@@ -121,21 +122,28 @@ def cmd_tool(ns: argparse.Namespace) -> int:
 def cmd_chat(ns: argparse.Namespace) -> int:
     from agent import Assistant
 
-    assistant = Assistant(_settings(ns))
-    print("whybox chat: ask about the model and the data. Empty line or Ctrl-D to quit.")
+    assistant = Assistant(_settings(ns), conversation_id=ns.resume, persist=True)
+    turns = len(assistant.history)
+    print(f"whybox chat {assistant.conversation_id}" + (f" (resumed, {turns} earlier turns)" if ns.resume else "")
+          + ": ask about the model and the data. Empty line or Ctrl-D to quit.")
     while True:
         try:
             question = input("you> ").strip()
         except (EOFError, KeyboardInterrupt):
             print()
-            return 0
+            break
         if not question or question.lower() in {"quit", "exit", ":q"}:
-            return 0
+            break
         try:
-            record = assistant.ask(question)
-            print(f"whybox> {record.narration}\n")
+            for kind, value in assistant.stream(question):
+                if kind == "step_start":
+                    print(f"  [tool] {value.tool} {json.dumps(value.args)}", flush=True)
+                elif kind == "record":
+                    print(f"whybox> {value.narration}\n", flush=True)
         except WhyboxError as exc:
             print(f"whybox> {exc}\n")
+    print(f"(saved; continue with: whybox chat --resume {assistant.conversation_id})")
+    return 0
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:

@@ -26,4 +26,6 @@ class RunRecord(BaseModel):
     message: str | None = None
     steps: list[Step] = Field(default_factory=list)
     narration: str = ""
+    narrated_by: str = "template"  # "template" | "openai" | "local"
+    grounding: dict[str, Any] | None = None  # the check of an LLM narration (None: template)
     seconds: float = 0.0

@@ -1,0 +1,66 @@
+"""Conversations persist in SQLite (`WHYBOX_HOME/conversations.sqlite`) so `whybox chat --resume ID`
+continues one. A turn is one RunRecord, written in a single transaction (nothing half-written)."""
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+from agent.records import RunRecord
+from tools.errors import InputError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created REAL NOT NULL, title TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS turns (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    n INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, n)
+);
+"""
+
+
+class ConversationStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def new(self) -> str:
+        conversation_id = uuid.uuid4().hex[:12]
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO conversations (id, created) VALUES (?, ?)", (conversation_id, time.time()))
+        return conversation_id
+
+    def exists(self, conversation_id: str) -> bool:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is not None
+
+    def append(self, conversation_id: str, record: RunRecord) -> int:
+        with closing(self._connect()) as db, db:
+            n = db.execute("SELECT COUNT(*) FROM turns WHERE conversation_id = ?", (conversation_id,)).fetchone()[0]
+            db.execute("INSERT INTO turns (conversation_id, n, record) VALUES (?, ?, ?)",
+                       (conversation_id, n, record.model_dump_json()))
+            if n == 0:
+                db.execute("UPDATE conversations SET title = ? WHERE id = ?", (record.question[:80], conversation_id))
+        return n
+
+    def records(self, conversation_id: str) -> list[RunRecord]:
+        if not self.exists(conversation_id):
+            known = ", ".join(c for c, _ in self.list()[:5]) or "none yet"
+            raise InputError(f"There is no conversation {conversation_id!r}.", f"Recent conversations: {known}.")
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT record FROM turns WHERE conversation_id = ? ORDER BY n", (conversation_id,)).fetchall()
+        return [RunRecord.model_validate_json(r[0]) for r in rows]
+
+    def list(self) -> list[tuple[str, str]]:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT id, title FROM conversations ORDER BY created DESC").fetchall()
