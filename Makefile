@@ -40,7 +40,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_predict.py
+	$(PY) benchmarks/planner_eval.py --heldout
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -60,3 +60,22 @@ def test_done_questions_are_answered_correctly(real_workspace):
     probs, _ = real_workspace.task.predict_proba([out["text"]])
     assert out["probabilities"]["negative"] == pytest.approx(probs[0][0], abs=1e-5)
     assert f"**{out['label']}**" in predicted.narration
+
+
+@pytest.mark.slow
+def test_local_llm_narration_is_grounded_or_replaced(real_workspace, monkeypatch):
+    """WHYBOX_LLM=local: the packaged SmolLM2 writes the prose; the grounding check keeps it honest."""
+    from dataclasses import replace
+
+    from agent import Assistant
+    from tools.context import Workspace
+
+    settings = replace(real_workspace.settings, llm="local")
+    assistant = Assistant(workspace=Workspace(settings, quiet=True))
+    record = assistant.ask("How many reviews mention price?")
+    assert record.steps[0].tool == "count" and record.steps[0].status == "done"
+    assert record.grounding is not None
+    if record.grounding["ok"]:
+        assert record.narrated_by == "local" and record.narration
+    else:
+        assert record.narrated_by == "template" and "do not contain" in record.narration
