@@ -114,8 +114,8 @@ class Assistant:
         start = time.perf_counter()
         record = RunRecord(question=question)
         pending: dict[str, tuple[Call, float]] = {}
-        index: dict[str, int] = {}
-        position: dict[int, int] = {}
+        index: dict[str, int] = {}  # call id -> call order; tools may finish in another order
+        ordered: list[tuple[int, Step]] = []
         answer: str | None = None
         for event, value in self._agent().run(question, self._history_messages()):
             if event == "call":
@@ -128,16 +128,16 @@ class Assistant:
                 call_id, message = value
                 call, t0 = pending.pop(call_id, (Call(tool=message.name or "?", args={}), time.perf_counter()))
                 step = _step(call, message, round(time.perf_counter() - t0, 4))
-                position[id(step)] = index.get(call_id, len(index))
-                record.steps.append(step)
+                ordered.append((index.get(call_id, len(index)), step))
                 yield "step", step
             elif event == "invalid":
-                record.steps.append(Step(tool=str(value.get("name")), args={}, status="error", error=f"Malformed tool call: {value.get('error')}"))
+                ordered.append((len(index) + len(ordered), Step(tool=str(value.get("name")), args={}, status="error",
+                                                                error=f"Malformed tool call: {value.get('error')}")))
             elif event == "answer":
                 answer = value
             elif event == "limit":
                 record.message = value
-        record.steps.sort(key=lambda step: position.get(id(step), len(position)))  # call order, not finishing order
+        record.steps = [step for _, step in sorted(ordered, key=lambda pair: pair[0])]
         if not record.calls and answer and record.message is None:
             record.message = answer if self.kind != "openai" else None
         self._narrate(record, answer)

@@ -54,19 +54,12 @@ def _decimals(token: str) -> int:
 
 
 def _supported(token: str, facts: list[float]) -> bool:
+    """True when a result value rounds to the token, directly or as a percentage (71.6% ~ 0.716)."""
     value = _parse(token)
     if value is None:
         return True
     tolerance = 0.5 * 10 ** -_decimals(token) + 1e-9
-    candidates = [value, value / 100] if token.endswith("%") or value > 1 else [value]
-    for fact in facts:
-        for candidate in candidates:
-            scale = 100 if candidate is not value else 1
-            if abs(fact - candidate) <= tolerance / scale:
-                return True
-        if abs(fact * 100 - value) <= tolerance:  # 0.716 said as 71.6
-            return True
-    return False
+    return any(abs(fact - value) <= tolerance or abs(fact * 100 - value) <= tolerance for fact in facts)
 
 
 def check(narration: str, results: list[Any], question: str = "") -> Grounding:

@@ -33,7 +33,6 @@ SPLIT = re.compile(
 )
 SHORT = re.compile(r"\b(?:short|shorter|brief)\b(?! than)", re.I)
 LONG = re.compile(r"\b(?:long|longer|lengthy)\b(?! than)", re.I)
-HOW_MANY_BARE = re.compile(r"^\W*(?:and |so )?how many (?:are there|of them|of those|in total|total|are they)\b", re.I)
 CLARIFY_INSTANCE = "Which review or text do you mean? Give an id (\"review 12\") or quote a text for `{tool}`."
 DECLINE = ("whybox explains a fixed model; it does not train, fine-tune or unlearn it. I can show which rows "
            "matter (influence), or how a label edit changes the scores.")
@@ -96,12 +95,8 @@ class RulePlanner:
                 tool = "explain_concept"
             else:
                 tool = clause_intent(clause)
-                if tool == "count" and re.search(r"\bids? of all|item ids", clause, re.I):
-                    tool = "count"
                 if tool in NO_ARG_TOOLS and clause_has_instance:
                     tool = "show"
-                if tool == "count" and HOW_MANY_BARE.search(clause):
-                    tool = "count"
             if tool == "mistakes" and re.search(r"\bwhy\b", clause, re.I) and find_ids(clause):
                 tool = "attribute"  # "why is review 70 wrong?"
             if tool == "show" and state.last_tool == "mistakes" and SELECTION_REFERENT.search(clause) and not find_ids(clause):
@@ -158,7 +153,7 @@ class RulePlanner:
                 args.pop(key, None)
             calls = []
             for instance in instances:
-                call_args = {**instance, **{key: value for key, value in args.items()}}
+                call_args = {**instance, **args}
                 calls.append(Call(tool=tool, args=call_args))
             for call in calls:
                 self._tool_slots(tool, call.args, bare, k, state)
