@@ -20,7 +20,7 @@ EXPECTED = {
     "explain_neuron": {"layer", "neuron"}, "probe": {"concept", "layers"}, "report": {"id", "text", "where"},
 }
 IMPLEMENTED = {"describe_model", "describe_data", "capabilities", "show", "count", "label_distribution", "keywords",
-               "score", "mistakes", "edit_label", "predict"}
+               "score", "mistakes", "edit_label", "predict", "attribute"}
 
 
 def test_registry_holds_the_whole_catalogue_with_its_argument_names():
@@ -77,7 +77,7 @@ def test_bad_arguments_and_unavailable_tools_are_user_errors(tiny_assistant):
     with pytest.raises(InputError, match="metric"):
         run_tool(ctx, "score", {"metric": "bleu"})
     with pytest.raises(ToolUnavailable, match="not implemented in this version"):
-        run_tool(ctx, "attribute", {"id": 100})
+        run_tool(ctx, "similar", {"id": 100})
 
 
 def test_results_are_json_with_provenance(tiny_assistant):

@@ -1,5 +1,5 @@
 """Catalogue tools whose arguments are fixed by tools.md but whose implementations arrive with
-later issues (attribution #4, knowledge base #5, counterfactuals #6, internals #7, reports #8).
+later issues (knowledge base #5, counterfactuals #6, internals #7, reports #8).
 
 They are registered with `available = False` so the planner plans them and `whybox plan --json`
 honours the contract; running one says plainly that it is not implemented yet.
@@ -13,27 +13,11 @@ from pydantic import Field
 from tools.base import InstanceParams, Params, Tool
 from tools.where import Where
 
-ATTRIBUTION_METHODS = ("integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention")
-
-
 class _Upcoming(Tool, abstract=True):
     available = False
 
     def run(self, ctx, params):  # pragma: no cover - run_tool refuses before calling
         raise NotImplementedError
-
-
-class AttributeParams(InstanceParams):
-    method: Literal["integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention"] | None = None
-    k: int | None = Field(default=None, ge=1)
-    target: str | None = None
-
-
-class Attribute(_Upcoming):
-    name = "attribute"
-    description = "Which input tokens drove the prediction, with a faithfulness score."
-    Params = AttributeParams
-    examples = ("why did it call review 12 negative?", "top 3 words for id 78 by integrated gradients")
 
 
 class CounterfactualParams(InstanceParams):

@@ -14,7 +14,7 @@ later tools score and perturb only content, never the template.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -36,6 +36,8 @@ class Encoded:
 
     input_ids: list[int]
     content_mask: list[bool]
+    # per token, its (start, end) characters inside the user's text; None outside the text
+    offsets: list[tuple[int, int] | None] | None = None
 
     @property
     def n_content(self) -> int:
@@ -107,8 +109,10 @@ class _PromptedTask(Task):
         tokenizer = self.handle.tokenizer
         enc = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
         mask = [(s < end and e > start and e > s) for s, e in enc["offset_mapping"]]
+        offsets = [(max(s, start) - start, min(e, end) - start) if m else None
+                   for (s, e), m in zip(enc["offset_mapping"], mask)]
         self._check_length(len(enc["input_ids"]))
-        return Encoded(list(enc["input_ids"]), mask)
+        return Encoded(list(enc["input_ids"]), mask, offsets)
 
 
 def _forward_last_logits(handle: "ModelHandle", batch: Sequence[list[int]]) -> torch.Tensor:
@@ -255,9 +259,11 @@ class SequenceClassifierTask(Task):
 
     def encode(self, text: str) -> Encoded:
         tokenizer = self.handle.tokenizer
-        enc = tokenizer(text, return_special_tokens_mask=True)
+        enc = tokenizer(text, return_special_tokens_mask=True, return_offsets_mapping=True)
         self._check_length(len(enc["input_ids"]))
-        return Encoded(list(enc["input_ids"]), [not s for s in enc["special_tokens_mask"]])
+        mask = [not s for s in enc["special_tokens_mask"]]
+        offsets = [tuple(o) if m else None for o, m in zip(enc["offset_mapping"], mask)]
+        return Encoded(list(enc["input_ids"]), mask, offsets)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True) -> tuple[np.ndarray, np.ndarray]:
         tokenizer = self.handle.tokenizer
@@ -283,6 +289,8 @@ class Generation:
     tokens: list[str]
     token_probs: list[float]
     stopped: str  # "eos" | "length"
+    token_ids: list[int] = field(default_factory=list)
+    prompt_ids: list[int] = field(default_factory=list)
 
 
 class GenerationTask(_PromptedTask):
@@ -319,7 +327,8 @@ class GenerationTask(_PromptedTask):
             stopped = "eos"
             new_ids, probs = new_ids[:-1], probs[:-1]
         tokens = [tokenizer.decode([t]) for t in new_ids]
-        return Generation(len(encoded.input_ids), tokenizer.decode(new_ids), tokens, probs, stopped)
+        return Generation(len(encoded.input_ids), tokenizer.decode(new_ids), tokens, probs, stopped,
+                          new_ids, list(encoded.input_ids))
 
 
 def accepts(model: torch.nn.Module, argument: str) -> bool:

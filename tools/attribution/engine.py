@@ -1,0 +1,169 @@
+"""One entry point for attribution: build the input and target, run a method, merge sub-words
+into words, measure faithfulness, and return a JSON-ready dict (tools consume this, never tensors).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from tools.attribution import methods as M
+from tools.attribution.faithfulness import faithfulness
+from tools.attribution.heatmap import heatmap_html
+from tools.attribution.inputs import AttributionInput, Target, split_words
+from tools.attribution.scorers import Scorer, make_scorer
+from tools.errors import InputError
+
+if TYPE_CHECKING:
+    from tools.models.handle import ModelHandle
+    from tools.models.tasks import Task
+
+METHODS = ("integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention")
+GRADIENT_METHODS = ("integrated_gradients", "gradient_x_input", "attention")
+DEFAULT_METHOD = "integrated_gradients"
+
+
+@dataclass
+class Request:
+    method: str = DEFAULT_METHOD
+    label: str | None = None  # classification: explain this label (default: the predicted one)
+    contrast: str | None = None  # ... rather than this one
+    answer: str | None = None  # generation: explain this answer (default: the model's own)
+    per_output: bool = False  # generation: also one row per answer token
+    steps: int = 32
+    adaptive: bool = True
+    samples: int | None = None
+    seed: int = 0
+    unit: str = "word"  # perturbation features: whole words or single tokens
+    max_new_tokens: int = 10
+    with_faithfulness: bool = True
+
+
+def _classification_target(task: "Task", text: str, request: Request) -> tuple[Target, dict]:
+    probs, _ = task.predict_proba([text])  # type: ignore[attr-defined]
+    distribution = {label: float(p) for label, p in zip(task.labels, probs[0])}
+    predicted = max(distribution, key=distribution.get)
+    for name in (request.label, request.contrast):
+        if name is not None and name not in task.labels:
+            raise InputError(f"Unknown label {name!r}.", f"Labels: {', '.join(task.labels)}.")
+    label = request.label or predicted
+    contrast = request.contrast
+    if contrast == label:
+        raise InputError(f"The contrast label is the explained label ({label}).", "Name two different labels.")
+    info = {"label": label, "contrast": contrast, "predicted": predicted,
+            "probabilities": {k: round(v, 6) for k, v in distribution.items()}}
+    return Target("label", label=label, contrast=contrast), info
+
+
+def build_input(handle: "ModelHandle", task: "Task", text: str, request: Request) -> tuple[AttributionInput, dict]:
+    """The attribution input for a classifier (label target) or a generator (answer target)."""
+    from tools.models.tasks import GenerationTask
+
+    if task.is_classifier and request.answer is None and not isinstance(task, GenerationTask):
+        encoded = task.encode(text)  # type: ignore[attr-defined]
+        target, info = _classification_target(task, text, request)
+        ids, mask = list(encoded.input_ids), list(encoded.content_mask)
+    else:
+        generator = task if isinstance(task, GenerationTask) else GenerationTask(handle, request.max_new_tokens)
+        encoded = generator.encode(text)
+        if request.answer is not None:
+            answer_ids = handle.tokenizer(request.answer, add_special_tokens=False)["input_ids"]
+        else:
+            answer_ids = generator.generate(text, request.max_new_tokens).token_ids
+        if not answer_ids:
+            raise InputError("The model's answer to this text is empty, so there is nothing to attribute.")
+        tokens = tuple(handle.tokenizer.decode([t]) for t in answer_ids)
+        target = Target("tokens", answer_ids=tuple(answer_ids), answer_tokens=tokens)
+        info = {"answer": handle.tokenizer.decode(answer_ids), "answer_tokens": list(tokens),
+                "forced": request.answer is not None}
+        ids = list(encoded.input_ids) + list(answer_ids)
+        mask = list(encoded.content_mask) + [False] * len(answer_ids)
+        encoded.content_mask = mask
+        encoded.offsets = (encoded.offsets or [None] * len(encoded.input_ids)) + [None] * len(answer_ids)
+    words = split_words(text, encoded)
+    if not words:
+        raise InputError("The text has no words to attribute.")
+    causal = handle.kind != "sequence_classifier"
+    prefix = mask.index(True) if causal else 0
+    inp = AttributionInput(text, ids, mask, words, target, prefix, handle.pad_token_id, len(encoded.input_ids))
+    return inp, info
+
+
+def features_of(inp: AttributionInput, unit: str) -> list[list[int]]:
+    if unit == "word":
+        return inp.word_positions()
+    return [[p] for word in inp.word_positions() for p in word]
+
+
+def run_method(scorer: Scorer, request: Request) -> tuple[M.Scores, list[list[int]]]:
+    """Scores, and the features (variable-part positions) the columns refer to."""
+    inp = scorer.inp
+    method = request.method
+    if method not in METHODS:
+        raise InputError(f"Unknown attribution method {method!r}.", f"Methods: {', '.join(METHODS)}.")
+    per = request.per_output
+    if method in GRADIENT_METHODS:
+        if method == "gradient_x_input":
+            scores = M.gradient_x_input(scorer, per)
+        elif method == "integrated_gradients":
+            scores = M.integrated_gradients(scorer, request.steps, per, adaptive=request.adaptive)
+        else:
+            scores = M.attention(scorer, per)
+        return scores, [[p] for p in range(len(inp.variable_ids))]
+    features = features_of(inp, request.unit)
+    if method == "occlusion":
+        return M.occlusion(scorer, features, per), features
+    if method == "kernel_shap":
+        return M.kernel_shap(scorer, features, request.samples, request.seed, per), features
+    return M.lime(scorer, features, request.samples, request.seed, per), features
+
+
+def to_words(inp: AttributionInput, values: np.ndarray, features: list[list[int]]) -> np.ndarray:
+    """[rows, features] -> [rows, words]: a word's score is the sum of its tokens' scores."""
+    owner = {p: w for w, positions in enumerate(inp.word_positions()) for p in positions}
+    out = np.zeros((values.shape[0], len(inp.words)))
+    for column, positions in enumerate(features):
+        words = {owner[p] for p in positions if p in owner}
+        for w in words:
+            out[:, w] += values[:, column] / len(words)
+    return out
+
+
+def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k: int = 5) -> dict:
+    start = time.perf_counter()
+    inp, target_info = build_input(handle, task, text, request)
+    scorer = make_scorer(handle, task, inp)
+    with torch.enable_grad():
+        scores, features = run_method(scorer, request)
+    word_scores = to_words(inp, scores.values, features)
+    method_seconds = time.perf_counter() - start
+    result: dict = {
+        "method": request.method,
+        "diagnostic_only": request.method == "attention",
+        "target": {"kind": inp.target.kind, **target_info},
+        "words": [{"word": w.text, "score": round(float(s), 6), "start": w.start, "end": w.end}
+                  for w, s in zip(inp.words, word_scores[0])],
+        "method_info": {**scores.info, "unit": request.unit if request.method not in GRADIENT_METHODS else "token",
+                        "seconds": round(method_seconds, 3)},
+    }
+    order = np.argsort(-np.abs(word_scores[0]), kind="stable")[:k]
+    result["top"] = [{"word": inp.words[i].text, "score": round(float(word_scores[0][i]), 6), "index": int(i)} for i in order]
+    if scores.unit == "token":
+        offset = inp.prefix_len
+        owner = {p: w for w, positions in enumerate(inp.word_positions()) for p in positions}
+        result["tokens"] = [
+            {"token": handle.tokenizer.decode([inp.ids[p + offset]]), "score": round(float(scores.values[0][p]), 6), "word": owner[p]}
+            for p in sorted(owner)
+        ]
+    if request.per_output and inp.target.kind == "tokens" and word_scores.shape[0] > 1:
+        result["matrix"] = {"outputs": list(inp.target.answer_tokens),
+                            "scores": [[round(float(v), 6) for v in row] for row in word_scores[1:]]}
+    if request.with_faithfulness:
+        result["faithfulness"] = faithfulness(scorer, word_scores[0], seed=request.seed)
+    result["forwards"] = scorer.forwards
+    result["heatmap_html"] = heatmap_html(result)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    return result

@@ -1,0 +1,236 @@
+"""Attribution methods over a `Scorer`. Each returns `Scores`: one row per explained output
+(row 0 is the whole target; rows 1.. are the answer's tokens when `per_output` is asked), one
+column per token of the variable part (gradient methods) or per feature (perturbation methods).
+
+Semantics follow the reference implementations so results can be compared with them:
+gradient x input and integrated gradients on the input embeddings (Captum's `InputXGradient`,
+`IntegratedGradients` with Gauss-Legendre steps); occlusion replaces a feature's tokens with the
+baseline token (Captum `FeatureAblation`); KernelSHAP draws coalitions exactly as Captum's
+`KernelShap` does for the same seed and fits the same weighted linear regression; LIME follows
+the `lime` package for text (cosine distance kernel, ridge regression).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from tools.attribution.scorers import Scorer
+
+
+@dataclass
+class Scores:
+    values: np.ndarray  # [rows, columns]
+    unit: str  # "token" (columns = variable-part positions) | "feature" (columns = features)
+    info: dict = field(default_factory=dict)
+
+
+def output_weights(n_outputs: int, per_output: bool) -> torch.Tensor:
+    """Rows of weights over the target's outputs: the whole target, then each output alone."""
+    whole = torch.ones(1, n_outputs)
+    if per_output and n_outputs > 1:
+        return torch.cat([whole, torch.eye(n_outputs)], dim=0)
+    return whole
+
+
+def _gradients(scorer: Scorer, embeds: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """d(sum_t w[b,t] * score[b,t]) / d embeds[b] for a batch of rows."""
+    embeds = embeds.detach().requires_grad_(True)
+    scores = scorer.score_embeds(embeds)
+    (grad,) = torch.autograd.grad((scores * weights).sum(), embeds)
+    return grad
+
+
+def gradient_x_input(scorer: Scorer, per_output: bool = False) -> Scores:
+    x = scorer.variable_embeds()
+    weights = output_weights(scorer.target.n_outputs, per_output)
+    grad = _gradients(scorer, x.expand(len(weights), -1, -1), weights)
+    return Scores((grad * x).sum(-1).double().numpy(), "token", {})
+
+
+def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [0, 1] (Captum's default `gausslegendre` rule)."""
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (nodes + 1), 0.5 * weights
+
+
+def ig_baseline(scorer: Scorer) -> torch.Tensor:
+    """Content positions become the baseline token's embedding; template and special tokens keep
+    their real embeddings (replacing them too makes IG fail to converge on chat models)."""
+    x = scorer.variable_embeds()
+    base = x.clone()
+    offset = scorer.inp.prefix_len
+    baseline_vector = scorer.embed([scorer.inp.baseline_id])[0]
+    for position in scorer.inp.content_positions:
+        base[position - offset] = baseline_vector
+    return base
+
+
+def integrated_gradients(
+    scorer: Scorer, n_steps: int = 32, per_output: bool = False, adaptive: bool = True,
+    max_steps: int = 256, tolerance: float = 0.05, chunk: int = 16,
+) -> Scores:
+    """IG along the straight path from the baseline, steps computed in chunks. With `adaptive`, the
+    step count doubles (up to `max_steps`) until the relative convergence delta
+    |sum(attr) - (f(x) - f(b))| / |f(x) - f(b)| is under `tolerance`."""
+    x = scorer.variable_embeds()
+    base = ig_baseline(scorer)
+    weights = output_weights(scorer.target.n_outputs, per_output)
+    rows = len(weights)
+    with torch.no_grad():
+        ends = scorer.score_embeds(torch.stack([x, base]))
+    gap = (ends[0:1] * weights).sum(-1) - (ends[1:2] * weights).sum(-1)  # [rows]
+    history = []
+    steps = n_steps
+    while True:
+        alphas, step_weights = gauss_legendre(steps)
+        total = torch.zeros(rows, *x.shape)
+        per_chunk = max(1, chunk // rows)
+        for start in range(0, steps, per_chunk):
+            a = torch.tensor(alphas[start:start + per_chunk], dtype=x.dtype)
+            w = torch.tensor(step_weights[start:start + per_chunk], dtype=x.dtype)
+            path = base[None] + a[:, None, None] * (x - base)[None]  # [n_a, S, H]
+            batch = path.repeat_interleave(rows, dim=0)
+            grad = _gradients(scorer, batch, weights.repeat(len(a), 1))
+            total += (grad.view(len(a), rows, *x.shape) * w[:, None, None, None]).sum(0)
+        attr = (total * (x - base)[None]).sum(-1)  # [rows, S]
+        delta = attr.sum(-1) - gap
+        relative = float(delta[0].abs() / gap[0].abs().clamp_min(1e-8))
+        history.append({"steps": steps, "relative_delta": round(relative, 6)})
+        if not adaptive or relative <= tolerance or steps * 2 > max_steps:
+            break
+        steps *= 2
+    info = {
+        "steps": steps, "convergence_delta": float(delta[0]), "relative_delta": relative,
+        "converged": relative <= tolerance, "tolerance": tolerance, "output_gap": float(gap[0]),
+        "history": history, "baseline_token_id": scorer.inp.baseline_id,
+    }
+    return Scores(attr.double().numpy(), "token", info)
+
+
+def _feature_rows(scorer: Scorer, features: list[list[int]], masks: np.ndarray) -> list[list[int]]:
+    """Variable-part id rows where the features switched off (mask 0) become the baseline token."""
+    base_ids = scorer.inp.variable_ids
+    rows = []
+    for mask in masks:
+        ids = list(base_ids)
+        for feature, on in zip(features, mask):
+            if not on:
+                for p in feature:
+                    ids[p] = scorer.inp.baseline_id
+        rows.append(ids)
+    return rows
+
+
+def occlusion(scorer: Scorer, features: list[list[int]], per_output: bool = False) -> Scores:
+    """Leave-one-feature-out: f(x) - f(x with the feature's tokens set to the baseline token)."""
+    n = len(features)
+    masks = np.ones((n + 1, n), dtype=int)
+    masks[np.arange(n) + 1, np.arange(n)] = 0
+    scores = scorer.score_ids(_feature_rows(scorer, features, masks))  # [n+1, T]
+    weights = output_weights(scorer.target.n_outputs, per_output)
+    combined = scores @ weights.T  # [n+1, rows]
+    return Scores((combined[0:1] - combined[1:]).T.double().numpy(), "feature", {"evaluations": n + 1})
+
+
+def kernel_shap_coalitions(n_features: int, n_samples: int, seed: int) -> np.ndarray:
+    """Captum's KernelShap sampling, draw for draw: all-on, all-off, then a size k ~ (M-1)/(k(M-k))
+    and a uniformly random coalition of that size (top-k of Gaussian noise)."""
+    from torch.distributions import Categorical
+
+    m = n_features
+    sizes = torch.arange(m, dtype=torch.float)
+    probs = torch.tensor(m - 1) / (sizes * (m - sizes))
+    probs[0] = 0.0
+    draws = [np.ones(m, dtype=int), np.zeros(m, dtype=int)]
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        distribution = Categorical(probs)
+        while len(draws) < n_samples:
+            k = distribution.sample()
+            noise = torch.randn(1, m)
+            threshold = torch.kthvalue(noise, m - k).values.item()
+            draws.append((noise > threshold).long()[0].numpy())
+    return np.stack(draws)
+
+
+def kernel_shap(
+    scorer: Scorer, features: list[list[int]], n_samples: int | None = None, seed: int = 0, per_output: bool = False,
+) -> Scores:
+    """KernelSHAP with at least 4 samples per feature (default max(64, 4M)), same coalitions and
+    regression as Captum (endpoints weighted 1e6, others 1, sklearn LinearRegression)."""
+    from sklearn.linear_model import LinearRegression
+
+    m = len(features)
+    n_samples = n_samples or max(64, 4 * m)
+    weights = output_weights(scorer.target.n_outputs, per_output)
+    if m < 2:
+        return occlusion(scorer, features, per_output)
+    masks = kernel_shap_coalitions(m, n_samples, seed)
+    y = (scorer.score_ids(_feature_rows(scorer, features, masks)) @ weights.T).double().numpy()
+    sample_weight = np.where((masks.sum(1) == 0) | (masks.sum(1) == m), 1e6, 1.0)
+    fit = LinearRegression().fit(masks.astype(float), y, sample_weight=sample_weight)
+    return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed})
+
+
+def lime(
+    scorer: Scorer, features: list[list[int]], n_samples: int | None = None, seed: int = 0, per_output: bool = False,
+    kernel_width: float = 25.0,
+) -> Scores:
+    """LIME for text as in the `lime` package: random coalitions, weights from the cosine distance
+    to the full input (x100, exponential kernel of width 25), weighted ridge regression."""
+    from sklearn.linear_model import Ridge
+
+    m = len(features)
+    n_samples = n_samples or max(64, 4 * m)
+    rng = np.random.default_rng(seed)
+    masks = np.ones((n_samples, m), dtype=int)
+    for row in range(1, n_samples):  # like lime: remove a uniformly chosen number of features
+        k = rng.integers(1, m + 1) if m > 1 else 1
+        masks[row, rng.choice(m, size=k, replace=False)] = 0
+    norms = np.linalg.norm(masks, axis=1)
+    cosine = masks.sum(1) / np.maximum(norms * np.sqrt(m), 1e-12)
+    distance = (1 - cosine) * 100
+    sample_weight = np.sqrt(np.exp(-(distance ** 2) / kernel_width ** 2))
+    weights = output_weights(scorer.target.n_outputs, per_output)
+    y = (scorer.score_ids(_feature_rows(scorer, features, masks)) @ weights.T).double().numpy()
+    fit = Ridge(alpha=1.0).fit(masks.astype(float), y, sample_weight=sample_weight)
+    return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed})
+
+
+@contextmanager
+def eager_attention(model: torch.nn.Module) -> Iterator[None]:
+    """Attention weights need the eager kernel; the previous implementation is restored after."""
+    previous = model.config._attn_implementation
+    if previous == "eager":
+        yield
+        return
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(previous)
+
+
+def attention(scorer: Scorer, per_output: bool = False) -> Scores:
+    """Attention paid by the read position(s) to each input token, mean over heads and layers.
+    A diagnostic of where the model looked, NOT an attribution (Jain & Wallace 2019)."""
+    inp = scorer.inp
+    ids = torch.tensor([inp.ids])
+    if inp.target.kind == "label":
+        reads = [len(inp.ids) - 1]
+    else:
+        n = len(inp.target.answer_ids)
+        reads = list(range(len(inp.ids) - n - 1, len(inp.ids) - 1))
+    model = scorer.handle.model
+    with eager_attention(model), torch.no_grad():
+        out = model(input_ids=ids, output_attentions=True)
+    stacked = torch.stack([a[0].float() for a in out.attentions])  # [layers, heads, N, N]
+    per_read = stacked.mean(dim=(0, 1))[reads][:, inp.prefix_len:]  # [reads, S]
+    rows = [per_read.mean(0)]
+    if per_output and len(reads) > 1:
+        rows += list(per_read)
+    return Scores(torch.stack(rows).double().numpy(), "token", {"layers": len(out.attentions)})

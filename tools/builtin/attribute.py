@@ -1,0 +1,96 @@
+"""attribute: which input words drove the prediction (or the generated answer), with faithfulness."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from tools.attribution.engine import METHODS, Request, explain
+from tools.base import InstanceParams, Tool
+from tools.builtin.predict import resolve_instance
+from tools.context import ToolContext
+from tools.errors import InputError
+
+# Chosen on the demo data by benchmarks/attribution_faithfulness.py (see README): the fastest
+# method that beats the random ranking on both AOPC measures most often.
+DEFAULT_METHOD = "occlusion"
+
+CAVEATS = {
+    "attention": "Attention weights show where the model looked, not why it decided; they are a diagnostic, "
+                 "not an attribution (Jain & Wallace, NAACL 2019; Wiegreffe & Pinter, EMNLP 2019).",
+    "lime": "LIME fits a local linear surrogate on random word deletions; its scores change with the seed and "
+            "sample count (Ribeiro et al., KDD 2016).",
+    "kernel_shap": "KernelSHAP estimates Shapley values from sampled coalitions with removed words replaced by a "
+                   "neutral token; more samples give more stable scores (Lundberg & Lee, NeurIPS 2017).",
+    "occlusion": "Occlusion scores one word at a time, so it misses words that only matter together "
+                 "(Zeiler & Fergus, ECCV 2014; Li et al., 2016).",
+    "gradient_x_input": "Gradient x input is a first-order, local estimate; it can miss saturated features "
+                        "(Shrikumar et al., ICML 2017; Ancona et al., ICLR 2018).",
+    "integrated_gradients": "Integrated gradients depend on the baseline (here: the padding token at the user's "
+                            "words, template kept) (Sundararajan et al., ICML 2017).",
+}
+
+
+class AttributeParams(InstanceParams):
+    method: Literal["integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention"] | None = None
+    k: int | None = Field(default=None, ge=1, le=100, description="how many top words to list")
+    target: str | None = Field(default=None, description="label to explain (default: the predicted one); with output=answer, an answer text")
+    contrast: str | None = Field(default=None, description="explain `target` rather than this label")
+    output: Literal["label", "answer"] | None = Field(default=None, description="explain the label (classifiers) or the generated answer")
+    per_token: bool | None = Field(default=None, description="generation: one row per answer token")
+    steps: int | None = Field(default=None, ge=4, le=256, description="integrated gradients: starting step count")
+    samples: int | None = Field(default=None, ge=8, le=4096, description="kernel_shap / lime samples")
+    seed: int | None = None
+    unit: Literal["word", "token"] | None = None
+
+
+class Attribute(Tool):
+    name = "attribute"
+    description = (
+        "Which input words drove the prediction (or the generated answer), with a faithfulness check "
+        "(ERASER comprehensiveness/sufficiency against random rankings). Methods: " + ", ".join(METHODS) + "."
+    )
+    Params = AttributeParams
+    needs_model = True
+    cacheable = True
+    version = "1"
+    examples = ("why did it call review 12 negative?", "top 3 words for id 78 by integrated gradients",
+                "which prompt words drove the answer to 'My favourite food is'?")
+
+    def run(self, ctx: ToolContext, params: AttributeParams) -> dict[str, Any]:
+        text, origin = resolve_instance(ctx, params)
+        task = ctx.task
+        wants_answer = params.output == "answer" or not task.is_classifier
+        if params.contrast and wants_answer:
+            raise InputError("A contrast label only applies to classification.")
+        request = Request(
+            method=params.method or DEFAULT_METHOD,
+            label=None if wants_answer else params.target,
+            contrast=params.contrast,
+            answer=params.target if wants_answer else None,
+            per_output=bool(params.per_token),
+            steps=params.steps or 32,
+            samples=params.samples,
+            seed=params.seed or 0,
+            unit=params.unit or "word",
+            max_new_tokens=min(ctx.settings.max_new_tokens, 20),
+        )
+        if wants_answer and task.is_classifier:
+            from tools.models.tasks import GenerationTask
+
+            task = GenerationTask(ctx.model, request.max_new_tokens)
+        result = explain(ctx.model, task, text, request, k=params.k or 5)
+        return {"text": text, **origin, **result}
+
+    def caveats(self, ctx, params, output):
+        notes = [CAVEATS[output["method"]]]
+        info = output.get("method_info", {})
+        if output["method"] == "integrated_gradients" and not info.get("converged", True):
+            notes.append(
+                f"Integrated gradients did not converge: after {info['steps']} steps the attributions still miss "
+                f"f(x) - f(baseline) by {info['relative_delta']:.0%} (target under {info['tolerance']:.0%})."
+            )
+        faith = output.get("faithfulness")
+        if faith and not faith["beats_random"]:
+            notes.append(f"This explanation {faith['verdict']}; treat its ranking with caution.")
+        return notes
