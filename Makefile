@@ -39,8 +39,16 @@ test: $(STAMP) browser-deps
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.whybox-bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install -c constraints.txt -e '.[all,bench]'
+	touch $@
+
+# Benchmarks print figures (speed is measured here, never in tests). ~15 min on 2 CPU cores.
+bench: $(BENCH_STAMP)
 	$(PY) benchmarks/planner_eval.py --heldout
+	$(PY) benchmarks/attribution_speed.py
+	$(PY) benchmarks/attribution_faithfulness.py --rows 30
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

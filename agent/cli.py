@@ -77,7 +77,17 @@ def cmd_ask(ns: argparse.Namespace) -> int:
         _print_json(record.model_dump(mode="json"))
     else:
         print(record.narration)
+        _print_figures(record, assistant.settings.home / "figures")
     return 0
+
+
+def _print_figures(record, folder) -> None:
+    """Heatmaps in the terminal, and where their PNG / HTML files are."""
+    from agent.figures import save_figures, terminal_heatmap
+
+    for step, path in zip([s for s in record.steps if s.tool == "attribute" and s.status == "done"], save_figures(record, folder)):
+        print(terminal_heatmap(step.output))
+        print(f"Heatmap: {path} (and {path.with_suffix('.html').name})")
 
 
 def cmd_plan(ns: argparse.Namespace) -> int:
@@ -139,7 +149,9 @@ def cmd_chat(ns: argparse.Namespace) -> int:
                 if kind == "step_start":
                     print(f"  [tool] {value.tool} {json.dumps(value.args)}", flush=True)
                 elif kind == "record":
-                    print(f"whybox> {value.narration}\n", flush=True)
+                    print(f"whybox> {value.narration}", flush=True)
+                    _print_figures(value, assistant.settings.home / "figures")
+                    print(flush=True)
         except WhyboxError as exc:
             print(f"whybox> {exc}\n")
     print(f"(saved; continue with: whybox chat --resume {assistant.conversation_id})")

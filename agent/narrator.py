@@ -142,10 +142,46 @@ def _capabilities(o: dict[str, Any], args: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _signed(x: float) -> str:
+    return f"{x:+.3f}"
+
+
+def _attribute(o: dict[str, Any], args: dict[str, Any]) -> str:
+    subject = f"review #{o['id']}" if "id" in o else _quote(o["text"])
+    target = o["target"]
+    method = o["method"].replace("_", " ")
+    if target["kind"] == "label":
+        goal = f"**{target['label']}**" + (f" rather than {target['contrast']}" if target.get("contrast") else "")
+        p = target["probabilities"][target["label"]]
+        head = f"The model predicts {target['predicted']} for {subject}; the probability of {target['label']} is {p:.3f}."
+    else:
+        goal = "its answer"
+        head = f"For {subject} the model answers {_quote(target['answer'], 200)}."
+    pushing = [t for t in o["top"] if t["score"] > 0]
+    against = [t for t in o["top"] if t["score"] < 0]
+    text = head + f" By {method}, the words that pushed it towards {goal} most: "
+    text += ", ".join(f"'{t['word']}' ({_signed(t['score'])})" for t in pushing) if pushing else "none pushed towards it"
+    if against:
+        text += "; words that pushed away: " + ", ".join(f"'{t['word']}' ({_signed(t['score'])})" for t in against)
+    text += "."
+    if o.get("diagnostic_only"):
+        text += " These are attention weights: where the model looked, not why it decided (a diagnostic only)."
+    f = o.get("faithfulness")
+    if f:
+        text += (f"\nFaithfulness: deleting the top-ranked words lowers the {f['probability_measured']} by "
+                 f"{f['comprehensiveness']:.3f} on average (comprehensiveness; random rankings {f['random_comprehensiveness']:.3f}), "
+                 f"and keeping only them loses {f['sufficiency']:.3f} (sufficiency, lower is better; random "
+                 f"{f['random_sufficiency']:.3f}). Verdict: the explanation {f['verdict']}.")
+    matrix = o.get("matrix")
+    if matrix:
+        text += f"\nPer answer token: a {len(matrix['outputs'])} x {len(o['words'])} matrix (answer tokens x input words) is in the heatmap."
+    return text
+
+
 NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "count": _count, "label_distribution": _label_distribution, "keywords": _keywords, "show": _show,
     "score": _score, "mistakes": _mistakes, "predict": _predict, "edit_label": _edit_label,
-    "describe_model": _describe_model, "describe_data": _describe_data, "capabilities": _capabilities,
+    "describe_model": _describe_model, "attribute": _attribute, "describe_data": _describe_data, "capabilities": _capabilities,
 }
 
 

@@ -233,6 +233,14 @@ class RulePlanner:
             method = find_method(bare)
             if method:
                 args["method"] = method
+            # "why positive rather than negative?" contrasts two labels; a single label in "why did it
+            # call it negative?" restates the prediction and adds nothing (planner convention).
+            named = [l for l in self.labels if re.search(rf"\b{re.escape(l)}\b", bare, re.I)]
+            if len(named) == 2 and re.search(r"\b(?:rather than|instead of|and not|versus|vs\.?)\b", bare, re.I):
+                first, second = sorted(named, key=lambda l: re.search(rf"\b{re.escape(l)}\b", bare, re.I).start())
+                args["target"], args["contrast"] = first, second
+            if "text" in args and re.search(r"\b(?:the|its|that|this) (?:generated )?(?:answer|continuation|completion) to\b", bare, re.I):
+                args["output"] = "answer"  # "which prompt words drove the answer to 'My favourite food is'?"
         if tool == "counterfactual":
             target = next((l for l in self.labels if re.search(
                 rf"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){{0,3}})\s+(?:the label\s+)?{re.escape(l)}\b", bare, re.I)), None)

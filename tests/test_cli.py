@@ -84,3 +84,19 @@ def test_agent_imports_without_gradio():
             "assert 'gradio' not in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_ask_why_answers_with_heatmap_files_and_a_faithfulness_verdict(tiny_models, tiny_data, isolated_home):
+    common = ["--model", str(tiny_models["causal"]), "--data", str(tiny_data)]
+    out = run("ask", "Why did the model predict review 103 as negative?", *common)
+    assert out.returncode == 0, out.stderr
+    assert "By occlusion, the words that pushed it" in out.stdout
+    assert "Verdict: the explanation" in out.stdout and "Caveat: Occlusion" in out.stdout
+    png = Path(out.stdout.split("Heatmap: ")[1].split(" (and")[0])
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.parent == isolated_home / "figures"
+    html = png.with_suffix(".html").read_text()
+    assert "wb-heatmap" in html and "battery" in html  # row 103 is "the battery was bad"
+    answer = run("ask", "which prompt words drove the answer to 'the food was'?", *common)
+    assert answer.returncode == 0, answer.stderr
+    assert "the model answers" in answer.stdout and "Heatmap: " in answer.stdout

@@ -202,17 +202,32 @@ def lime(
 
 
 @contextmanager
-def eager_attention(model: torch.nn.Module) -> Iterator[None]:
-    """Attention weights need the eager kernel; the previous implementation is restored after."""
+def captured_attention(model: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Attention weights of every layer, captured by our own forward hooks on the eager kernel
+    (transformers' `output_attentions` leaves its capture hooks on the model for good). The hooks
+    and the previous attention implementation are restored on exit, also after an error."""
+    from tools.models.architecture import attention_modules
+
+    modules = attention_modules(model)
+    if not modules:
+        from tools.errors import ToolUnavailable
+
+        raise ToolUnavailable("whybox does not know where this architecture keeps its attention modules.")
+    captured: list[torch.Tensor] = []
     previous = model.config._attn_implementation
-    if previous == "eager":
-        yield
-        return
-    model.set_attn_implementation("eager")
+    handles = []
     try:
-        yield
+        if previous != "eager":
+            model.set_attn_implementation("eager")
+        for module in modules:
+            handles.append(module.register_forward_hook(
+                lambda _m, _i, out: captured.append(out[1].detach()) if isinstance(out, tuple) and out[1] is not None else None))
+        yield captured
     finally:
-        model.set_attn_implementation(previous)
+        for handle in handles:
+            handle.remove()
+        if model.config._attn_implementation != previous:
+            model.set_attn_implementation(previous)
 
 
 def attention(scorer: Scorer, per_output: bool = False) -> Scores:
@@ -226,11 +241,11 @@ def attention(scorer: Scorer, per_output: bool = False) -> Scores:
         n = len(inp.target.answer_ids)
         reads = list(range(len(inp.ids) - n - 1, len(inp.ids) - 1))
     model = scorer.handle.model
-    with eager_attention(model), torch.no_grad():
-        out = model(input_ids=ids, output_attentions=True)
-    stacked = torch.stack([a[0].float() for a in out.attentions])  # [layers, heads, N, N]
+    with captured_attention(model) as attentions, torch.no_grad():
+        model(input_ids=ids)
+    stacked = torch.stack([a[0].float() for a in attentions])  # [layers, heads, N, N]
     per_read = stacked.mean(dim=(0, 1))[reads][:, inp.prefix_len:]  # [reads, S]
     rows = [per_read.mean(0)]
     if per_output and len(reads) > 1:
         rows += list(per_read)
-    return Scores(torch.stack(rows).double().numpy(), "token", {"layers": len(out.attentions)})
+    return Scores(torch.stack(rows).double().numpy(), "token", {"layers": len(attentions)})

@@ -33,3 +33,18 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList | None:
         if isinstance(found, nn.ModuleList):
             return found
     return None
+
+
+# Attribute names of a block's self-attention module, tried in order.
+_ATTENTION_NAMES = ("self_attn", "attn", "attention", "self_attention")
+
+
+def attention_modules(model: nn.Module) -> list[nn.Module]:
+    """Each block's self-attention module (empty for an architecture we do not know)."""
+    layers = decoder_layers(model) or []
+    found = []
+    for layer in layers:
+        module = next((getattr(layer, n) for n in _ATTENTION_NAMES if isinstance(getattr(layer, n, None), nn.Module)), None)
+        if module is not None:
+            found.append(module)
+    return found
