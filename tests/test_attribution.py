@@ -26,7 +26,6 @@ def _captum_agreement(handle, task, inp, scorer, methods=("gradient_x_input", "i
 
     forward = ref.label_forward(handle, task, inp) if inp.target.kind == "label" else ref.answer_forward(handle, inp)
     x = ref.full_embeds(handle, inp)
-    first_token = [w.tokens[0] - inp.prefix_len for w in inp.words]
     content_index = {p: i for i, p in enumerate(inp.content_positions)}
     results = {}
     with torch.enable_grad():
@@ -53,7 +52,6 @@ def _captum_agreement(handle, task, inp, scorer, methods=("gradient_x_input", "i
         theirs = KernelShap(ids_forward).attribute(content, baselines=inp.baseline_id, feature_mask=mask, n_samples=48)
         picked = [float(theirs[0, content_index[w.tokens[0]]]) for w in inp.words]
         results["kernel_shap"] = (ours, picked)
-    del first_token
     return results
 
 

@@ -31,6 +31,7 @@ class Request:
     method: str = DEFAULT_METHOD
     label: str | None = None  # classification: explain this label (default: the predicted one)
     contrast: str | None = None  # ... rather than this one
+    explain_answer: bool = False  # explain a generated answer even when the task classifies
     answer: str | None = None  # generation: explain this answer (default: the model's own)
     per_output: bool = False  # generation: also one row per answer token
     steps: int = 32
@@ -62,7 +63,7 @@ def build_input(handle: "ModelHandle", task: "Task", text: str, request: Request
     """The attribution input for a classifier (label target) or a generator (answer target)."""
     from tools.models.tasks import GenerationTask
 
-    if task.is_classifier and request.answer is None and not isinstance(task, GenerationTask):
+    if task.is_classifier and not request.explain_answer and request.answer is None:
         encoded = task.encode(text)  # type: ignore[attr-defined]
         target, info = _classification_target(task, text, request)
         ids, mask = list(encoded.input_ids), list(encoded.content_mask)
@@ -123,7 +124,7 @@ def run_method(scorer: Scorer, request: Request) -> tuple[M.Scores, list[list[in
 
 def to_words(inp: AttributionInput, values: np.ndarray, features: list[list[int]]) -> np.ndarray:
     """[rows, features] -> [rows, words]: a word's score is the sum of its tokens' scores."""
-    owner = {p: w for w, positions in enumerate(inp.word_positions()) for p in positions}
+    owner = inp.token_owner()
     out = np.zeros((values.shape[0], len(inp.words)))
     for column, positions in enumerate(features):
         words = {owner[p] for p in positions if p in owner}
@@ -153,7 +154,7 @@ def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k:
     result["top"] = [{"word": inp.words[i].text, "score": round(float(word_scores[0][i]), 6), "index": int(i)} for i in order]
     if scores.unit == "token":
         offset = inp.prefix_len
-        owner = {p: w for w, positions in enumerate(inp.word_positions()) for p in positions}
+        owner = inp.token_owner()
         result["tokens"] = [
             {"token": handle.tokenizer.decode([inp.ids[p + offset]]), "score": round(float(scores.values[0][p]), 6), "word": owner[p]}
             for p in sorted(owner)

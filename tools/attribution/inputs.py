@@ -67,6 +67,10 @@ class AttributionInput:
         """Per word, its token positions relative to the variable part."""
         return [[t - self.prefix_len for t in w.tokens] for w in self.words]
 
+    def token_owner(self) -> dict[int, int]:
+        """Variable-part position -> index of the word it belongs to (whitespace tokens have none)."""
+        return {p: w for w, positions in enumerate(self.word_positions()) for p in positions}
+
     def without(self, words: set[int] | list[int]) -> list[int]:
         """Variable ids with the given words' tokens deleted (true deletion, ERASER style)."""
         drop = {t for w in words for t in self.words[w].tokens}

@@ -65,6 +65,7 @@ class Attribute(Tool):
             raise InputError("A contrast label only applies to classification.")
         request = Request(
             method=params.method or DEFAULT_METHOD,
+            explain_answer=wants_answer,
             label=None if wants_answer else params.target,
             contrast=params.contrast,
             answer=params.target if wants_answer else None,
@@ -75,10 +76,6 @@ class Attribute(Tool):
             unit=params.unit or "word",
             max_new_tokens=min(ctx.settings.max_new_tokens, 20),
         )
-        if wants_answer and task.is_classifier:
-            from tools.models.tasks import GenerationTask
-
-            task = GenerationTask(ctx.model, request.max_new_tokens)
         result = explain(ctx.model, task, text, request, k=params.k or 5)
         return {"text": text, **origin, **result}
 
