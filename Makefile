@@ -49,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/planner_eval.py --heldout
 	$(PY) benchmarks/attribution_speed.py
 	$(PY) benchmarks/attribution_faithfulness.py --rows 30
+	$(PY) benchmarks/retrieval_eval.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -17,11 +17,23 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # --- concepts -------------------------------------------------------------------------------
 # (pattern, canonical topic): the knowledge base is keyed by these topics.
 CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
+    (r"plausib\w+", "plausibility"),
+    (r"sanity checks?|randomi[sz]ation tests?", "sanity checks"),
+    (r"disagree\w*", "disagreement between methods"),
+    (r"chain[- ]of[- ]thought|\bcot\b", "chain of thought"),
+    (r"control tasks?|selectivity|\bmdl\b|description length", "control tasks"),
+    (r"tuned[ -]?lens", "tuned lens"),
+    (r"\bcalibrat\w+", "calibration"),
+    (r"\bbaselines?\b(?! (?:accuracy|model))|reference inputs?", "baselines"),
+    (r"polysemant\w*|monosemant\w*", "superposition"),
+    (r"\btracin\b|representer points?", "influence functions"),
+    (r"perturbation[- ]based|perturbation (?:methods?|attribution)", "perturbation attribution"),
+    (r"\bshapley values?\b", "shapley values"),
     (r"integrated[ _-]?gradients?|\bIG\b", "integrated gradients"),
     (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x |times |\* |× )?gradients?|saliency", "gradient x input"),
     (r"kernel[ _-]?shap|\bshap(?:ley)?\b", "kernel shap"),
     (r"\blime\b", "lime"),
-    (r"occlusion|leave[- ]one[- ]out", "occlusion"),
+    (r"occlusion|leave[- ]one[- ]out|feature ablation", "occlusion"),
     (r"\battention\b", "attention"),
     (r"counterfactuals?|\bcfes?\b", "counterfactual"),
     (r"adversarial(?: examples?| attacks?)?", "adversarial examples"),
@@ -55,6 +67,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
 # Asking what something is or how it works (anywhere in the clause).
 CONCEPT_STRONG = _rx(
     r"\bhow (?:is|are|can|could|do|does|would|should|you)\b.*\b(?:describe|calculated|computed|measured|defined|work|works|working|implemented|operate|operates|function|functions|obtained|get|derived|help|used)\b"
+    r"|\b(?:can|should|could) (?:i|we|you|one) (?:trust|rely on|believe)\b|\b(?:is|are) (?:\w+ ){0,3}(?:reliable|trustworthy|stable|faithful|meaningful)\b"
+    r"|\bwhy (?:do|does|are|is) (?:\w+ ){0,4}(?:disagree|differ|noisy|unstable)|\bdifference between\b|\b(?:vs\.?|versus)\b|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b|\bwhat does \w+(?: \w+)? measure\b"
     r"|\bhow (?:does|do) .* work|in (?:what|which) way|\bused for\b|\bwhat does .* (?:mean|entail|involve|do)\b|\bconcept of\b|\bdefinition\b|\bdefine\b"
     r"|what do you (?:understand|mean) by|walk me through|steps involved|procedure for|functionality|\boverview\b|\belaborate\b"
     r"|insight into|\bintroduce me\b|\bwhat(?:'s| is) the (?:idea|purpose|point|intuition)\b|\bsupported\b|\bdo you (?:support|offer)\b|\bwhich .* (?:do you|are) (?:offer|support|available)"

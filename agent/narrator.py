@@ -178,10 +178,26 @@ def _attribute(o: dict[str, Any], args: dict[str, Any]) -> str:
     return text
 
 
+def _explain_concept(o: dict[str, Any], args: dict[str, Any]) -> str:
+    if not o.get("found"):
+        closest = ", ".join(c["title"] for c in o.get("closest", []))
+        return (f"My knowledge base has no card about {_quote(o['topic'])}, so I will not guess. "
+                f"The closest cards are: {closest}. Ask about one of them, or rephrase.")
+    parts = [f"**{o['title']}**", *o["answer"]]
+    if o.get("caveat"):
+        parts.append(f"Main caveat: {o['caveat']}")
+    if o.get("sources"):
+        parts.append("Sources:\n" + "\n".join(f"{i}. {ref}" for i, ref in enumerate(o["sources"], 1)))
+    if o.get("related"):
+        parts.append("Related: " + ", ".join(r["title"] for r in o["related"]) + ".")
+    return "\n\n".join(parts)
+
+
 NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "count": _count, "label_distribution": _label_distribution, "keywords": _keywords, "show": _show,
     "score": _score, "mistakes": _mistakes, "predict": _predict, "edit_label": _edit_label,
     "describe_model": _describe_model, "attribute": _attribute, "describe_data": _describe_data, "capabilities": _capabilities,
+    "explain_concept": _explain_concept,
 }
 
 

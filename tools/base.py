@@ -65,6 +65,7 @@ class Tool(ABC):
     available: ClassVar[bool] = True  # False: in the catalogue, not implemented yet
     cacheable: ClassVar[bool] = False  # results cached on disk by (model, data, tool, version, params)
     needs_model: ClassVar[bool] = False
+    knowledge_card: ClassVar[str | None] = None  # card whose main caveat every result states
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -88,6 +89,10 @@ class Tool(ABC):
     @abstractmethod
     def run(self, ctx: "ToolContext", params: Any) -> BaseModel | dict[str, Any]:
         """Compute the output. Raise `WhyboxError` subclasses for problems the caller can fix."""
+
+    def card_for(self, params: Any, output: dict[str, Any]) -> str | None:
+        """The knowledge card (prompts/cards) whose caveat applies to this result."""
+        return self.knowledge_card
 
     def caveats(self, ctx: "ToolContext", params: Any, output: dict[str, Any]) -> list[str]:
         """Warnings the narration must state (small sample, low confidence...)."""

@@ -77,6 +77,15 @@ class Workspace:
             return list(self.settings.labels)
         return self.dataset.labels or None
 
+    @cached_property
+    def knowledge(self):
+        """Card retrieval over the Chroma store under WHYBOX_HOME (opened on first question)."""
+        from tools.knowledge.retrieval import Retriever
+        from tools.knowledge.store import KnowledgeStore
+
+        with self._lock:
+            return Retriever(KnowledgeStore(self.settings.home, quiet=self.quiet))
+
     @property
     def task(self) -> Task:
         with self._lock:
@@ -124,6 +133,10 @@ class ToolContext:
 
     def predictions(self) -> PredictionTable:
         return self.workspace.predictions()
+
+    @property
+    def knowledge(self):
+        return self.workspace.knowledge
 
     def predicted_labels(self) -> dict[int, str]:
         return self.predictions().predicted

@@ -11,6 +11,7 @@ from tools.base import REGISTRY, Tool, parse_params
 from tools.cache import cache_key
 from tools.context import ToolContext
 from tools.errors import ToolUnavailable, UnknownToolError
+from tools.knowledge.cards import caveat
 from tools.results import Provenance, ToolResult
 
 _LOADED = False
@@ -76,4 +77,7 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
             ctx.cache.put(key, output)
     provenance.seconds = round(time.perf_counter() - start, 4)
     caveats = tool.caveats(ctx, params, output)
+    card = tool.card_for(params, output)
+    if card and (main := caveat(card)):
+        caveats.insert(0, f"{main['text']} ({main['source']})")
     return ToolResult(tool=name, params=clean, output=output, caveats=caveats, provenance=provenance)

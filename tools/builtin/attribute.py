@@ -15,22 +15,6 @@ from tools.errors import InputError
 # method that beats the random ranking on both AOPC measures most often.
 DEFAULT_METHOD = "occlusion"
 
-CAVEATS = {
-    "attention": "Attention weights show where the model looked, not why it decided; they are a diagnostic, "
-                 "not an attribution (Jain & Wallace, NAACL 2019; Wiegreffe & Pinter, EMNLP 2019).",
-    "lime": "LIME fits a local linear surrogate on random word deletions; its scores change with the seed and "
-            "sample count (Ribeiro et al., KDD 2016).",
-    "kernel_shap": "KernelSHAP estimates Shapley values from sampled coalitions with removed words replaced by a "
-                   "neutral token; more samples give more stable scores (Lundberg & Lee, NeurIPS 2017).",
-    "occlusion": "Occlusion scores one word at a time, so it misses words that only matter together "
-                 "(Zeiler & Fergus, ECCV 2014; Li et al., 2016).",
-    "gradient_x_input": "Gradient x input is a first-order, local estimate; it can miss saturated features "
-                        "(Shrikumar et al., ICML 2017; Ancona et al., ICLR 2018).",
-    "integrated_gradients": "Integrated gradients depend on the baseline (here: the padding token at the user's "
-                            "words, template kept) (Sundararajan et al., ICML 2017).",
-}
-
-
 class AttributeParams(InstanceParams):
     method: Literal["integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention"] | None = None
     k: int | None = Field(default=None, ge=1, le=100, description="how many top words to list")
@@ -79,8 +63,11 @@ class Attribute(Tool):
         result = explain(ctx.model, task, text, request, k=params.k or 5)
         return {"text": text, **origin, **result}
 
+    def card_for(self, params, output):
+        return output["method"]  # each method has its own card, caveat and source
+
     def caveats(self, ctx, params, output):
-        notes = [CAVEATS[output["method"]]]
+        notes = []
         info = output.get("method_info", {})
         if output["method"] == "integrated_gradients" and not info.get("converged", True):
             notes.append(

@@ -110,6 +110,7 @@ class KeywordsParams(Params):
 class Keywords(Tool):
     name = "keywords"
     description = "Most frequent content words (stop words removed) of the rows matching a filter, overall and per gold label."
+    knowledge_card = "keywords"
     Params = KeywordsParams
     examples = ("what are the most common words?", "top 5 keywords in negative reviews")
 

@@ -54,6 +54,11 @@ def compute_score(metric: str, gold: list[str], predicted: list[str], probs: np.
 class Score(Tool):
     name = "score"
     description = "Model performance (accuracy, f1, precision, recall, roc_auc) on the rows matching a filter."
+    METRIC_CARDS = {"accuracy": "accuracy", "f1": "f1", "precision": "precision_recall", "recall": "precision_recall", "roc_auc": "roc_auc"}
+
+    def card_for(self, params, output):
+        return self.METRIC_CARDS[params.metric]
+
     Params = ScoreParams
     needs_model = True
     examples = ("what's the accuracy?", "f1 on reviews that mention price")
@@ -96,6 +101,7 @@ class MistakesParams(Params):
 class Mistakes(Tool):
     name = "mistakes"
     description = "Misclassified rows: how many (mode=count) or the k most confident ones (mode=sample)."
+    knowledge_card = "mistakes"
     Params = MistakesParams
     needs_model = True
     examples = ("how many mistakes does it make?", "show me 3 mistakes")

@@ -26,6 +26,7 @@ class PredictParams(InstanceParams):
 
 class Predict(Tool):
     name = "predict"
+    knowledge_card = "predict"
     description = (
         "The model's prediction for a row or a text: the label with probabilities (classification) "
         "or the continuation with each token's probability (generation)."

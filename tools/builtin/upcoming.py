@@ -1,5 +1,5 @@
 """Catalogue tools whose arguments are fixed by tools.md but whose implementations arrive with
-later issues (knowledge base #5, counterfactuals #6, internals #7, reports #8).
+later issues (counterfactuals #6, internals #7, reports #8).
 
 They are registered with `available = False` so the planner plans them and `whybox plan --json`
 honours the contract; running one says plainly that it is not implemented yet.
@@ -122,13 +122,3 @@ class Report(_Upcoming):
     name = "report"
     description = "Write an explanation report (HTML and PDF) and return its path."
     Params = ReportParams
-
-
-class ExplainConceptParams(Params):
-    topic: str
-
-
-class ExplainConcept(_Upcoming):
-    name = "explain_concept"
-    description = "Explain an XAI / ML concept or one of the assistant's operations, with citations."
-    Params = ExplainConceptParams

@@ -1,0 +1,81 @@
+"""explain_concept: answers about methods, metrics and whybox's operations from the knowledge
+cards, with their sources; says so when no card is relevant instead of guessing."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from tools.base import Params, Tool
+from tools.context import ToolContext
+
+SESSION_THRESHOLD = 0.5  # a session document must be this close to answer instead of a card
+
+
+class ExplainConceptParams(Params):
+    topic: str = Field(max_length=2000, description="the concept, method or operation to explain")
+    k: int | None = Field(default=None, ge=1, le=5, description="how many related cards to list")
+
+    @field_validator("topic")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the topic is empty; ask e.g. 'what is integrated gradients?'")
+        return value
+
+
+def session_documents(ctx: ToolContext) -> dict[str, tuple[str, str]]:
+    """The loaded dataset's (and, once loaded, the model's) own description, keyed by content hash."""
+    from tools.builtin.about import DescribeData, DescribeModel, NoParams
+
+    docs = {}
+    d = DescribeData().run(ctx, NoParams())
+    labels = ", ".join(f"{k} ({v})" for k, v in d["labels"].items()) or "none"
+    domains = ", ".join(f"{k} ({v})" for k, v in d["domains"].items())
+    docs[f"dataset:{ctx.workspace.dataset.content_hash()[:16]}"] = (
+        f"The loaded dataset: {d['name']}",
+        f"The dataset {d['name']} from {d['source']} has {d['rows']} rows with columns {', '.join(d['columns'])}. "
+        f"Gold labels: {labels}. Texts have {d['words']['min']} to {d['words']['max']} words (median {d['words']['median']})."
+        + (f" Domains: {domains}." if domains else ""),
+    )
+    if ctx.workspace.model_loaded:
+        m = DescribeModel().run(ctx, NoParams())
+        readme = ctx.model.folder / "README.md"
+        card = readme.read_text(encoding="utf-8", errors="replace")[:1500] if readme.is_file() else ""
+        docs[f"model:{m['content_hash'][:16]}"] = (
+            f"The loaded model: {m['name']}",
+            f"The model {m['name']} is a {m['architecture']} ({m['kind']}) with {m['parameters']:,} parameters, "
+            f"{m['layers']} layers and hidden size {m['hidden_size']}, used as {m['task']} with labels "
+            f"{', '.join(m['labels']) or 'none'}. {card}",
+        )
+    return docs
+
+
+class ExplainConcept(Tool):
+    name = "explain_concept"
+    description = "Explain an XAI / ML concept or one of the assistant's operations, grounded in the knowledge base with citations."
+    Params = ExplainConceptParams
+    examples = ("Can I trust attention weights as explanations?", "what does comprehensiveness measure?")
+
+    def run(self, ctx: ToolContext, params: ExplainConceptParams) -> dict[str, Any]:
+        retriever = ctx.knowledge
+        retriever.store.index_session(session_documents(ctx))
+        hits = retriever.search(params.topic, k=max(4, (params.k or 2) + 1))
+        scores = [{"card": h.card_id, "score": round(h.score, 3), "dense": round(h.dense, 3), "lexical": round(h.lexical, 3)} for h in hits]
+        session = retriever.search_session(params.topic, k=1)
+        if session and session[0].score >= max(SESSION_THRESHOLD, hits[0].score if hits else 0.0):
+            title, text = retriever.store.session_document(session[0].card_id)
+            return {"found": True, "topic": params.topic, "card": session[0].card_id, "title": title, "kind": "session",
+                    "answer": [text.split(". ", 1)[1] if ". " in text else text], "caveat": None, "sources": [],
+                    "related": [], "tools": [], "scores": scores}
+        relevant = [h for h in hits if retriever.is_relevant(h)]
+        if not relevant:
+            return {"found": False, "topic": params.topic, "card": None, "answer": [], "sources": [], "caveat": None,
+                    "closest": [{"card": h.card_id, "title": h.title} for h in hits[:3]], "related": [], "tools": [],
+                    "scores": scores}
+        card = retriever.cards[relevant[0].card_id]
+        related = [{"card": h.card_id, "title": h.title} for h in relevant[1:1 + (params.k or 2)]]
+        return {"found": True, "topic": params.topic, "card": card.id, "title": card.title, "kind": card.kind,
+                "answer": list(card.paragraphs), "caveat": card.caveat, "sources": list(card.references),
+                "related": related, "tools": list(card.tools), "scores": scores}
