@@ -193,11 +193,54 @@ def _explain_concept(o: dict[str, Any], args: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _subject(o: dict[str, Any]) -> str:
+    return f"review #{o['id']}" if "id" in o else _quote(o["text"])
+
+
+def _logit_lens(o: dict[str, Any], args: dict[str, Any]) -> str:
+    layers = o["layers"]
+    first = o["first_layer_top1"]
+    head = (f"On {_subject(o)} ({o['prompt']}, position {o['position']} {o['position_token']!r}) the model's next token is "
+            f"{o['answer']!r} (p {layers[-1]['answer_p']:.3f}).")
+    when = (f" It first becomes the top token at layer {first} (0-based, of {len(layers) - 1} blocks)."
+            if first is not None else " No layer ranks it first.")
+    picks = sorted({0, len(layers) // 4, len(layers) // 2, 3 * len(layers) // 4, len(layers) - 1})
+    steps = "; ".join(f"layer {layers[i]['layer']}: {layers[i]['top'][0]['token']!r} (answer p {layers[i]['answer_p']:.3f}, "
+                      f"KL {layers[i]['kl_to_final']:.2f})" for i in picks)
+    return head + when + "\nLayer by layer: " + steps + "."
+
+
+def _top_neurons(o: dict[str, Any], args: dict[str, Any]) -> str:
+    target = o["target"].get("label") or "its answer"
+    where = f"layer {o['layer']}" if o.get("layer") is not None else f"all {o['layers']} layers"
+    active = ", ".join(f"L{n['layer']}/N{n['neuron']} ({n['activation']:.2f})" for n in o["most_active"][:5])
+    responsible = ", ".join(f"L{n['layer']}/N{n['neuron']} ({_signed(n['contribution'])})" for n in o["most_responsible"][:5])
+    return (f"For {_subject(o)} ({where}, {o['neurons_per_layer']} neurons each), the most active neurons at the prediction "
+            f"are {active}. The neurons contributing most to {target} (activation x gradient, summed over positions) are "
+            f"{responsible}; positive pushes towards {target}.")
+
+
+def _probe(o: dict[str, Any], args: dict[str, Any]) -> str:
+    best = next(r for r in o["layers"] if r["layer"] == o["best_layer"])
+    emb = o["embeddings"]
+    lines = [f"Probing for {o['labels_mean']} ({len(o['classes'])} classes, {o['split'][0]}/{o['split'][1]}/{o['split'][2]} "
+             f"train/validation/test rows): the best layer is {best['layer']} ({best['name']}) with test accuracy "
+             f"{best['accuracy']:.3f} (95% CI {best['ci95'][0]:.3f}-{best['ci95'][1]:.3f}) against a majority baseline of "
+             f"{o['majority_baseline']:.3f}; on shuffled labels the same probe scores {best['control_accuracy']:.3f} "
+             f"(selectivity {best['selectivity']:.3f}). The raw embeddings reach {emb['accuracy']:.3f}."]
+    if len(o["layers"]) > 1:
+        lines.append("Per layer (accuracy / control / MDL compression): " + "; ".join(
+            f"{r['layer']}: {r['accuracy']:.3f} / {r['control_accuracy']:.3f} / {r['compression']}" for r in o["layers"]) + ".")
+    if best["ci95"][0] <= o["majority_baseline"]:
+        lines.append("The interval includes the majority baseline, so this is not clear evidence that the layer encodes it.")
+    return "\n".join(lines)
+
+
 NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "count": _count, "label_distribution": _label_distribution, "keywords": _keywords, "show": _show,
     "score": _score, "mistakes": _mistakes, "predict": _predict, "edit_label": _edit_label,
     "describe_model": _describe_model, "attribute": _attribute, "describe_data": _describe_data, "capabilities": _capabilities,
-    "explain_concept": _explain_concept,
+    "explain_concept": _explain_concept, "logit_lens": _logit_lens, "top_neurons": _top_neurons, "probe": _probe,
 }
 
 

@@ -19,7 +19,7 @@ EXPECTED = {
     "logit_lens": {"id", "text", "position"}, "top_neurons": {"id", "text", "k", "layer"},
     "explain_neuron": {"layer", "neuron"}, "probe": {"concept", "layers"}, "report": {"id", "text", "where"},
 }
-IMPLEMENTED = {"explain_concept", "describe_model", "describe_data", "capabilities", "show", "count", "label_distribution", "keywords",
+IMPLEMENTED = {"explain_concept", "logit_lens", "top_neurons", "probe", "describe_model", "describe_data", "capabilities", "show", "count", "label_distribution", "keywords",
                "score", "mistakes", "edit_label", "predict", "attribute"}
 
 

@@ -1,5 +1,5 @@
 """Catalogue tools whose arguments are fixed by tools.md but whose implementations arrive with
-later issues (counterfactuals #6, internals #7, reports #8).
+later issues (counterfactuals #6, neuron descriptions #7, reports #8).
 
 They are registered with `available = False` so the planner plans them and `whybox plan --json`
 honours the contract; running one says plainly that it is not implemented yet.
@@ -70,27 +70,6 @@ class Influence(_Upcoming):
     Params = InstanceK
 
 
-class LogitLensParams(InstanceParams):
-    position: int | None = None
-
-
-class LogitLens(_Upcoming):
-    name = "logit_lens"
-    description = "What each layer would predict next."
-    Params = LogitLensParams
-
-
-class TopNeuronsParams(InstanceParams):
-    k: int | None = Field(default=None, ge=1)
-    layer: int | None = Field(default=None, ge=0)
-
-
-class TopNeurons(_Upcoming):
-    name = "top_neurons"
-    description = "The MLP neurons most active / most responsible for the prediction."
-    Params = TopNeuronsParams
-
-
 class ExplainNeuronParams(Params):
     layer: int = Field(ge=0)
     neuron: int = Field(ge=0)
@@ -100,17 +79,6 @@ class ExplainNeuron(_Upcoming):
     name = "explain_neuron"
     description = "Natural-language description of a neuron from its top exemplars, with a held-out score."
     Params = ExplainNeuronParams
-
-
-class ProbeParams(Params):
-    concept: str | None = None
-    layers: list[int] | None = None
-
-
-class Probe(_Upcoming):
-    name = "probe"
-    description = "How well each layer linearly encodes a concept (default: the dataset's labels), with control baselines."
-    Params = ProbeParams
 
 
 class ReportParams(InstanceParams):

@@ -48,3 +48,37 @@ def attention_modules(model: nn.Module) -> list[nn.Module]:
         if module is not None:
             found.append(module)
     return found
+
+
+# A block's MLP output projection: its INPUT is the neuron vector (SiLU(gate) x up for LLaMA).
+_MLP_OUT_PATHS = (
+    "mlp.down_proj",  # LLaMA, Mistral, Qwen2, Gemma, Phi-3
+    "mlp.c_proj",  # GPT-2
+    "mlp.fc_out",  # GPT-J
+    "mlp.dense_4h_to_h",  # Pythia, Falcon
+    "fc2",  # OPT
+    "output.dense",  # BERT / RoBERTa (the intermediate activation feeds it)
+    "ffn.lin2",  # DistilBERT
+)
+# The final normalisation before the unembedding (logit lens).
+_FINAL_NORM_PATHS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm", "model.decoder.final_layer_norm")
+
+
+def mlp_output_projections(model: nn.Module) -> list[nn.Module]:
+    """Each block's MLP output projection, or [] when the architecture is unknown."""
+    layers = decoder_layers(model) or []
+    found = []
+    for layer in layers:
+        module = next((m for m in (_walk(layer, p) for p in _MLP_OUT_PATHS) if m is not None), None)
+        if module is None:
+            return []
+        found.append(module)
+    return found
+
+
+def final_norm(model: nn.Module) -> nn.Module | None:
+    for path in _FINAL_NORM_PATHS:
+        found = _walk(model, path)
+        if found is not None:
+            return found
+    return None

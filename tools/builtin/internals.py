@@ -1,0 +1,123 @@
+"""Model internals: logit_lens, top_neurons and probe (issue 7). The computations live in
+tools/internals; these tools resolve the instance or the labels, check ranges, and cache."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import Field
+
+from tools.base import InstanceParams, Params, Tool
+from tools.builtin.predict import resolve_instance
+from tools.context import ToolContext
+from tools.errors import InputError
+from tools.where import Where, select
+
+GOLD_LABEL_NAMES = {"label", "labels", "gold", "gold label", "gold labels", "class", "classes", "sentiment", "the labels"}
+
+
+class LogitLensParams(InstanceParams):
+    position: int | None = Field(default=None, description="token position (0-based; negative counts from the end); default: the last")
+    top: int | None = Field(default=None, ge=1, le=20, description="top tokens per layer")
+    raw: bool | None = Field(default=None, description="read the plain text instead of the task's prompt")
+
+
+class LogitLens(Tool):
+    name = "logit_lens"
+    description = "What each layer would predict next (logit lens), with the final answer's probability and KL per layer."
+    Params = LogitLensParams
+    needs_model = True
+    cacheable = True
+    knowledge_card = "logit_lens"
+    examples = ("what does each layer predict for 'The capital of France is'?", "logit lens on review 3")
+
+    def run(self, ctx: ToolContext, params: LogitLensParams) -> dict[str, Any]:
+        from tools.internals.lens import logit_lens
+
+        text, origin = resolve_instance(ctx, params)
+        handle, task = ctx.model, ctx.task
+        if params.raw or not hasattr(task, "encode"):
+            ids = handle.tokenizer(text)["input_ids"]
+            prompt = "plain text"
+        else:
+            ids = list(task.encode(text).input_ids)
+            prompt = f"the {task.name} prompt"
+        watch = None
+        if not params.raw and hasattr(task, "label_token_ids"):
+            watch = {label: list(t) for label, t in zip(task.labels, task.label_token_ids)}
+        result = logit_lens(handle, ids, params.position, params.top or 5, watch)
+        return {"text": text, **origin, "prompt": prompt, **result}
+
+
+class TopNeuronsParams(InstanceParams):
+    k: int | None = Field(default=None, ge=1, le=100)
+    layer: int | None = Field(default=None, ge=0)
+
+
+class TopNeurons(Tool):
+    name = "top_neurons"
+    description = "The MLP neurons most active at the prediction and most responsible for it (activation x gradient)."
+    Params = TopNeuronsParams
+    needs_model = True
+    cacheable = True
+    knowledge_card = "top_neurons"
+    examples = ("which neurons matter most for review 5?", "top 5 neurons in layer 20 for 'great battery'")
+
+    def run(self, ctx: ToolContext, params: TopNeuronsParams) -> dict[str, Any]:
+        from tools.internals.neurons import top_neurons
+
+        text, origin = resolve_instance(ctx, params)
+        n_layers = ctx.model.n_layers
+        if params.layer is not None and params.layer >= n_layers:
+            raise InputError(f"Layer {params.layer} is out of range: the model has {n_layers} layers (0 to {n_layers - 1}).")
+        return {"text": text, **origin, **top_neurons(ctx.model, ctx.task, text, params.k or 10, params.layer)}
+
+
+class ProbeParams(Params):
+    concept: str | None = Field(default=None, description="the dataset labels (default), a column name, or a word/phrase (does the text mention it?)")
+    layers: list[int] | None = Field(default=None, description="0-based blocks (the embeddings are always reported as a baseline); default all")
+    seed: int | None = None
+
+
+class Probe(Tool):
+    name = "probe"
+    description = "How well each layer linearly encodes a concept (default: the dataset's labels), with control baselines."
+    Params = ProbeParams
+    needs_model = True
+    cacheable = True
+    knowledge_card = "probe"
+    examples = ("does layer 10 encode sentiment?", "probe every layer for the labels", "which layers encode 'price'?")
+
+    def run(self, ctx: ToolContext, params: ProbeParams) -> dict[str, Any]:
+        from tools.internals.probing import cached_states, pooled_states, run_probes
+
+        dataset = ctx.dataset
+        rows, labels, meaning = self._labels(ctx, params.concept)
+        handle, task = ctx.model, ctx.task
+        texts = [r.text for r in dataset.rows]
+        key = hashlib.sha256(f"{handle.content_hash}|{task.signature}|{dataset.texts_hash()}|mean-content".encode()).hexdigest()[:24]
+        states = cached_states(ctx.settings.cache_dir, key, lambda: pooled_states(handle, task, texts, ctx.workspace.quiet))
+        index = {r.id: i for i, r in enumerate(dataset.rows)}
+        picked = states[[index[r.id] for r in rows]]
+        result = run_probes(picked, labels, params.layers, params.seed or 0)
+        return {"concept": params.concept or "labels", "labels_mean": meaning, **result}
+
+    @staticmethod
+    def _labels(ctx: ToolContext, concept: str | None):
+        dataset = ctx.dataset
+        name = (concept or "label").strip().lower()
+        if name in GOLD_LABEL_NAMES or name == (ctx.settings.label_column or "").lower():
+            rows = [r for r in dataset.rows if r.label is not None]
+            if not rows:
+                raise InputError("The dataset has no gold labels to probe for.", "Name a column or a word, e.g. concept 'price'.")
+            return rows, [r.label for r in rows], "the dataset's gold labels"
+        columns = {c.lower(): c for c in dataset.columns}
+        if name in columns and columns[name] not in ("id", ctx.settings.text_column):
+            column = columns[name]
+            rows = [r for r in dataset.rows if r.extra.get(column) not in (None, "")]
+            return rows, [str(r.extra[column]) for r in rows], f"the dataset's '{column}' column"
+        mentioning = {r.id for r in select(dataset, Where(includes=concept or ""), None)}
+        if not mentioning:
+            raise InputError(f"No row mentions {concept!r}, so there is nothing to probe for.",
+                             "Use the labels (the default), a column name, or a word that occurs in the data.")
+        return list(dataset.rows), ["yes" if r.id in mentioning else "no" for r in dataset.rows], f"whether the text mentions '{concept}'"

@@ -1,0 +1,77 @@
+"""Activation capture through context managers (design.md habit 10): the hooks are removed on
+exit, after success and after errors.
+
+- `captured_neurons`: every MLP neuron of every layer in one forward pass, taken at the input of
+  the MLP's output projection, so the value is the signed one the model uses (SiLU(gate) x up for
+  LLaMA), not a ReLU-clipped one. With `keep_grad`, the tensors keep their graph and gradient.
+- `captured_residual`: the residual stream after the embeddings and after each block.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from tools.errors import ToolUnavailable
+from tools.models.architecture import decoder_layers, mlp_output_projections
+
+
+def _unknown(what: str) -> ToolUnavailable:
+    return ToolUnavailable(f"whybox does not know where this architecture keeps its {what}.",
+                           "Supported: LLaMA-family, GPT-2, GPT-J, Pythia, OPT and BERT-style models.")
+
+
+@contextmanager
+def captured_neurons(model: nn.Module, keep_grad: bool = False) -> Iterator[list[torch.Tensor]]:
+    """A list filled by the next forward pass: one [batch, seq, neurons] tensor per layer."""
+    projections = mlp_output_projections(model)
+    if not projections:
+        raise _unknown("MLP layers")
+    store: list[torch.Tensor] = []
+
+    def hook(module, args):
+        x = args[0]
+        if keep_grad and x.requires_grad:
+            x.retain_grad()
+            store.append(x)
+        else:
+            store.append(x.detach())
+
+    handles = [p.register_forward_pre_hook(hook) for p in projections]
+    try:
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
+def captured_residual(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """A list filled by the next forward pass: the embeddings' output, then each block's output."""
+    layers = decoder_layers(model)
+    if not layers:
+        raise _unknown("transformer blocks")
+    store: list[torch.Tensor] = []
+
+    def first(module, args, kwargs):
+        hidden = args[0] if args else kwargs.get("hidden_states")
+        if not store:
+            store.append(hidden.detach())
+
+    def after(module, args, output):
+        store.append((output[0] if isinstance(output, tuple) else output).detach())
+
+    handles = [layers[0].register_forward_pre_hook(first, with_kwargs=True)]
+    handles += [layer.register_forward_hook(after) for layer in layers]
+    try:
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def hook_count(model: nn.Module) -> int:
+    """Forward hooks and pre-hooks on all modules (tests prove the capture leaves none)."""
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())

@@ -1,0 +1,159 @@
+"""Layer-wise linear probes (Alain & Bengio 2017) with the controls that make them mean something:
+a majority baseline, a control task with shuffled labels and its selectivity (Hewitt & Liang
+2019), a Wilson interval on test accuracy, and the MDL online codelength (Voita & Titov 2020).
+
+Representations: the residual stream after the embeddings (always reported, as a baseline) and
+after every block (layer i = the output of block i, 0-based like everywhere in whybox), mean-pooled over
+the user's own tokens of the task's prompt (template tokens excluded). They are computed in one
+pass over the data with progress and cached on disk by (model hash, task, texts), so a second
+probe question answers in seconds. The split into train / validation / test is stratified and
+fixed by the seed; the regularisation strength is chosen on validation (log-loss), never on test.
+"""
+from __future__ import annotations
+
+import io
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from tools.atomic import write_bytes_atomic
+from tools.errors import InputError
+from tools.internals.capture import captured_residual
+from tools.progress import bar
+
+C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+MDL_FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def pooled_states(handle, task, texts: Sequence[str], quiet: bool = True) -> np.ndarray:
+    """[rows, layers+1, hidden]: mean over each text's content tokens of every layer's output."""
+    out = []
+    progress = bar(len(texts), "reading hidden states for probes", quiet)
+    with torch.no_grad(), captured_residual(handle.model) as states:
+        for text in texts:
+            encoded = task.encode(text)
+            mask = torch.tensor(encoded.content_mask, dtype=torch.bool)
+            states.clear()
+            handle.model(input_ids=torch.tensor([list(encoded.input_ids)]))
+            out.append(torch.stack([s[0][mask].mean(0) for s in states]).float().numpy())
+            progress.update(1)
+    progress.close()
+    return np.stack(out)
+
+
+def cached_states(cache_dir, key: str, compute) -> np.ndarray:
+    path = cache_dir / "activations" / f"{key}.npy"
+    if path.is_file():
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # corrupt: recompute
+    states = compute()
+    buffer = io.BytesIO()
+    np.save(buffer, states, allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())
+    return states
+
+
+def split(labels: np.ndarray, seed: int = 0, fractions=(0.6, 0.2)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified train / validation / test indices (disjoint, covering every row)."""
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[], [], []]
+    for value in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == value))
+        a = int(round(len(idx) * fractions[0]))
+        b = a + int(round(len(idx) * fractions[1]))
+        for part, chunk in zip(parts, (idx[:a], idx[a:b], idx[b:])):
+            part.extend(chunk.tolist())
+    return tuple(np.array(sorted(p), dtype=int) for p in parts)  # type: ignore[return-value]
+
+
+def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (0.0, 1.0)
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
+
+
+def probe_layer(x: np.ndarray, y: np.ndarray, parts) -> dict[str, Any]:
+    """Regularisation chosen by validation log-loss (no ties, and it also suits the MDL code)."""
+    from sklearn.metrics import log_loss
+
+    train, val, test = parts
+    fits = {c: _fit(x[train], y[train], c) for c in C_GRID}
+    losses = {c: log_loss(y[val], m.predict_proba(x[val]), labels=m.classes_) for c, m in fits.items()}
+    best = min(C_GRID, key=lambda c: losses[c])
+    val_acc = {best: float((fits[best].predict(x[val]) == y[val]).mean())}
+    model = fits[best]
+    correct = int((model.predict(x[test]) == y[test]).sum())
+    return {"accuracy": correct / len(test), "correct": correct, "c": best, "val_accuracy": val_acc[best]}
+
+
+def online_codelength(x: np.ndarray, y: np.ndarray, order: np.ndarray, c: float) -> tuple[float, float]:
+    """MDL online code in bits over the rows in `order`, and the uniform code's length."""
+    classes = np.unique(y)
+    n = len(order)
+    cuts = sorted({max(2, int(round(f * n))) for f in MDL_FRACTIONS})
+    bits = cuts[0] * math.log2(len(classes))
+    for start, end in zip(cuts[:-1], cuts[1:]):
+        seen, block = order[:start], order[start:end]
+        if len(np.unique(y[seen])) < len(classes):
+            bits += len(block) * math.log2(len(classes))
+            continue
+        model = _fit(x[seen], y[seen], c)
+        proba = model.predict_proba(x[block])
+        cols = {cls: i for i, cls in enumerate(model.classes_)}
+        p = proba[np.arange(len(block)), [cols[v] for v in y[block]]]
+        bits += float(-np.log2(np.clip(p, 1e-12, 1)).sum())
+    return bits, n * math.log2(len(classes))
+
+
+def run_probes(states: np.ndarray, labels: Sequence[str], layers: Sequence[int] | None = None, seed: int = 0) -> dict[str, Any]:
+    y = np.asarray(labels)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise InputError("A probe needs at least two label values among the rows.")
+    if counts.min() < 5:
+        raise InputError(f"Too few rows for a probe: the rarest label value has {counts.min()} rows (need at least 5).")
+    n_layers = states.shape[1] - 1  # states[:, 0] are the embeddings, states[:, i + 1] block i's output
+    chosen = list(range(n_layers)) if layers is None else list(layers)
+    bad = [l for l in chosen if not 0 <= l < n_layers]
+    if bad:
+        raise InputError(f"Layer {bad[0]} is out of range: the model has {n_layers} layers (0 to {n_layers - 1}).")
+    parts = split(y, seed)
+    rng = np.random.default_rng(seed + 1)
+    control = y[rng.permutation(len(y))]  # same label counts, no relation to the text
+    order = rng.permutation(np.concatenate([parts[0], parts[1]]))
+    majority_label = classes[counts.argmax()]
+    majority = float((y[parts[2]] == majority_label).mean())
+    rows = []
+    for layer in [-1, *chosen]:
+        x = states[:, layer + 1, :]
+        real = probe_layer(x, y, parts)
+        ctrl = probe_layer(x, control, parts)
+        bits, uniform = online_codelength(x, y, order, real["c"])
+        low, high = wilson(real["correct"], len(parts[2]))
+        rows.append({
+            "layer": layer, "name": "embeddings" if layer == -1 else f"block {layer}",
+            "accuracy": round(real["accuracy"], 4), "ci95": [round(low, 4), round(high, 4)],
+            "control_accuracy": round(ctrl["accuracy"], 4), "selectivity": round(real["accuracy"] - ctrl["accuracy"], 4),
+            "c": real["c"], "val_accuracy": round(real["val_accuracy"], 4),
+            "codelength_bits": round(bits, 2), "compression": round(uniform / bits, 3) if bits else None,
+        })
+    embeddings, rows = rows[0], rows[1:]
+    best = max(rows, key=lambda r: (r["accuracy"], r["selectivity"]))
+    return {"embeddings": embeddings, "classes": classes.tolist(), "rows_total": len(y), "split": [len(p) for p in parts],
+            "majority_baseline": round(majority, 4), "majority_label": str(majority_label),
+            "layers": rows, "best_layer": best["layer"], "seed": seed}
