@@ -146,8 +146,12 @@ def _signed(x: float) -> str:
     return f"{x:+.3f}"
 
 
+def _subject(o: dict[str, Any]) -> str:
+    return f"review #{o['id']}" if "id" in o else _quote(o["text"])
+
+
 def _attribute(o: dict[str, Any], args: dict[str, Any]) -> str:
-    subject = f"review #{o['id']}" if "id" in o else _quote(o["text"])
+    subject = _subject(o)
     target = o["target"]
     method = o["method"].replace("_", " ")
     if target["kind"] == "label":
@@ -191,10 +195,6 @@ def _explain_concept(o: dict[str, Any], args: dict[str, Any]) -> str:
     if o.get("related"):
         parts.append("Related: " + ", ".join(r["title"] for r in o["related"]) + ".")
     return "\n\n".join(parts)
-
-
-def _subject(o: dict[str, Any]) -> str:
-    return f"review #{o['id']}" if "id" in o else _quote(o["text"])
 
 
 def _logit_lens(o: dict[str, Any], args: dict[str, Any]) -> str:

@@ -67,9 +67,6 @@ class TopNeurons(Tool):
         from tools.internals.neurons import top_neurons
 
         text, origin = resolve_instance(ctx, params)
-        n_layers = ctx.model.n_layers
-        if params.layer is not None and params.layer >= n_layers:
-            raise InputError(f"Layer {params.layer} is out of range: the model has {n_layers} layers (0 to {n_layers - 1}).")
         return {"text": text, **origin, **top_neurons(ctx.model, ctx.task, text, params.k or 10, params.layer)}
 
 

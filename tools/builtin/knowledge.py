@@ -65,9 +65,9 @@ class ExplainConcept(Tool):
         scores = [{"card": h.card_id, "score": round(h.score, 3), "dense": round(h.dense, 3), "lexical": round(h.lexical, 3)} for h in hits]
         session = retriever.search_session(params.topic, k=1)
         if session and session[0].score >= max(SESSION_THRESHOLD, hits[0].score if hits else 0.0):
-            title, text = retriever.store.session_document(session[0].card_id)
+            title, body = retriever.store.session_document(session[0].card_id)
             return {"found": True, "topic": params.topic, "card": session[0].card_id, "title": title, "kind": "session",
-                    "answer": [text.split(". ", 1)[1] if ". " in text else text], "caveat": None, "sources": [],
+                    "answer": [body], "caveat": None, "sources": [],
                     "related": [], "tools": [], "scores": scores}
         relevant = [h for h in hits if retriever.is_relevant(h)]
         if not relevant:

@@ -33,10 +33,11 @@ def neuron_scores(handle, task, text: str) -> tuple[torch.Tensor, torch.Tensor, 
 
 def top_neurons(handle, task, text: str, k: int = 10, layer: int | None = None,
                 describe=None) -> dict[str, Any]:
-    active, contribution, meta = neuron_scores(handle, task, text)
-    n_layers, n_neurons = active.shape
-    if layer is not None and not 0 <= layer < n_layers:
+    n_layers = handle.n_layers
+    if layer is not None and not 0 <= layer < n_layers:  # checked before the forward and backward pass
         raise InputError(f"Layer {layer} is out of range: the model has {n_layers} layers (0 to {n_layers - 1}).")
+    active, contribution, meta = neuron_scores(handle, task, text)
+    n_neurons = active.shape[1]
     layers = [layer] if layer is not None else list(range(n_layers))
 
     def ranked(values: torch.Tensor, by_abs: bool) -> list[dict[str, Any]]:

@@ -112,6 +112,7 @@ class KnowledgeStore:
         self.quiet = quiet
         self._client = None
         self._collections: dict[str, object] = {}
+        self._indexed: set[str] = set()  # session documents known to be in the store
 
     # -- opening and building -------------------------------------------------------------
     def _expected_chunks(self) -> int:
@@ -137,6 +138,7 @@ class KnowledgeStore:
         except Exception as exc:  # noqa: BLE001 - any failure to read the store means: rebuild it
             log.warning("knowledge store at %s is unreadable (%s); rebuilding", self.path, exc)
             self.close()
+            self._indexed.clear()
             self._discard(self.path)
             self._build()
             self._connect()
@@ -220,17 +222,23 @@ class KnowledgeStore:
     def index_session(self, documents: dict[str, tuple[str, str]]) -> None:
         """Upsert the loaded session's documents: {doc id: (title, text)}. Ids carry content
         hashes, so re-indexing the same model or dataset is a no-op."""
+        pending = {k: v for k, v in documents.items() if k not in self._indexed}
+        if not pending:
+            return
         self.open()
         col = self._collections[SESSION]
-        existing = set(col.get(ids=list(documents))["ids"]) if documents else set()
-        new = {k: v for k, v in documents.items() if k not in existing}
+        existing = set(col.get(ids=list(pending))["ids"])
+        new = {k: v for k, v in pending.items() if k not in existing}
+        self._indexed.update(pending)
         if new:
             col.upsert(ids=list(new), documents=[f"{t}. {body}" for t, body in new.values()],
                        metadatas=[{"doc": k, "title": t} for k, (t, _) in new.items()])
 
     def session_document(self, doc_id: str) -> tuple[str, str] | None:
+        """(title, body) of a session document, as given to `index_session`."""
         self.open()
         got = self._collections[SESSION].get(ids=[doc_id], include=["documents", "metadatas"])
         if not got["ids"]:
             return None
-        return got["metadatas"][0]["title"], got["documents"][0]
+        title = got["metadatas"][0]["title"]
+        return title, got["documents"][0].removeprefix(f"{title}. ")
