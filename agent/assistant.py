@@ -45,6 +45,10 @@ class Assistant:
         self.kind = llm_kind(self.settings)
         self.store = ConversationStore(self.settings.home / "conversations.sqlite") if (persist or conversation_id) else None
         self.conversation_id = conversation_id
+        self.reports_dir = self.settings.home / "reports"
+        self.context.reporter = self.write_report
+        if self.kind in ("openai", "local"):  # tools that write text (explain_neuron) use the same LLM
+            self.context.llm = (self._llm_text, str(self.settings.llm))
         if conversation_id:
             self._resume(conversation_id)
         elif self.store is not None:
@@ -86,6 +90,19 @@ class Assistant:
 
     def run_tool(self, name: str, args: dict[str, Any] | None = None) -> ToolResult:
         return run_tool(self.context, name, args)
+
+    def write_report(self, params: Any, out_dir: Any = None) -> dict[str, Any]:
+        """Write a report (the `report` tool's arguments) into `out_dir` (default WHYBOX_HOME/reports)."""
+        from pathlib import Path
+
+        from agent.reports import write_report
+        from agent.reports.content import content_for
+
+        content = content_for(self.context, params, self.history, quiet=self.workspace.quiet)
+        files = write_report(content, self.workspace, Path(out_dir) if out_dir else self.reports_dir)
+        return {"title": content.title, "kind": content.kind, "html": str(files.html),
+                "pdf": str(files.pdf) if files.pdf else None, "pages": files.pages, "figures": files.figures,
+                "sections": files.sections, "summary": content.summary}
 
     # ---------- the turn ----------
     def _agent(self) -> Any:
@@ -164,6 +181,12 @@ class Assistant:
         else:
             record.narration = (template + f"\n\n(The {self.kind} LLM's answer mentioned {grounding.describe()}, which the results "
                                 "do not contain, so this is the template answer instead.)")
+
+    def _llm_text(self, system: str, user: str) -> str:
+        """One completion from the configured LLM (the endpoint, or the local chat model)."""
+        if self._narrator_llm is None:
+            self._narrator_llm = openai_chat_model(self.settings) if self.kind == "openai" else local_chat_model(self.settings)
+        return str(self._narrator_llm.invoke([SystemMessage(system), HumanMessage(user)]).content)
 
     def _local_narration(self, record: RunRecord) -> str:
         if self._narrator_llm is None:

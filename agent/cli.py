@@ -46,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     tool.add_argument("--list", action="store_true", help="list the tools and their arguments")
     _common(tool)
 
+    report = sub.add_parser("report", help="write an explanation report (HTML and PDF)")
+    what = report.add_mutually_exclusive_group()
+    what.add_argument("--id", type=int, help="explain one dataset row")
+    what.add_argument("--text", help="explain a free text")
+    what.add_argument("--conversation", metavar="ID", help="write up a saved conversation (see `whybox chat`)")
+    report.add_argument("--where", help='rows to report on, as JSON, e.g. \'{"includes": "price"}\'')
+    report.add_argument("--mistakes", action="store_true", help="explain every misclassified row (of --where if given)")
+    report.add_argument("--k", type=int, help="explain at most this many rows")
+    report.add_argument("--method", help="attribution method (default: attribute's default)")
+    report.add_argument("--out", default="whybox-reports", help="output folder (default: ./whybox-reports)")
+    report.add_argument("--json", action="store_true", help="print the result as JSON")
+    _common(report)
+
     ui = sub.add_parser("ui", help="start the web UI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     ui.add_argument("--port", type=int, default=7860)
@@ -82,12 +95,18 @@ def cmd_ask(ns: argparse.Namespace) -> int:
 
 
 def _print_figures(record, folder) -> None:
-    """Heatmaps in the terminal, and where their PNG / HTML files are."""
-    from agent.figures import save_figures, terminal_heatmap
+    """Heatmaps in the terminal, and where each figure's PNG (and a heatmap's HTML) is."""
+    from agent.figures import figure_for_step, terminal_heatmap
 
-    for step, path in zip([s for s in record.steps if s.tool == "attribute" and s.status == "done"], save_figures(record, folder)):
-        print(terminal_heatmap(step.output))
-        print(f"Heatmap: {path} (and {path.with_suffix('.html').name})")
+    for step in record.steps:
+        path = figure_for_step(step, folder)
+        if path is None:
+            continue
+        if step.tool == "attribute":
+            print(terminal_heatmap(step.output))
+            print(f"Heatmap: {path} (and {path.with_suffix('.html').name})")
+        else:
+            print(f"Figure: {path}")
 
 
 def cmd_plan(ns: argparse.Namespace) -> int:
@@ -173,7 +192,42 @@ def cmd_ui(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "plan": cmd_plan, "tool": cmd_tool, "chat": cmd_chat, "ui": cmd_ui}
+def cmd_report(ns: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from agent import Assistant
+    from tools.builtin.report import ReportParams
+    from tools.errors import InputError
+
+    where: dict[str, Any] | None = None
+    if ns.where:
+        try:
+            where = json.loads(ns.where)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--where is not valid JSON: {exc}.") from None
+    if ns.mistakes:
+        where = {**(where or {}), "correct": False}
+    if ns.conversation and (where or ns.k):
+        raise InputError("--conversation writes up a saved conversation; it does not take --where, --mistakes or --k.")
+    if not (ns.conversation or ns.id is not None or ns.text or where):
+        raise InputError("Say what to report on: --id, --text, --where, --mistakes or --conversation ID.")
+    args = {"id": ns.id, "text": ns.text, "where": where, "k": ns.k, "method": ns.method}
+    try:
+        params = ReportParams(**{key: v for key, v in args.items() if v is not None})
+    except ValidationError as exc:
+        raise InputError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}" for e in exc.errors())) from None
+    assistant = Assistant(_settings(ns), conversation_id=ns.conversation, quiet=ns.json)
+    result = assistant.write_report(params, out_dir=ns.out)
+    if ns.json:
+        _print_json(result)
+    else:
+        from agent.narrator import NARRATORS
+
+        print(NARRATORS["report"](result, {}))
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "plan": cmd_plan, "tool": cmd_tool, "chat": cmd_chat, "report": cmd_report, "ui": cmd_ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

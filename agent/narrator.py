@@ -236,20 +236,58 @@ def _probe(o: dict[str, Any], args: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _explain_neuron(o: dict[str, Any], args: dict[str, Any]) -> str:
+    s = o["scores"]
+    text = (f"Neuron {o['neuron']} in layer {o['layer']}: {o['description']['positive']} {o['description']['negative']}\n"
+            f"Written by the {o['explainer']}.\n"
+            f"Held-out test ({o['test_windows']['top']} top and {o['test_windows']['random']} random windows from documents never "
+            f"used to write it): simulation correlation {s['simulation']} (95% CI {s['simulation_ci95'][0]} to {s['simulation_ci95'][1]}), "
+            f"detection balanced accuracy {s['detection']} (95% CI {s['detection_ci95'][0]} to {s['detection_ci95'][1]}).")
+    lines = [f"- {b['baseline']}: simulation {b['simulation']}, detection {b['detection']}" for b in o["baselines"]]
+    text += "\nBaselines on the same windows:\n" + "\n".join(lines)
+    beaten = [name for name, won in o["beats"].items() if won]
+    if len(beaten) == len(o["beats"]):
+        text += "\nVerdict: the description beats every baseline."
+    elif beaten:
+        text += f"\nVerdict: the description beats only {', '.join(beaten)}; read it as a partial account."
+    else:
+        text += "\nVerdict: the description does not beat the baselines; this neuron is not explained."
+    if o["exemplars"]:
+        top = o["exemplars"][0]
+        peak = max(range(len(top["activations"])), key=lambda i: top["activations"][i])
+        text += f"\nStrongest exemplar: {_quote(''.join(top['tokens']))} (peak {top['activations'][peak]} on {top['tokens'][peak].strip()!r})."
+    return text
+
+
+def _report(o: dict[str, Any], args: dict[str, Any]) -> str:
+    pages = f", {o['pages']} page{'s' if o['pages'] != 1 else ''}" if o.get("pages") else ""
+    text = f"I wrote the report \"{o['title']}\" ({o['sections']} sections, {o['figures']} figures{pages}).\nHTML: {o['html']}"
+    text += f"\nPDF: {o['pdf']}" if o.get("pdf") else "\n(No PDF: WeasyPrint is not installed.)"
+    summary = o.get("summary")
+    if summary:
+        confusions = "; ".join(f"{c['pair']}: {c['count']}" for c in summary["confusions"])
+        text += (f"\nIt explains {summary['explained']} of the {summary['mistakes']} mistakes ({confusions}).")
+        if summary["overrepresented_words"]:
+            text += " Words more common in mistakes than in correct rows: " + ", ".join(
+                f"{w['word']} ({w['ratio']}x)" for w in summary["overrepresented_words"][:5]) + "."
+    return text
+
+
 NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "count": _count, "label_distribution": _label_distribution, "keywords": _keywords, "show": _show,
     "score": _score, "mistakes": _mistakes, "predict": _predict, "edit_label": _edit_label,
     "describe_model": _describe_model, "attribute": _attribute, "describe_data": _describe_data, "capabilities": _capabilities,
     "explain_concept": _explain_concept, "logit_lens": _logit_lens, "top_neurons": _top_neurons, "probe": _probe,
+    "report": _report, "explain_neuron": _explain_neuron,
 }
 
 
-def narrate_step(step: Step) -> str:
+def narrate_step(step: Step, with_caveats: bool = True) -> str:
     if step.status == "error":
         return f"I could not run {step.tool}: {step.error}"
     narrator = NARRATORS.get(step.tool)
     text = narrator(step.output or {}, step.args) if narrator else f"{step.tool} returned: {step.output}"
-    for caveat in step.caveats:
+    for caveat in step.caveats if with_caveats else ():
         text += f"\nCaveat: {caveat}"
     return text
 

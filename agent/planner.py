@@ -178,6 +178,8 @@ class RulePlanner:
                 args = {key: v for key, v in state.last_args.items() if key in {"mode", "k"}}
             if tool == "keywords" and same_tool and "k" in state.last_args:
                 args["k"] = state.last_args["k"]
+            if tool == "report" and re.search(r"\b(?:conversation|chat|session|discussion|so far|what we (?:did|discussed|found))\b", bare, re.I):
+                return [Call(tool=tool, args={})], None  # the conversation's own record
             where = self._selection(bare, state, same_tool, texts)
             ids = find_ids(bare)
             if tool == "report" and ids:

@@ -70,5 +70,26 @@ def test_chat_in_a_real_browser(server, real_workspace):
             box.press("Enter")
             expect(chat).to_contain_text(answer, timeout=120_000)
         expect(chat).to_contain_text("score")  # the collapsible tool step
+        box.fill("Why did it predict review 12 that way?")
+        box.press("Enter")
+        expect(chat).to_contain_text("Faithfulness", timeout=180_000)
+        heatmap = chat.locator("img[src*='attribution-']").last
+        expect(heatmap).to_be_visible(timeout=60_000)  # the heatmap PNG, inline in the answer
+        assert heatmap.evaluate("img => img.naturalWidth") > 200
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+        page.locator("#make-report").click()
+        expect(page.locator("#report-status")).to_contain_text("Report ready: 5 sections", timeout=180_000)
+        with page.expect_download(timeout=60_000) as download_info:
+            page.locator("#download-pdf").click()
+        pdf = ARTIFACTS / "conversation-report.pdf"
+        download_info.value.save_as(pdf)
         browser.close()
+    import pypdfium2
+    import pypdfium2.raw as pdfium_raw
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    pages = len(document)
+    images = sum(len(list(page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_IMAGE,)))) for page in document)
+    document[0].render(scale=1.0).to_pil().save(ARTIFACTS / "conversation-report-page1.png")
+    document.close()
+    assert pages >= 2 and images >= 1, (pages, images)  # five turns and the heatmap figure

@@ -20,7 +20,7 @@ EXPECTED = {
     "explain_neuron": {"layer", "neuron"}, "probe": {"concept", "layers"}, "report": {"id", "text", "where"},
 }
 IMPLEMENTED = {"explain_concept", "logit_lens", "top_neurons", "probe", "describe_model", "describe_data", "capabilities", "show", "count", "label_distribution", "keywords",
-               "score", "mistakes", "edit_label", "predict", "attribute"}
+               "score", "mistakes", "edit_label", "predict", "attribute", "report", "explain_neuron"}
 
 
 def test_registry_holds_the_whole_catalogue_with_its_argument_names():

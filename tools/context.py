@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 from tools.cache import ResultCache
 from tools.data import Dataset, load_dataset
@@ -34,6 +34,12 @@ class Workspace:
     def dataset(self) -> Dataset:
         s = self.settings
         return load_dataset(s.data, s.text_column, s.label_column, s.id_column)
+
+    def check(self) -> None:
+        """Fail now, with a one-line message, if the data file or the model folder is unusable
+        (without loading the weights)."""
+        self.dataset
+        self._folder
 
     @property
     def model_id(self) -> str:
@@ -110,6 +116,10 @@ class ToolContext:
         self.workspace = workspace
         self.label_edits: dict[int, str] = {}
         self.state: dict[str, Any] = {}
+        # Set by the assistant: writes a report for the `report` tool (tools never import agent).
+        self.reporter: Callable[[Any], dict[str, Any]] | None = None
+        # Set by the assistant when an LLM is configured: ((system, user) -> text, its name).
+        self.llm: tuple[Callable[[str, str], str], str] | None = None
 
     @property
     def settings(self) -> Settings:

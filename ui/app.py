@@ -1,17 +1,22 @@
 """The Gradio web UI: a thin adapter over `agent.Assistant`.
 
-Each browser session gets its own Assistant (conversation state, label edits) over one shared
-Workspace (one model in memory). Tool calls appear as collapsible steps with their arguments,
-status and duration; the narration follows.
+Each browser session gets its own Assistant (conversation state, label edits, report), over a
+Workspace shared by every session that uses the same model and data (one model in memory). Tool
+calls appear as collapsible steps with their arguments, status and duration; the narration
+follows, then the figures its results have (attribution heatmaps, logit lens, probe per layer).
 """
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 from typing import Any, Iterator
 
 import gradio as gr
 
 from agent import Assistant
+from agent.figures import figure_for_step
+from agent.records import RunRecord
 from tools.context import Workspace
 from tools.errors import WhyboxError
 from tools.settings import Settings
@@ -20,13 +25,35 @@ EXAMPLES = [
     "How many reviews are there?",
     "What's the accuracy?",
     "Show me 3 mistakes",
+    "Why did it predict review 12 that way?",
     "What does the model predict for 'the battery died after a day'?",
     "How accurate is it on reviews that mention price?",
+    "What would each layer predict next for 'The capital of France is'?",
+    "Can I trust attention weights as explanations?",
     "What can you do?",
 ]
 
 
-def _side_panel(workspace: Workspace) -> str:
+class WorkspacePool:
+    """One Workspace per (model, data): sessions that switch to the same pair share its model."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.default = settings
+        self._lock = threading.Lock()
+        self._workspaces: dict[tuple[str, str], Workspace] = {}
+
+    def get(self, model: str | None = None, data: str | None = None) -> Workspace:
+        settings = self.default.with_(model=(model or self.default.model).strip(), data=(data or self.default.data).strip())
+        key = (settings.model, settings.data)
+        with self._lock:
+            if key not in self._workspaces:
+                workspace = Workspace(settings, quiet=True)
+                workspace.check()  # a bad folder or file fails here, with its one-line message
+                self._workspaces[key] = workspace
+            return self._workspaces[key]
+
+
+def session_info(workspace: Workspace) -> str:
     s = workspace.settings
     try:
         ds = workspace.dataset
@@ -34,16 +61,36 @@ def _side_panel(workspace: Workspace) -> str:
     except WhyboxError as exc:
         data = f"not loaded ({exc})"
     llm = s.llm or "offline planner (no LLM)"
-    return (
-        f"**Model**: {workspace.model_id}  \n**Data**: {data}  \n**LLM**: {llm}  \n"
-        f"Answers come from tools run on the model; each step can be expanded."
-    )
+    return (f"**Model**: {workspace.model_id}  \n**Data**: {data}  \n**LLM**: {llm}  \n"
+            "Answers come from tools run on the model; each step can be expanded.")
 
 
-def respond(question: str, history: list, assistant: Assistant | None, workspace: Workspace) -> Iterator[tuple[str, list, Assistant]]:
-    """Stream one turn: the question, a pending step per tool call, then the narration."""
+def _step_message(step: Any, pending: bool = False) -> gr.ChatMessage:
+    detail = f"`{step.tool}` {json.dumps(step.args)}"
+    if pending:
+        return gr.ChatMessage(role="assistant", content=detail, metadata={"title": f"tool: {step.tool}", "status": "pending"})
+    if step.error:
+        detail += f"\n\nerror: {step.error}"
+    title = f"tool: {step.tool}" if step.status == "done" else f"tool failed: {step.tool}"
+    return gr.ChatMessage(role="assistant", content=detail, metadata={"title": title, "status": "done", "duration": step.seconds})
+
+
+def figure_messages(record: RunRecord, folder: Path) -> list[gr.ChatMessage]:
+    """One image message per figure of the turn's results."""
+    messages = []
+    for step in record.steps:
+        path = figure_for_step(step, folder)
+        if path is not None:
+            messages.append(gr.ChatMessage(role="assistant", content=gr.Image(value=str(path), label=f"{step.tool} figure",
+                                                                              show_label=False, elem_classes=["wb-figure"])))
+    return messages
+
+
+def respond(question: str, history: list, assistant: Assistant | None, pool: WorkspacePool,
+            progress: gr.Progress | None = None) -> Iterator[tuple[str, list, Assistant]]:
+    """Stream one turn: the question, a pending step per tool call, the narration, the figures."""
     if assistant is None:
-        assistant = Assistant(workspace=workspace)
+        assistant = Assistant(workspace=pool.get())
     history = list(history or [])
     question = (question or "").strip()
     if not question:
@@ -55,59 +102,94 @@ def respond(question: str, history: list, assistant: Assistant | None, workspace
     try:
         for kind, value in assistant.stream(question):
             if kind == "step_start":
-                history.append(gr.ChatMessage(
-                    role="assistant", content=f"`{value.tool}` {json.dumps(value.args)}",
-                    metadata={"title": f"tool: {value.tool}", "status": "pending"},
-                ))
+                history.append(_step_message(value, pending=True))
                 pending[value.tool] = len(history) - 1
-                yield "", history, assistant
             elif kind == "step":
                 index = pending.pop(value.tool, None)
                 if index is not None:
-                    detail = f"`{value.tool}` {json.dumps(value.args)}"
-                    detail += f"\n\nerror: {value.error}" if value.error else ""
-                    title = f"tool: {value.tool}" if value.status == "done" else f"tool failed: {value.tool}"
-                    history[index] = gr.ChatMessage(
-                        role="assistant", content=detail,
-                        metadata={"title": title, "status": "done", "duration": value.seconds},
-                    )
-                yield "", history, assistant
+                    history[index] = _step_message(value)
             elif kind == "record":
                 history.append(gr.ChatMessage(role="assistant", content=value.narration))
-                yield "", history, assistant
+                history += figure_messages(value, assistant.settings.home / "figures")
+            yield "", history, assistant
     except WhyboxError as exc:  # e.g. the model could not be loaded: say so, keep the chat going
         history.append(gr.ChatMessage(role="assistant", content=f"I could not answer: {exc}"))
         yield "", history, assistant
 
 
-def build_app(workspace: Workspace) -> gr.Blocks:
+def write_report(assistant: Assistant | None) -> tuple[Any, Any, str]:
+    """The conversation so far as a PDF and an HTML file, offered as downloads."""
+    from tools.builtin.report import ReportParams
+
+    if assistant is None or not assistant.history:
+        return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False), "Ask something first; the report writes up the conversation."
+    try:
+        result = assistant.write_report(ReportParams())
+    except WhyboxError as exc:
+        return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False), f"No report: {exc}"
+    pdf = gr.DownloadButton("Download PDF", value=result["pdf"], visible=bool(result["pdf"]))
+    html = gr.DownloadButton("Download HTML", value=result["html"], visible=True)
+    pages = f", {result['pages']} pages" if result["pages"] else ""
+    return pdf, html, f"Report ready: {result['sections']} sections, {result['figures']} figures{pages}."
+
+
+def switch(model: str, data: str, assistant: Assistant | None, pool: WorkspacePool) -> tuple[str, list, Assistant | None, str]:
+    """Start a new conversation on another local model folder and/or data file."""
+    try:
+        workspace = pool.get(model or None, data or None)
+    except WhyboxError as exc:
+        current = assistant.workspace if assistant is not None else pool.get()
+        return session_info(current), gr.skip(), assistant, f"Could not switch: {exc}"
+    return session_info(workspace), [], Assistant(workspace=workspace), f"Switched to {workspace.model_id} on {workspace.dataset.name}."
+
+
+def build_app(pool: WorkspacePool) -> gr.Blocks:
+    default = pool.get()
     with gr.Blocks(title="whybox") as demo:
-        gr.Markdown("# whybox\nAsk a model *why*: chat about its predictions and the data.")
+        gr.Markdown("# whybox\nAsk a model *why*: chat about its predictions, its insides and the data.")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Conversation", height=560, elem_id="chat")
+                chatbot = gr.Chatbot(label="Conversation", height=620, elem_id="chat")
                 question = gr.Textbox(placeholder="Ask about the model or the data…", show_label=False, elem_id="question", autofocus=True)
                 with gr.Row():
                     ask = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("New conversation", elem_id="clear")
             with gr.Column(scale=1):
-                gr.Markdown(_side_panel(workspace), elem_id="session-info")
+                info = gr.Markdown(session_info(default), elem_id="session-info")
+                with gr.Accordion("Report", open=True):
+                    make_report = gr.Button("Write report of this conversation", elem_id="make-report")
+                    report_status = gr.Markdown("", elem_id="report-status")
+                    pdf_button = gr.DownloadButton("Download PDF", visible=False, elem_id="download-pdf")
+                    html_button = gr.DownloadButton("Download HTML", visible=False, elem_id="download-html")
                 gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[question], label="Try")
+                with gr.Accordion("Model and data", open=False):
+                    model_box = gr.Textbox(label="Model: 'smollm2' or a local Hugging Face folder", value=default.settings.model, elem_id="model-path")
+                    data_box = gr.Textbox(label="Data: 'demo' or a .csv/.json/.jsonl file", value=default.settings.data, elem_id="data-path")
+                    load = gr.Button("Load", elem_id="load")
+                    load_status = gr.Markdown("", elem_id="load-status")
         state = gr.State(None)
 
-        def _respond(q: str, history: list, assistant: Assistant | None):
-            yield from respond(q, history, assistant, workspace)
+        def _respond(q: str, history: list, assistant: Assistant | None, progress=gr.Progress(track_tqdm=True)):
+            yield from respond(q, history, assistant, pool, progress)
+
+        def _new(assistant: Assistant | None):
+            workspace = assistant.workspace if assistant is not None else pool.get()
+            return [], Assistant(workspace=workspace), gr.DownloadButton(visible=False), gr.DownloadButton(visible=False), ""
 
         question.submit(_respond, [question, chatbot, state], [question, chatbot, state], api_name="ask")
-        ask.click(_respond, [question, chatbot, state], [question, chatbot, state])
-        clear.click(lambda: ([], None), None, [chatbot, state])
+        ask.click(_respond, [question, chatbot, state], [question, chatbot, state], api_name=False)
+        clear.click(_new, [state], [chatbot, state, pdf_button, html_button, report_status], api_name="new_conversation")
+        make_report.click(write_report, [state], [pdf_button, html_button, report_status], api_name="report")
+        load.click(lambda m, d, a: switch(m, d, a, pool), [model_box, data_box, state], [info, chatbot, state, load_status], api_name="switch")
     return demo
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, block: bool = True) -> Any:
-    workspace = Workspace(settings)
-    workspace.dataset  # a bad --data fails now, with its one-line message
-    demo = build_app(workspace)
+    pool = WorkspacePool(settings)
+    workspace = pool.get()  # a bad --model or --data fails now, with its one-line message
+    demo = build_app(pool)
     demo.queue(default_concurrency_limit=4)
     print(f"whybox: web UI on http://{host}:{port} (model {workspace.model_id}; the model loads on the first question that needs it)", flush=True)
-    return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True)
+    allowed = [str(settings.home / "figures"), str(settings.home / "reports")]
+    return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True,
+                       allowed_paths=allowed, quiet=True)

@@ -1,2 +1,2 @@
 """Importing this package registers every built-in tool."""
-from tools.builtin import about, attribute, data_tools, internals, knowledge, performance, predict, upcoming  # noqa: F401
+from tools.builtin import about, attribute, data_tools, internals, knowledge, neurons, performance, predict, report, upcoming  # noqa: F401

@@ -1,5 +1,5 @@
 """Catalogue tools whose arguments are fixed by tools.md but whose implementations arrive with
-later issues (counterfactuals #6, neuron descriptions #7, reports #8).
+a later issue (counterfactuals and friends, #6).
 
 They are registered with `available = False` so the planner plans them and `whybox plan --json`
 honours the contract; running one says plainly that it is not implemented yet.
@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tools.base import InstanceParams, Params, Tool
-from tools.where import Where
+from tools.base import InstanceParams, Tool
 
 class _Upcoming(Tool, abstract=True):
     available = False
@@ -68,25 +67,3 @@ class Influence(_Upcoming):
     name = "influence"
     description = "Training rows that most influenced the prediction."
     Params = InstanceK
-
-
-class ExplainNeuronParams(Params):
-    layer: int = Field(ge=0)
-    neuron: int = Field(ge=0)
-
-
-class ExplainNeuron(_Upcoming):
-    name = "explain_neuron"
-    description = "Natural-language description of a neuron from its top exemplars, with a held-out score."
-    Params = ExplainNeuronParams
-
-
-class ReportParams(InstanceParams):
-    instance_required = False
-    where: Where | None = None
-
-
-class Report(_Upcoming):
-    name = "report"
-    description = "Write an explanation report (HTML and PDF) and return its path."
-    Params = ReportParams

@@ -1,0 +1,94 @@
+"""The Gradio app driven in-process through gradio_client: streamed steps and answers, inline
+figures, one conversation per session, reports as downloads, switching model/data with clear
+errors, and the 127.0.0.1 default."""
+import socket
+
+import pytest
+
+gradio = pytest.importorskip("gradio")
+from gradio_client import Client  # noqa: E402
+
+from tools.settings import Settings  # noqa: E402
+from ui.app import WorkspacePool, build_app  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tiny_models, tiny_data, isolated_home):
+    settings = Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data))
+    demo = build_app(WorkspacePool(settings))
+    demo.queue()
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                allowed_paths=[str(settings.home / "figures"), str(settings.home / "reports")])
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def _text(message: dict) -> str:
+    """A message's text parts (Gradio 6 sends content as a list of typed parts)."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+def _texts(history: list) -> list[str]:
+    return [_text(m) for m in history]
+
+
+def _figures(history: list) -> list:
+    return [part for m in history if not isinstance(m["content"], str) for part in m["content"] if part.get("type") != "text"]
+
+
+def _ask(client: Client, question: str) -> list:
+    _, history = client.predict(question, [], api_name="/ask")
+    return history
+
+
+def test_chat_streams_steps_answers_and_figures(app_url):
+    client = Client(app_url, verbose=False)
+    history = _ask(client, "how many reviews are there?")
+    assert history[0]["role"] == "user" and _text(history[0]) == "how many reviews are there?"
+    step = history[1]
+    assert step["metadata"]["title"] == "tool: count" and step["metadata"]["status"] == "done"
+    assert step["metadata"]["duration"] >= 0
+    assert "There are 10 rows" in _text(history[2])
+    history = _ask(client, "why did it predict review 100 that way? use gradient x input")
+    figures = _figures(history)
+    assert len(figures) == 1 and "attribution-" in str(figures[0])  # the heatmap PNG, inline
+    print(figures[0])
+    failed = _ask(client, "show review 99999")
+    assert any("There is no row with id 99999" in t for t in _texts(failed))
+    assert "There are 10 rows" in _texts(_ask(client, "how many reviews are there?"))[-1]  # the chat goes on
+
+
+def test_sessions_are_isolated(app_url):
+    first, second = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    _ask(first, "change the label of review 100 to negative")
+    counts = []
+    for client in (first, second):
+        text = _texts(_ask(client, "how many reviews are labelled positive?"))[-1]
+        counts.append(int(text.split(" of the ")[0]))
+    assert counts[0] == counts[1] - 1  # the edit lives only in the first session
+
+
+def test_report_download_and_switching(app_url, tmp_path):
+    client = Client(app_url, verbose=False)
+    _, _, status = client.predict(api_name="/report")
+    assert "Ask something first" in status
+    _ask(client, "what's the accuracy?")
+    pdf, html, status = client.predict(api_name="/report")
+    assert status.startswith("Report ready: 1 sections") and pdf["visible"] and html["visible"]
+    assert pdf["value"].endswith(".pdf") and html["value"].endswith(".html")
+    with open(pdf["value"], "rb") as handle:  # the file gradio serves for the download
+        assert handle.read(5) == b"%PDF-"
+    info, _, message = client.predict(str(tmp_path / "not-a-model"), "", api_name="/switch")
+    assert message.startswith("Could not switch:") and "not-a-model" in message
+    info, _, message = client.predict("", str(tmp_path / "missing.csv"), api_name="/switch")
+    assert message.startswith("Could not switch:") and "missing.csv" in message
