@@ -236,6 +236,85 @@ def _probe(o: dict[str, Any], args: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _counterfactual(o: dict[str, Any], args: dict[str, Any]) -> str:
+    subject = _subject(o)
+    goal = f" to {o['target']}" if o.get("target") else ""
+    if not o["counterfactuals"]:
+        return (f"I found no edit of up to 3 words that changes the prediction{goal} for {subject} (it predicts {o['prediction']} at "
+                f"{o['probability']}); {o['candidates_scored']} candidate edits were scored on the model.")
+    lines = []
+    for cf in o["counterfactuals"]:
+        fluency = f", perplexity x{cf['perplexity_ratio']}" if cf.get("perplexity_ratio") is not None else ""
+        lines.append(f"- {'; '.join(cf['edits'])} → {cf['prediction']} ({cf['probability']}): {_quote(cf['text'])} "
+                     f"[{cf['words_changed']} word{'s' if cf['words_changed'] != 1 else ''} changed, minimality {cf['minimality']}{fluency}]")
+    best = o["counterfactuals"][0]
+    text = (f"The model predicts {o['prediction']} ({o['probability']}) for {subject}. The smallest verified change{goal}: "
+            f"{'; '.join(best['edits'])}, which makes it {best['prediction']} ({best['probability']}). "
+            f"{o['found']} flips found among {o['candidates_scored']} edits scored on the model:\n" + "\n".join(lines))
+    if o.get("diversity") is not None:
+        text += f"\nDiversity of these {len(o['counterfactuals'])}: {o['diversity']} (mean pairwise word edit distance, normalised)."
+    return text
+
+
+def _similar(o: dict[str, Any], args: dict[str, Any]) -> str:
+    def block(items: list[dict[str, Any]]) -> str:
+        return "\n".join(f"{_row_line(r)} similarity {r['similarity']}" for r in items)
+
+    layer = "the embeddings" if o["layer"] == -1 else f"block {o['layer']}"
+    text = (f"Rows most similar to {_subject(o)} in the model's own representation (mean hidden state of {layer}):\n"
+            f"{block(o['by_model'])}\nBy sentence embedding (MiniLM):\n{block(o['by_sentence_embedding'])}")
+    text += f"\n{len(o['overlap'])} row(s) appear in both lists."
+    for name, label in (("by_model", "model"), ("by_sentence_embedding", "sentence-embedding")):
+        if f"{name}_same_label" in o:
+            text += f" {_pct(o[f'{name}_same_label'])} of the {label} neighbours share its gold label."
+    return text
+
+
+def _adversarial(o: dict[str, Any], args: dict[str, Any]) -> str:
+    head = f"The model predicts {o['prediction']} ({o['probability']}) for {_subject(o)}."
+    if not o["perturbations"]:
+        return (f"{head} No meaning-preserving perturbation (synonym, typo, neutral phrase; up to 2) changed it: "
+                f"{o['flips']} of {o['candidates_scored']} candidates flipped it, {o['flips_meaning_preserved']} of them with "
+                f"MiniLM similarity of at least {o['threshold']}.")
+    lines = [f"- {'; '.join(p['edits'])} → {p['prediction']} ({p['probability']}), meaning similarity {p['meaning_similarity']}: "
+             f"{_quote(p['text'])}" for p in o["perturbations"]]
+    return (f"{head} It can be fooled: {o['flips_meaning_preserved']} meaning-preserving perturbations (similarity at least "
+            f"{o['threshold']}) flip it, out of {o['candidates_scored']} tried.\n" + "\n".join(lines))
+
+
+def _augment(o: dict[str, Any], args: dict[str, Any]) -> str:
+    if not o["variants"]:
+        return f"I found no variant of {_subject(o)} that keeps both its label ({o['prediction']}) and its meaning."
+    lines = [f"- {_quote(v['text'])} ({v['source']}; {o['prediction']} at {v['probability']}, meaning similarity {v['meaning_similarity']})"
+             for v in o["variants"]]
+    text = (f"{len(o['variants'])} variants of {_subject(o)} that the model still labels {o['prediction']} "
+            f"({o['label_preserving']} of {o['candidates']} candidates kept the label):\n" + "\n".join(lines))
+    if o.get("diversity") is not None:
+        text += f"\nDiversity: {o['diversity']} (mean pairwise word edit distance, normalised)."
+    return text
+
+
+def _rationalize(o: dict[str, Any], args: dict[str, Any]) -> str:
+    c = o["checks"]
+    text = (f"Asked why it predicts {o['prediction']} ({o['probability']}) for {_subject(o)}, the model says: {_quote(o['explanation'], 300)}\n"
+            f"Words of the input it cites: {', '.join(repr(w) for w in o['cited_words']) or 'none'}. "
+            f"The {c['attribution_method']} attribution ranks first: {', '.join(repr(w) for w in c['attribution_top_words'])}.")
+    if "drop" in c:
+        text += (f" Agreement {c['agreement']}; removing the cited words lowers {o['prediction']} by {c['drop']} "
+                 f"(random words of the same number: {c['random_drop']}).")
+    return text + f"\nVerdict: {o['verdict']}."
+
+
+def _influence(o: dict[str, Any], args: dict[str, Any]) -> str:
+    def block(items: list[dict[str, Any]], key: str) -> str:
+        return "\n".join(f"{_row_line(r)} {key} {r[key]}" for r in items)
+
+    return (f"Rows whose training step would most support the prediction {o['prediction']} for {_subject(o)} "
+            f"({o['method']}, {o['training_rows']} rows):\n{block(o['proponents'], 'influence')}\n"
+            f"Rows that would most push against it:\n{block(o['opponents'], 'influence')}\n"
+            f"For comparison, nearest rows by the model's last hidden state:\n{block(o['by_embedding'], 'similarity')}")
+
+
 def _explain_neuron(o: dict[str, Any], args: dict[str, Any]) -> str:
     s = o["scores"]
     text = (f"Neuron {o['neuron']} in layer {o['layer']}: {o['description']['positive']} {o['description']['negative']}\n"
@@ -278,7 +357,9 @@ NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "score": _score, "mistakes": _mistakes, "predict": _predict, "edit_label": _edit_label,
     "describe_model": _describe_model, "attribute": _attribute, "describe_data": _describe_data, "capabilities": _capabilities,
     "explain_concept": _explain_concept, "logit_lens": _logit_lens, "top_neurons": _top_neurons, "probe": _probe,
-    "report": _report, "explain_neuron": _explain_neuron,
+    "report": _report, "explain_neuron": _explain_neuron, "counterfactual": _counterfactual,
+    "similar": _similar, "adversarial": _adversarial, "augment": _augment, "rationalize": _rationalize,
+    "influence": _influence,
 }
 
 

@@ -246,6 +246,8 @@ class RulePlanner:
         if tool == "counterfactual":
             target = next((l for l in self.labels if re.search(
                 rf"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){{0,3}})\s+(?:the label\s+)?{re.escape(l)}\b", bare, re.I)), None)
+            if target is None and re.search(r"\b(?:make|turn|flip|get)\b", bare, re.I):  # "make 'the food was cold' positive?"
+                target = next((l for l in self.labels if re.search(rf"\b{re.escape(l)}\W*$", bare, re.I)), None)
             if target:
                 args["target"] = target
         if tool in {"top_neurons", "logit_lens"}:

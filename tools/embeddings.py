@@ -67,3 +67,29 @@ class SentenceEncoder:
 def default_encoder() -> SentenceEncoder:
     """One encoder per process (Chroma asks for its embedding function several times)."""
     return SentenceEncoder()
+
+
+def neighbour_words(word: str, k: int = 5) -> list[str]:
+    """Words whose MiniLM input embeddings are nearest to `word`'s (a single WordPiece): related
+    words, often synonyms, for any vocabulary the curated lists do not know. Candidates only: the
+    caller verifies meaning (sentence similarity) and the model's label."""
+    import torch
+
+    encoder = default_encoder()
+    vocab = encoder.tokenizer.get_vocab()
+    low = word.lower()
+    if low not in vocab or not low.isalpha():
+        return []
+    table = encoder.model.get_input_embeddings().weight.detach()
+    normed = torch.nn.functional.normalize(table, dim=-1)
+    scores = normed @ normed[vocab[low]]
+    inverse = {i: w for w, i in vocab.items()}
+    out = []
+    for index in torch.topk(scores, 60).indices.tolist():
+        candidate = inverse[index]
+        if candidate.isalpha() and len(candidate) > 2 and candidate != low and not candidate.startswith(low[:4]) \
+                and not low.startswith(candidate[:4]):
+            out.append(candidate)
+        if len(out) >= k:
+            break
+    return out

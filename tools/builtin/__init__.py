@@ -1,2 +1,2 @@
 """Importing this package registers every built-in tool."""
-from tools.builtin import about, attribute, data_tools, internals, knowledge, neurons, performance, predict, report, upcoming  # noqa: F401
+from tools.builtin import about, attribute, counterfactual, data_tools, influence, internals, knowledge, neurons, performance, perturb, predict, rationalize, report, similar  # noqa: F401

@@ -13,6 +13,17 @@ from tools.context import ToolContext
 from tools.errors import InputError
 from tools.where import Where, select
 
+def dataset_states(ctx: ToolContext):
+    """[rows, layers+1, hidden] mean-pooled hidden states of every dataset row (cached; shared by
+    probe and similar)."""
+    from tools.internals.probing import cached_states, pooled_states
+
+    dataset, handle, task = ctx.dataset, ctx.model, ctx.task
+    texts = [r.text for r in dataset.rows]
+    key = hashlib.sha256(f"{handle.content_hash}|{task.signature}|{dataset.texts_hash()}|mean-content".encode()).hexdigest()[:24]
+    return cached_states(ctx.settings.cache_dir, key, lambda: pooled_states(handle, task, texts, ctx.workspace.quiet))
+
+
 GOLD_LABEL_NAMES = {"label", "labels", "gold", "gold label", "gold labels", "class", "classes", "sentiment", "the labels"}
 
 
@@ -86,14 +97,11 @@ class Probe(Tool):
     examples = ("does layer 10 encode sentiment?", "probe every layer for the labels", "which layers encode 'price'?")
 
     def run(self, ctx: ToolContext, params: ProbeParams) -> dict[str, Any]:
-        from tools.internals.probing import cached_states, pooled_states, run_probes
+        from tools.internals.probing import run_probes
 
         dataset = ctx.dataset
         rows, labels, meaning = self._labels(ctx, params.concept)
-        handle, task = ctx.model, ctx.task
-        texts = [r.text for r in dataset.rows]
-        key = hashlib.sha256(f"{handle.content_hash}|{task.signature}|{dataset.texts_hash()}|mean-content".encode()).hexdigest()[:24]
-        states = cached_states(ctx.settings.cache_dir, key, lambda: pooled_states(handle, task, texts, ctx.workspace.quiet))
+        states = dataset_states(ctx)
         index = {r.id: i for i, r in enumerate(dataset.rows)}
         picked = states[[index[r.id] for r in rows]]
         result = run_probes(picked, labels, params.layers, params.seed or 0)

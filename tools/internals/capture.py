@@ -75,3 +75,24 @@ def captured_residual(model: nn.Module) -> Iterator[list[torch.Tensor]]:
 def hook_count(model: nn.Module) -> int:
     """Forward hooks and pre-hooks on all modules (tests prove the capture leaves none)."""
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+@contextmanager
+def captured_input_and_output_grad(module: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    """A dict filled by the next forward and backward pass: "input" (the module's input) and
+    "grad" (the gradient of the loss with respect to its output)."""
+    store: dict[str, torch.Tensor] = {}
+
+    def pre(mod, args):
+        store["input"] = args[0].detach()
+
+    def after(mod, args, output):
+        if output.requires_grad:
+            output.register_hook(lambda grad: store.__setitem__("grad", grad.detach()))
+
+    handles = [module.register_forward_pre_hook(pre), module.register_forward_hook(after)]
+    try:
+        yield store
+    finally:
+        for h in handles:
+            h.remove()

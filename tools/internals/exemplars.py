@@ -80,15 +80,17 @@ def mine(model: torch.nn.Module, tokenizer, texts: Sequence[str], batch_size: in
     return MiningResult(np.concatenate(maxima), np.concatenate(minima), tokens)
 
 
-def layer_activations(model: torch.nn.Module, tokenizer, texts: Sequence[str], layer: int,
+def layer_activations(model: torch.nn.Module, tokenizer, texts: Sequence[str], layer: int, batch_size: int = 16,
                       max_tokens: int = 128) -> list[tuple[list[str], np.ndarray]]:
-    """(tokens, [tokens, neurons] activations of one layer) for a few documents: what exemplars
-    show and are scored on. Any neuron of the layer is then a column, without another pass."""
+    """(tokens, [tokens, neurons] activations of one layer) for a few documents, in right-padded
+    batches: what exemplars show and are scored on. Any neuron of the layer is then a column."""
     out = []
     with torch.no_grad(), captured_neurons(model) as store:
-        for text in texts:
-            ids = tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens] or [0]
+        for ids, mask in _batches(tokenizer, texts, batch_size, max_tokens):
             store.clear()
-            model(input_ids=torch.tensor([ids]))
-            out.append(([tokenizer.decode([i]) for i in ids], store[layer][0].float().numpy()))
+            model(input_ids=ids, attention_mask=mask)
+            acts = store[layer].float().numpy()
+            for row in range(len(ids)):
+                n = int(mask[row].sum())
+                out.append(([tokenizer.decode([i]) for i in ids[row, :n].tolist()], acts[row, :n]))
     return out

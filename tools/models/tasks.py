@@ -135,6 +135,38 @@ def _forward_last_logits(handle: "ModelHandle", batch: Sequence[list[int]]) -> t
     return logits[:, -1, :].float()
 
 
+def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]], min_prefix: int = 8) -> torch.Tensor:
+    """Like `_forward_last_logits`, but the token prefix every sequence shares (the prompt before
+    the text) is run once and its key/value cache reused; the suffixes run right-padded. Many
+    candidate edits of one text cost about their differing tokens only."""
+    import copy
+
+    n = min(len(ids) for ids in batch)
+    shared = 0
+    while shared < n - 1 and all(ids[shared] == batch[0][shared] for ids in batch):
+        shared += 1
+    if shared < min_prefix or len(batch) < 2 or not handle.accepts("past_key_values"):
+        return _forward_last_logits(handle, batch)
+    model = handle.model
+    with torch.inference_mode():
+        prefix = model(input_ids=torch.tensor([batch[0][:shared]]), use_cache=True).past_key_values
+        suffixes = [ids[shared:] for ids in batch]
+        width = max(len(x) for x in suffixes)
+        input_ids = torch.full((len(batch), width), handle.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), shared + width), dtype=torch.long)
+        attention[:, :shared] = 1
+        for row, ids in enumerate(suffixes):
+            input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention[row, shared:shared + len(ids)] = 1
+        cache = copy.deepcopy(prefix)
+        cache.batch_repeat_interleave(len(batch))
+        positions = torch.arange(shared, shared + width).unsqueeze(0).expand(len(batch), -1)
+        logits = model(input_ids=input_ids, attention_mask=attention, past_key_values=cache, position_ids=positions,
+                       use_cache=True).logits
+        last = torch.tensor([len(ids) - 1 for ids in suffixes])
+        return logits[torch.arange(len(batch)), last].float()
+
+
 class LabelWordTask(_PromptedTask):
     name = "label_words"
 
@@ -217,8 +249,11 @@ class LabelWordTask(_PromptedTask):
         prompt, _ = self.prompt_with_span(text)
         return list(self.handle.tokenizer(prompt, add_special_tokens=False)["input_ids"])
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated label probabilities [n, L], label-word mass [n])."""
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True,
+                      shared_prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated label probabilities [n, L], label-word mass [n]). `shared_prefix` runs the
+        common prompt prefix once per batch (for many variants of one text)."""
+        forward = _forward_last_logits_shared if shared_prefix else _forward_last_logits
         encoded = [self.encode(t).input_ids for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths batch together
         probs = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
@@ -226,7 +261,7 @@ class LabelWordTask(_PromptedTask):
         progress = bar(len(texts), "predicting", quiet=quiet)
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            logits = _forward_last_logits(self.handle, [encoded[i] for i in chunk])
+            logits = forward(self.handle, [encoded[i] for i in chunk])
             p, m = self.label_probs_from_logits(logits)
             probs[chunk] = p.double().numpy()
             mass[chunk] = m.double().numpy()
@@ -265,7 +300,8 @@ class SequenceClassifierTask(Task):
         offsets = [tuple(o) if m else None for o, m in zip(enc["offset_mapping"], mask)]
         return Encoded(list(enc["input_ids"]), mask, offsets)
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True,
+                      shared_prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
         tokenizer = self.handle.tokenizer
         for text in texts:
             self.encode(text)  # length check with a clear message

@@ -1,0 +1,79 @@
+"""influence: the dataset rows whose (hypothetical) training step most helps or hurts the
+prediction, by TracIn on the last MLP layer (tools/internals/influence.py), next to the
+embedding-similarity alternative. The default model was not trained on the loaded data, so this
+reads as "which rows would push the model towards / away from this prediction"."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from tools.base import InstanceParams, Tool
+from tools.builtin.counterfactual import classifier_setup
+from tools.builtin.predict import resolve_instance
+from tools.context import ToolContext
+from tools.errors import InputError
+
+
+class InfluenceParams(InstanceParams):
+    k: int | None = Field(default=None, ge=1, le=50)
+
+
+class Influence(Tool):
+    name = "influence"
+    description = "Training rows that most influenced the prediction (TracIn on the last MLP layer), proponents and opponents."
+    Params = InfluenceParams
+    needs_model = True
+    cacheable = True
+    knowledge_card = "influence"
+    examples = ("which training reviews influenced the prediction for review 7?", "where did it learn to call 'cold food' negative?")
+
+    def run(self, ctx: ToolContext, params: InfluenceParams) -> dict[str, Any]:
+        from tools.builtin.data_tools import row_view
+        from tools.builtin.internals import dataset_states
+        from tools.internals.influence import gradient_factors, tracin_scores
+        from tools.internals.probing import cached_states, pooled_states
+
+        text, origin = resolve_instance(ctx, params)
+        setup = classifier_setup(ctx, text, self.name)
+        task = setup.task
+        dataset = ctx.dataset
+        if not dataset.has_labels:
+            raise InputError("influence needs gold labels: the dataset has none to train on.")
+        rows = [r for r in dataset.rows if r.label is not None]
+        handle = ctx.model
+        key = hashlib.sha256(f"tracin-last-mlp|{handle.content_hash}|{task.signature}|{dataset.content_hash()}".encode()).hexdigest()[:24]
+        factors = cached_states(ctx.settings.cache_dir, key, lambda: gradient_factors(
+            handle, task, [r.text for r in rows], [r.label for r in rows], ctx.workspace.quiet))
+        predicted = setup.labels[setup.current]
+        test = gradient_factors(handle, task, [text], [predicted])[0]
+        scores = tracin_scores(test, factors, handle.hidden_size)
+        keep = [i for i, r in enumerate(rows) if r.id != params.id]  # a row does not explain itself
+        k = params.k or 5
+        by_score = sorted(keep, key=lambda i: (-scores[i], rows[i].id))
+
+        def view(i: int, value: float) -> dict[str, Any]:
+            return {**row_view(ctx, rows[i], with_prediction=True), "influence": float(f"{value:.4g}")}
+
+        states = dataset_states(ctx)[:, -1]
+        index = {r.id: i for i, r in enumerate(dataset.rows)}
+        query = pooled_states(handle, task, [text])[0, -1]
+        normed = states / np.clip(np.linalg.norm(states, axis=1, keepdims=True), 1e-12, None)
+        cosine = normed @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        by_embedding = sorted(keep, key=lambda i: (-cosine[index[rows[i].id]], rows[i].id))[:k]
+        proponents = [view(i, scores[i]) for i in by_score[:k]]
+        opponents = [view(i, scores[i]) for i in reversed(by_score[-k:])]
+        embedding_view = [{**row_view(ctx, rows[i], with_prediction=True), "similarity": round(float(cosine[index[rows[i].id]]), 4)}
+                          for i in by_embedding]
+        return {
+            "text": text, **origin, "prediction": predicted, "method": "TracIn, one checkpoint, last MLP output projection",
+            "proponents": proponents, "opponents": opponents, "training_rows": len(keep),
+            "by_embedding": embedding_view,
+            "overlap_with_embedding": sorted({p["id"] for p in proponents + opponents} & {r["id"] for r in embedding_view}),
+        }
+
+    def caveats(self, ctx, params, output):
+        return ["The model was not trained on these rows: scores say how a training step on each row would move this prediction "
+                "(one checkpoint, last layer only), not where the model actually learned it."]

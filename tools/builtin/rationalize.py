@@ -1,0 +1,96 @@
+"""rationalize: the model's own free-text explanation of its prediction (asked through its chat
+template), then two faithfulness checks of the words it cites: do they match the attribution's
+top words, and does deleting them lower the predicted label's probability more than deleting as
+many random words? (After Atanasova et al., 2023, and Lanham et al., 2023.)"""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+
+from tools.base import InstanceParams, Tool
+from tools.builtin.counterfactual import classifier_setup
+from tools.builtin.predict import resolve_instance
+from tools.context import ToolContext
+from tools.counterfactuals.edits import parts
+from tools.counterfactuals.lexicon import FUNCTION_WORDS
+from tools.errors import ToolUnavailable
+
+RANDOM_DRAWS = 10
+
+
+class RationalizeParams(InstanceParams):
+    pass
+
+
+def cited_words(explanation: str, words: list[str], labels: list[str]) -> list[str]:
+    """Content words of the input that the explanation mentions (label names excluded)."""
+    mentioned = {parts(w)[1].lower() for w in explanation.split()}
+    out = []
+    for w in words:
+        core = parts(w)[1].lower()
+        if core and core in mentioned and core not in FUNCTION_WORDS and core not in {l.lower() for l in labels} and core not in out:
+            out.append(core)
+    return out
+
+
+def without(words: list[str], remove: set[str]) -> str:
+    kept = [w for w in words if parts(w)[1].lower() not in remove]
+    return " ".join(kept) if kept else "."
+
+
+class Rationalize(Tool):
+    name = "rationalize"
+    description = "The model's own free-text explanation of its prediction, with a check of how faithful it is."
+    Params = RationalizeParams
+    needs_model = True
+    cacheable = True
+    knowledge_card = "rationalize"
+    examples = ("ask the model why it called review 7 negative", "how does the model justify its answer for 'great food'?")
+
+    def run(self, ctx: ToolContext, params: RationalizeParams) -> dict[str, Any]:
+        from tools.models.tasks import GenerationTask
+        from tools.registry import run_tool
+
+        text, origin = resolve_instance(ctx, params)
+        setup = classifier_setup(ctx, text, self.name)
+        words, score, labels, probs, label = setup.words, setup.score, setup.labels, setup.original, setup.current
+        handle = ctx.model
+        if handle.kind != "causal_lm":
+            raise ToolUnavailable("`rationalize` asks the model to explain itself in words; a sequence classifier cannot write text.")
+        question = (f"Review: {text}\n\nYou judged this review {labels[label]}. In one sentence, quote the words of the "
+                    "review that made you decide.")
+        generation = GenerationTask(handle, max_new_tokens=48).generate(question)
+        explanation = generation.text.strip()
+        cited = cited_words(explanation, words, labels)
+        instance = {"id": params.id} if params.id is not None else {"text": text}
+        attribution = run_tool(ctx, "attribute", {**instance, "k": max(3, len(cited))}).output
+        top = [parts(w["word"])[1].lower() for w in attribution["top"]]
+        agreement = round(len(set(cited) & set(top)) / len(cited), 4) if cited else None
+        checks: dict[str, Any] = {"attribution_method": attribution["method"], "attribution_top_words": top, "agreement": agreement}
+        if cited:
+            removed = score([without(words, set(cited))])[0]
+            rng = random.Random(0)
+            content = sorted({parts(w)[1].lower() for w in words if parts(w)[1]} - set(cited))
+            random_texts = [without(words, set(rng.sample(content, min(len(cited), len(content))))) for _ in range(RANDOM_DRAWS)] if content else []
+            random_drop = float(np.mean([probs[label] - p[label] for p in score(random_texts)])) if random_texts else 0.0
+            checks.update({
+                "probability_after_removing_cited": round(float(removed[label]), 4),
+                "drop": round(float(probs[label] - removed[label]), 4), "random_drop": round(random_drop, 4),
+                "prediction_after_removing_cited": labels[int(np.argmax(removed))],
+            })
+            matches, matters = (agreement or 0) >= 0.5, checks["drop"] > random_drop
+            verdict = ("faithful: the cited words are among the attribution's top words and removing them matters more than random words"
+                       if matches and matters else
+                       "partly faithful: " + ("the cited words match the attribution, but removing them matters no more than random words"
+                                              if matches else "removing the cited words matters, but the attribution ranks other words first")
+                       if matches or matters else
+                       "not faithful: the cited words are not what the attribution ranks first, and removing them matters no more than random words")
+        else:
+            verdict = "not checkable: the explanation cites no word of the input"
+        return {"text": text, **origin, "prediction": labels[label], "probability": round(float(probs[label]), 4),
+                "explanation": explanation, "cited_words": cited, "checks": checks, "verdict": verdict}
+
+    def caveats(self, ctx, params, output):
+        return ["A self-explanation is text the model generates; it need not describe the computation that produced the label."]
