@@ -44,12 +44,14 @@ $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -c constraints.txt -e '.[all,bench]'
 	touch $@
 
-# Benchmarks print figures (speed is measured here, never in tests). ~15 min on 2 CPU cores.
+# Benchmarks print figures (speed is measured here, never in tests). ~25 min on 2 CPU cores.
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/planner_eval.py --heldout
 	$(PY) benchmarks/attribution_speed.py
 	$(PY) benchmarks/attribution_faithfulness.py --rows 30
 	$(PY) benchmarks/retrieval_eval.py
+	$(PY) benchmarks/counterfactual_eval.py --rows 40
+	$(PY) benchmarks/neuron_explanations.py --neurons 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
