@@ -215,9 +215,13 @@ def _top_neurons(o: dict[str, Any], args: dict[str, Any]) -> str:
     where = f"layer {o['layer']}" if o.get("layer") is not None else f"all {o['layers']} layers"
     active = ", ".join(f"L{n['layer']}/N{n['neuron']} ({n['activation']:.2f})" for n in o["most_active"][:5])
     responsible = ", ".join(f"L{n['layer']}/N{n['neuron']} ({_signed(n['contribution'])})" for n in o["most_responsible"][:5])
-    return (f"For {_subject(o)} ({where}, {o['neurons_per_layer']} neurons each), the most active neurons at the prediction "
+    text = (f"For {_subject(o)} ({where}, {o['neurons_per_layer']} neurons each), the most active neurons at the prediction "
             f"are {active}. The neurons contributing most to {target} (activation x gradient, summed over positions) are "
             f"{responsible}; positive pushes towards {target}.")
+    known = {(n["layer"], n["neuron"]): n["description"] for n in o["most_active"][:5] + o["most_responsible"][:5] if n.get("description")}
+    for (layer, neuron), description in sorted(known.items()):
+        text += f"\nL{layer}/N{neuron}: {description}"
+    return text
 
 
 def _probe(o: dict[str, Any], args: dict[str, Any]) -> str:

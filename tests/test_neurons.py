@@ -167,3 +167,17 @@ def test_explain_neuron_tool_on_a_tiny_model(tiny_assistant, tmp_path):
         run_tool(ctx, "explain_neuron", {"layer": 0, "neuron": 0, "files": [str(tmp_path / "nope.txt")]})
     record = tiny_assistant.ask("what does neuron 3 in layer 1 do?")
     assert record.steps[0].status == "error" and "needs at least 5" in record.steps[0].error  # the chat says why
+
+
+def test_top_neurons_shows_descriptions_once_known(tiny_assistant, tmp_path):
+    from tools.registry import run_tool
+
+    ctx = tiny_assistant.context
+    first = run_tool(ctx, "top_neurons", {"text": "the food was good", "k": 3, "layer": 1}).output
+    assert all(n["description"] is None for n in first["most_active"])
+    neuron = first["most_active"][0]["neuron"]
+    explained = run_tool(ctx, "explain_neuron", {"layer": 1, "neuron": neuron, "files": [str(_corpus_file(tmp_path))]}).output
+    again = run_tool(ctx, "top_neurons", {"text": "the food was good", "k": 3, "layer": 1}).output
+    described = next(n for n in again["most_active"] if n["neuron"] == neuron)
+    assert described["description"].startswith(explained["description"]["positive"])
+    assert f"held-out detection {explained['scores']['detection']}" in described["description"]

@@ -70,7 +70,7 @@ class TopNeurons(Tool):
     description = "The MLP neurons most active at the prediction and most responsible for it (activation x gradient)."
     Params = TopNeuronsParams
     needs_model = True
-    cacheable = True
+    cacheable = False  # one forward+backward; descriptions written later by explain_neuron must show up
     knowledge_card = "top_neurons"
     examples = ("which neurons matter most for review 5?", "top 5 neurons in layer 20 for 'great battery'")
 
@@ -78,7 +78,10 @@ class TopNeurons(Tool):
         from tools.internals.neurons import top_neurons
 
         text, origin = resolve_instance(ctx, params)
-        return {"text": text, **origin, **top_neurons(ctx.model, ctx.task, text, params.k or 10, params.layer)}
+        from tools.builtin.neurons import known_description
+
+        return {"text": text, **origin, **top_neurons(ctx.model, ctx.task, text, params.k or 10, params.layer,
+                                                      describe=lambda layer, neuron: known_description(ctx, layer, neuron))}
 
 
 class ProbeParams(Params):

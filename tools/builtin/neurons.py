@@ -55,6 +55,16 @@ def mined(ctx: ToolContext, texts: list[str]):
     return MiningResult.from_array(array)
 
 
+def _description_key(ctx: ToolContext, layer: int, neuron: int) -> str:
+    return cache_key(model=ctx.workspace.model_hash, tool="neuron_description", layer=layer, neuron=neuron)
+
+
+def known_description(ctx: ToolContext, layer: int, neuron: int) -> str | None:
+    """The latest explain_neuron description of this neuron, with its held-out detection score."""
+    found = ctx.cache.get(_description_key(ctx, layer, neuron))
+    return f"{found['description']} (held-out detection {found['detection']})" if found else None
+
+
 class ExplainNeuron(Tool):
     name = "explain_neuron"
     description = ("Natural-language description of an MLP neuron from its top exemplars (LLM when configured, else a "
@@ -92,6 +102,8 @@ class ExplainNeuron(Tool):
             llm = (chat, load_prompt("explain_neuron").render, name)
         out = explain_neuron_from(acts, mining.maxima[:, params.layer].astype("float32"),
                                   mining.minima[:, params.layer].astype("float32"), parts, params.neuron, n_neurons, llm=llm)
+        ctx.cache.put(_description_key(ctx, params.layer, params.neuron),
+                      {"description": out["description"]["positive"], "detection": out["scores"]["detection"]})
         return {"layer": params.layer, **out, "corpus": {"documents": len(texts), "files": params.files or []}}
 
     def caveats(self, ctx, params, output):
