@@ -36,6 +36,11 @@ def plan_one(question, state=None):
     ("what model is this?", [("describe_model", {})]),
     ("describe the data", [("describe_data", {})]),
     ("top 5 keywords", [("keywords", {"k": 5})]),
+    ("how could review 3 become negative?", [("counterfactual", {"id": 3, "target": "negative"})]),
+    ("what would make 'the food was cold' positive?", [("counterfactual", {"text": "the food was cold", "target": "positive"})]),
+    ("ask the model why it called review 7 negative", [("rationalize", {"id": 7})]),
+    ("make a report of this conversation", [("report", {})]),
+    ("write me a report on its mistakes", [("report", {"where": {"correct": False}})]),
 ])
 def test_single_questions(question, expected):
     calls, message = plan_one(question)
