@@ -19,7 +19,7 @@ from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
 from agent.planner import RulePlanner
-from agent.records import RunRecord, Step
+from agent.records import RunRecord, Step, done_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
 from tools.errors import WhyboxError
@@ -212,8 +212,7 @@ def _step(call: Call, message: Any, seconds: float) -> Step:
     if message.status == "error" or not isinstance(result, ToolResult):
         error = str(message.content).removeprefix("Error: ")
         return Step(tool=call.tool, args=call.args, status="error", error=error, seconds=seconds)
-    return Step(tool=call.tool, args=call.args, status="done", output=result.output, caveats=result.caveats,
-                provenance=result.provenance.model_dump(mode="json"), seconds=seconds)
+    return done_step(call.tool, call.args, result, seconds)
 
 
 __all__ = ["Assistant", "narrate_step"]

@@ -20,6 +20,12 @@ class Step(BaseModel):
     seconds: float = 0.0
 
 
+def done_step(tool: str, args: dict[str, Any], result: Any, seconds: float) -> Step:
+    """The Step of a successful tool call (a tools.results.ToolResult)."""
+    return Step(tool=tool, args=args, status="done", output=result.output, caveats=result.caveats,
+                provenance=result.provenance.model_dump(mode="json"), seconds=seconds)
+
+
 class RunRecord(BaseModel):
     question: str
     calls: list[Call] = Field(default_factory=list)

@@ -86,8 +86,7 @@ def figure_messages(record: RunRecord, folder: Path) -> list[gr.ChatMessage]:
     return messages
 
 
-def respond(question: str, history: list, assistant: Assistant | None, pool: WorkspacePool,
-            progress: gr.Progress | None = None) -> Iterator[tuple[str, list, Assistant]]:
+def respond(question: str, history: list, assistant: Assistant | None, pool: WorkspacePool) -> Iterator[tuple[str, list, Assistant]]:
     """Stream one turn: the question, a pending step per tool call, the narration, the figures."""
     if assistant is None:
         assistant = Assistant(workspace=pool.get())
@@ -170,7 +169,8 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
         state = gr.State(None)
 
         def _respond(q: str, history: list, assistant: Assistant | None, progress=gr.Progress(track_tqdm=True)):
-            yield from respond(q, history, assistant, pool, progress)
+            # declaring gr.Progress(track_tqdm=True) here is what shows the tools' tqdm bars
+            yield from respond(q, history, assistant, pool)
 
         def _new(assistant: Assistant | None):
             workspace = assistant.workspace if assistant is not None else pool.get()

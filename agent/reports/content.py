@@ -15,7 +15,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from agent.narrator import narrate
-from agent.records import RunRecord, Step
+from agent.plan import Call
+from agent.records import RunRecord, Step, done_step
 from tools.context import ToolContext
 from tools.errors import WhyboxError
 from tools.registry import get_tool, run_tool
@@ -44,13 +45,10 @@ def run_step(ctx: ToolContext, tool: str, args: dict[str, Any]) -> Step:
         result = run_tool(ctx, tool, args)
     except WhyboxError as exc:
         return Step(tool=tool, args=args, status="error", error=str(exc), seconds=round(time.perf_counter() - start, 4))
-    return Step(tool=tool, args=args, status="done", output=result.output, caveats=result.caveats,
-                provenance=result.provenance.model_dump(mode="json"), seconds=round(time.perf_counter() - start, 4))
+    return done_step(tool, args, result, round(time.perf_counter() - start, 4))
 
 
 def _record(question: str, steps: list[Step]) -> RunRecord:
-    from agent.plan import Call
-
     return RunRecord(question=question, calls=[Call(tool=s.tool, args=s.args) for s in steps], steps=steps,
                      narration=narrate(steps, None), seconds=round(sum(s.seconds for s in steps), 4))
 

@@ -85,8 +85,9 @@ class Counterfactual(Tool):
         result = search(words, score, is_flip, goal, k=k, proposer=proposer)
         chosen = result.flips[:k]
         fluency = None
-        if handle.kind == "causal_lm":  # among the most minimal flips, prefer the fluent ones
-            pool = [c for c in result.flips if minimality(words, c.words) <= minimality(words, result.flips[min(k, len(result.flips)) - 1].words)][:4 * k] if result.flips else []
+        if handle.kind == "causal_lm":  # among flips as minimal as the k-th, prefer the fluent ones
+            cutoff = minimality(words, result.flips[min(k, len(result.flips)) - 1].words) if result.flips else 0.0
+            pool = [c for c in result.flips if minimality(words, c.words) <= cutoff][:4 * k]
             ppl = perplexity(handle, [text] + [c.text for c in pool])
             order = sorted(range(len(pool)), key=lambda i: (minimality(words, pool[i].words), ppl[i + 1]))[:k]
             chosen = [pool[i] for i in order]

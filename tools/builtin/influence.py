@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import numpy as np
 from pydantic import Field
 
 from tools.base import InstanceParams, Tool
@@ -33,6 +32,7 @@ class Influence(Tool):
     def run(self, ctx: ToolContext, params: InfluenceParams) -> dict[str, Any]:
         from tools.builtin.data_tools import row_view
         from tools.builtin.internals import dataset_states
+        from tools.builtin.similar import cosine
         from tools.internals.influence import gradient_factors, tracin_scores
         from tools.internals.probing import cached_states, pooled_states
 
@@ -60,12 +60,11 @@ class Influence(Tool):
         states = dataset_states(ctx)[:, -1]
         index = {r.id: i for i, r in enumerate(dataset.rows)}
         query = pooled_states(handle, task, [text])[0, -1]
-        normed = states / np.clip(np.linalg.norm(states, axis=1, keepdims=True), 1e-12, None)
-        cosine = normed @ (query / max(float(np.linalg.norm(query)), 1e-12))
-        by_embedding = sorted(keep, key=lambda i: (-cosine[index[rows[i].id]], rows[i].id))[:k]
+        similarity = cosine(states, query)
+        by_embedding = sorted(keep, key=lambda i: (-similarity[index[rows[i].id]], rows[i].id))[:k]
         proponents = [view(i, scores[i]) for i in by_score[:k]]
         opponents = [view(i, scores[i]) for i in reversed(by_score[-k:])]
-        embedding_view = [{**row_view(ctx, rows[i], with_prediction=True), "similarity": round(float(cosine[index[rows[i].id]]), 4)}
+        embedding_view = [{**row_view(ctx, rows[i], with_prediction=True), "similarity": round(float(similarity[index[rows[i].id]]), 4)}
                           for i in by_embedding]
         return {
             "text": text, **origin, "prediction": predicted, "method": "TracIn, one checkpoint, last MLP output projection",

@@ -105,18 +105,17 @@ class Augment(Tool):
         probs = score(texts) if texts else np.zeros((0, len(labels)))
         same_label = [i for i in range(len(texts)) if int(np.argmax(probs[i])) == current]
         scores = meaning_similarity(text, [texts[i] for i in same_label]) if same_label else []
-        kept = [i for i, sim in zip(same_label, scores) if sim >= MEANING_THRESHOLD]  # a paraphrase keeps the meaning too
-        similarity = [sim for sim in scores if sim >= MEANING_THRESHOLD]
+        kept = {i: sim for i, sim in zip(same_label, scores) if sim >= MEANING_THRESHOLD}  # a paraphrase keeps the meaning too
         chosen: list[int] = []
         used: set[str] = set()
-        for i in sorted(kept, key=lambda i: (-similarity[kept.index(i)], texts[i])):  # closest in meaning first,
+        for i in sorted(kept, key=lambda i: (-kept[i], texts[i])):  # closest in meaning first,
             edited = set(candidates[texts[i]][1])  # each variant with edits no earlier one used (diversity)
             if len(chosen) < k and not edited & used:
                 chosen.append(i)
                 used |= edited
         items = [{"text": texts[i], "source": candidates[texts[i]][0], "edits": candidates[texts[i]][1],
                   "prediction": labels[current], "probability": round(float(probs[i][current]), 4),
-                  "meaning_similarity": round(similarity[kept.index(i)], 4)} for i in chosen]
+                  "meaning_similarity": round(kept[i], 4)} for i in chosen]
         return {"text": text, **origin, "prediction": labels[current], "probability": round(float(original[current]), 4),
                 "variants": items, "candidates": len(texts), "label_preserving": len(same_label), "meaning_preserving": len(kept),
                 "diversity": round(d, 4) if (d := diversity([t["text"].split() for t in items])) is not None else None}

@@ -19,7 +19,8 @@ class SimilarParams(InstanceParams):
     layer: int | None = Field(default=None, ge=-1, description="0-based block whose mean-pooled state is compared (-1: embeddings); default the last")
 
 
-def _cosine(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+def cosine(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of `matrix` with `query`."""
     matrix = matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
     return matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
 
@@ -67,7 +68,7 @@ class Similar(Tool):
             has_labels = ctx.dataset.has_labels and task.is_classifier
             return [{**row_view(ctx, rows[i], with_prediction=has_labels), "similarity": round(float(scores[i]), 4)} for i in order]
 
-        by_model, by_sentence = nearest(_cosine(states, query)), nearest(_cosine(sentences, query_sentence))
+        by_model, by_sentence = nearest(cosine(states, query)), nearest(cosine(sentences, query_sentence))
         shared = sorted({r["id"] for r in by_model} & {r["id"] for r in by_sentence})
         out: dict[str, Any] = {"text": text, **origin, "layer": layer, "by_model": by_model, "by_sentence_embedding": by_sentence,
                                "overlap": shared}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -44,7 +44,7 @@ def norm(token: str) -> str:
 class Window:
     tokens: list[str]
     acts: list[float]  # raw activations
-    kind: str  # top | random | bottom
+    kind: str  # top | random
     doc: int = -1
 
 
@@ -64,10 +64,10 @@ class Rule:
 
 @dataclass
 class Description:
+    """What an explainer wrote; the simulator reads the rule back from `positive` (rule_from_text)."""
     positive: str
     negative: str
     explainer: str
-    rule: Rule = field(default_factory=Rule)
 
 
 def scaled(acts: Sequence[float], scale: float) -> np.ndarray:
@@ -179,7 +179,6 @@ def explain_deterministic(pos: tuple[list[Window], list[Window]], neg: tuple[lis
         positive=f"Fires most on {rule_sentence(rule, pos[0], 'top')}.",
         negative=f"Most negative on {rule_sentence(negative_rule, neg[0], 'bottom')}.",
         explainer="deterministic pattern explainer (no LLM): token and context patterns chosen on the validation part",
-        rule=rule,
     )
 
 

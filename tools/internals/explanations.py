@@ -90,12 +90,11 @@ def _llm_description(llm: LLM, prompt_system: str, top: list[Window], bottom: li
                      render: Callable[..., str], name: str) -> Description:
     positive = llm(prompt_system, render("user", side="highest", exemplars=exemplar_prompt(top, scale))).strip()
     negative = llm(prompt_system, render("user", side="most negative", exemplars=exemplar_prompt(bottom, neg_scale))).strip()
-    return Description(positive=positive, negative=negative, explainer=f"LLM ({name})", rule=rule_from_text(positive))
+    return Description(positive=positive, negative=negative, explainer=f"LLM ({name})")
 
 
 def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, parts: np.ndarray, neuron: int,
-                        n_neurons: int, seed: int = 0, llm: tuple[LLM, Callable[..., str], str] | None = None,
-                        vocabulary: Sequence[str] | None = None) -> dict:
+                        n_neurons: int, seed: int = 0, llm: tuple[LLM, Callable[..., str], str] | None = None) -> dict:
     """maxima / minima: [docs, neurons] per-document extremes of the layer; parts from document_parts."""
     rng = np.random.default_rng(seed)
     source = _Windows(acts)
@@ -108,17 +107,17 @@ def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, pa
             out[part] = (source.windows(top, target, "top", sign, rng), source.windows(random, target, "random", sign, rng))
         return out
 
-    def describe(target: int) -> tuple[Description, dict, float]:
+    def describe(target: int) -> tuple[Description, dict, dict]:
         pos, neg = side_windows(target, 1.0), side_windows(target, -1.0)
         scales = (_scale(pos["explain"][0]), _scale(pos["validation"][0]), _scale(neg["explain"][0]), _scale(neg["validation"][0]))
         explained = explain_deterministic((pos["explain"][0] + pos["explain"][1], pos["validation"][0] + pos["validation"][1]),
                                           (neg["explain"][0] + neg["explain"][1], neg["validation"][0] + neg["validation"][1]), scales)
-        return explained, pos, scales[0]
+        return explained, pos, neg
 
-    description, pos, explain_scale = describe(neuron)
+    description, pos, neg = describe(neuron)
+    explain_scale = _scale(pos["explain"][0])
     if llm is not None:
         chat, render, name = llm
-        neg = side_windows(neuron, -1.0)
         description = _llm_description(chat, render("system"), pos["explain"][0], neg["explain"][0], explain_scale,
                                        _scale(neg["explain"][0]), render, name)
     test = pos["test"][0] + pos["test"][1]
@@ -131,7 +130,7 @@ def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, pa
     rule = rule_from_text(description.positive)  # the simulator reads the words, whoever wrote them
     other = int(rng.choice([n for n in range(n_neurons) if n != neuron])) if n_neurons > 1 else neuron
     other_description = describe(other)[0] if other != neuron else Description("", "", "")
-    vocab = sorted({t.strip().lower() for w in pos["explain"][1] for t in w.tokens if t.strip()} | set(vocabulary or ()))
+    vocab = sorted({t.strip().lower() for w in pos["explain"][1] for t in w.tokens if t.strip()})
     scores = scored(rule, "description")
     baselines = [
         scored(rule_from_text(other_description.positive), "another neuron's description", neuron=other, description=other_description.positive),
@@ -147,9 +146,9 @@ def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, pa
         "scores": scores,
         "baselines": baselines,
         "beats": {b["baseline"]: scores["simulation"] > b["simulation"] and scores["detection"] >= b["detection"] for b in baselines},
-        "exemplars": [{"doc": w.doc, "tokens": [t for t in w.tokens], "activations": [round(a, 3) for a in w.acts]} for w in top_explain[:5]],
+        "exemplars": [{"doc": w.doc, "tokens": list(w.tokens), "activations": [round(a, 3) for a in w.acts]} for w in top_explain[:5]],
         "negative_exemplars": [{"doc": w.doc, "tokens": list(w.tokens), "activations": [round(-a, 3) for a in w.acts]}
-                               for w in side_windows(neuron, -1.0)["explain"][0][:3]],
+                               for w in neg["explain"][0][:3]],
         "test_windows": {"top": len(pos["test"][0]), "random": len(pos["test"][1])},
         "split_documents": {name: int((parts == i).sum()) for i, name in enumerate(("explain", "validation", "test"))},
         "seed": seed,
