@@ -50,7 +50,9 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"label[ -]?edit\w*|edit(?:ing)? (?:the )?labels?|\beditlabel\b", "label editing"),
     (r"\bunlearn(?:ing)?\b", "unlearn"),
     (r"\blearn\b(?= functionality| operation| feature|\W*$)", "learn"),
-    (r"faithfulness|comprehensiveness|sufficiency|\baopc\b", "faithfulness"),
+    (r"comprehensiveness", "comprehensiveness (faithfulness)"),
+    (r"sufficiency", "sufficiency (faithfulness)"),
+    (r"faithfulness|\baopc\b", "faithfulness"),
     (r"roc[ _-]?auc|\broc\b|\bauc\b", "roc auc"),
     (r"\bf1\b|f-score|f-measure", "f1"),
     (r"\bprecision\b", "precision"),
@@ -82,6 +84,7 @@ CONCEPT_WEAK = _rx(
 METRIC_QUESTION = _rx(
     r"\bhow accurate\b|\b(?:the|its|model'?s|my|your|overall|current)\s+(?:accuracy|f1(?: score)?|precision|recall|roc[ _-]?auc|roc(?: score)?|auc|performance|score)\b(?!\s+(?:metric|measure))"
     r"|\b(?:accuracy|f1|precision|recall|roc[ _-]?auc|auc)\s+(?:on|for|of|over|across|in)\b"
+    r"|\bhow (?:good|well) (?:is|does|do) (?:the |this |your )?(?:model|classifier|it)\b(?:\s+(?:do|does|perform))?\s+(?:at|in|on|when) (?!(?:review|item|row|id|instance)\s*\d)"
 )
 OUT_OF_SCOPE = _rx(
     r"\b(?:(?:modify|change|update|alter|adjust|improve) (?:the )?training|train(?:ing)? (?:it |the model )?(?:with|on|using) (?:instance|item|id|row|data ?point|example|the)"
@@ -98,8 +101,11 @@ def concept_topic(clause: str) -> str | None:
     return None
 
 
+POINTS_AT_SOMETHING = _rx(r"\b(?:this|that|the same|its) (?:neuron|unit|review|instance|example|row|layer|prediction|text|one)\b")
+
+
 def is_concept_question(clause: str, has_instance: bool) -> bool:
-    if has_instance or concept_topic(clause) is None:
+    if has_instance or concept_topic(clause) is None or POINTS_AT_SOMETHING.search(clause):
         return False
     if CONCEPT_STRONG.search(clause):
         return True
@@ -131,6 +137,8 @@ INTENTS: tuple[Intent, ...] = (
     Intent("mistakes", _rx(r"(?:predicts?|predicting|predicted|forecasts?|classif\w*|gets?|got|labell?ed) (?:\w+ )?(?:incorrectly|falsely|inaccurately|wrong(?:ly)?)|\bmistakes?\b|\berrors?\b|misclassif|\bwrong(?:ly)?\b|incorrect(?:ly)?\b|\bmispredict|\berrs?\b|\binaccuracies\b|\bfailures?\b")),
     Intent("label_distribution", _rx(r"gold labels?|true labels?|target labels?|label(?:ing|ling)\b|labell?ed\??$|different labels?|(?:data|dataset)(?:'s)? labels|label distribution|distribution of (?:the )?(?:gold )?(?:labels|classes)|class (?:balance|distribution|breakdown)|breakdown of (?:the )?(?:gold )?(?:labels|classes)|(?:what|which) (?:are the )?(?:\w+ )?(?:labels|classes)\b|labels? (?:are )?(?:there|present|available|in the data)|(?:available|possible|existing) (?:\w+ )?(?:labels|classes)|how (?:are|is) .* (?:labels? distributed|labell?ed)|\blabels? (?:counts|shares|frequenc)|how many .* (?:per|each|of each) (?:label|class)|proportion of|classes (?:exist|are there)|labels can|what labels|label options|labels (?:are |do we )?(?:assigned|have|present|available|at our disposal)")),
     Intent("keywords", _rx(r"words? (?:that )?(?:occur|appear|come up)s? (?:the )?most|(?:appear|occur|come up)s? most|\bkey ?words?\b|keyword|most (?:frequent|common|used|popular) (?:words|tokens|terms)|(?:frequent|common|used) (?:words|tokens|terms)|word frequenc|top (?:\d+ )?(?:words|terms|tokens) (?:in|of|across) (?:the )?data|highest occurrence")),
+    Intent("describe_model", _rx(r"\bhow many (?:layers|parameters|params|attention heads|heads|blocks)\b(?!.*\b(?:review|item|row|id|instance)\s*\d)|^\W*(?:and |what about |how about )?(?:the |your |this )?model\W*$")),
+    Intent("describe_data", _rx(r"^\W*(?:and |what about |how about )?(?:the |your |this )?(?:data|dataset|data ?set)\W*$")),
     Intent("count", _rx(r"\bid'?s? of all|item ids|how many|number of|\bcount\b|\bcounts\b|quantity|total (?:number|count)|size of the (?:data|dataset)|how (?:big|large) is the (?:data|dataset)|amount of (?:data|rows|items|instances|samples)")),
     Intent("rationalize", _rx(r"rationali[sz]|rationale|justif|in (?:your|its) own words|natural[- ]language|everyday language|plain(?:[- ]english| language| words| terms)|simple (?:terms|words|language)|layman|understandable|comprehensible|reasoning\b|(?:verbal|textual) explanation|expound|shed light on (?:id|item|instance|data|review)|\binterpret (?:id|item|instance|review|data)|detailed explanation|give an account|simplify the explanation|explanation for the output|self-explain|\bask (?:the|this) model (?:itself )?(?:why|to explain)|how does (?:the|this) model (?:justify|explain itself)|\bargue\b")),
     Intent("describe_model", _rx(r"^(?!.*\b(?:predict\w*|decisions?|outputs?|behaviou?r|neurons?|layers? \d)\b).*(?:(?:explain|describe|introduce|learn about|know more about|tell me about) (?:\w+ )?(?:what )?(?:the|your|this) model\b|(?:architecture|features|design|functionality) (?:and \w+ )?of the model|what (?:is|are) (?:the|this|your) model\b)")),
@@ -146,10 +154,16 @@ INTENTS: tuple[Intent, ...] = (
 )
 
 
+_AGGREGATES_OVER_ROWS = ("label_distribution", "keywords")
+
+
 def clause_intent(clause: str) -> str | None:
     if METRIC_QUESTION.search(clause) and not re.search(r"\b(?:mistakes?|errors?|wrong)\b", clause, re.I):
         return "score"
     for intent in INTENTS:
         if intent.pattern.search(clause):
+            if intent.tool == "mistakes":  # "keywords in the reviews the model misclassifies": keywords over a selection
+                over = next((i.tool for i in INTENTS if i.tool in _AGGREGATES_OVER_ROWS and i.pattern.search(clause)), None)
+                return over or "mistakes"
             return intent.tool
     return None

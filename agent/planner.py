@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from agent.intent_model import Guess, IntentModel, shared_model
 from agent.intents import OUT_OF_SCOPE, clause_intent, concept_topic, is_concept_question
 from agent.plan import Call, ConversationState, Plan
 from agent.slots import (
-    find_ids, find_k, find_layers, find_singular_k, find_method, find_metric, find_neuron, find_where, quoted_texts, strip_quotes,
+    find_ids, find_k, find_layers, find_singular_k, find_method, find_metric, find_metrics, find_neuron, find_where, quoted_texts, strip_quotes,
 )
 from agent.whatif import apply_edits, find_edits
 
@@ -23,6 +24,10 @@ INSTANCE_TOOLS = {"predict", "attribute", "counterfactual", "adversarial", "augm
 WHERE_TOOLS = {"show", "count", "label_distribution", "keywords", "score", "mistakes", "report"}
 K_TOOLS = {"attribute", "similar", "influence", "augment", "counterfactual", "keywords", "mistakes", "top_neurons", "show"}
 NO_ARG_TOOLS = {"describe_model", "describe_data", "capabilities"}
+# Rules keyed on exact words ("neuron 5", "layer 3", "report", "relabel") that the model never overrides.
+PRECISE_RULES = {"report", "explain_neuron", "top_neurons", "logit_lens", "probe", "edit_label"}
+# When the learned model's guess wins (agent/intent_model.py); set on the development sets.
+FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0.9, 0.9
 
 REFERENT = re.compile(r"\b(?:it|its|that|this|those|these|them|they|the same|same one|that one|this one|the last one|the previous one|the answer|the prediction)\b", re.I)
 SELECTION_REFERENT = re.compile(r"\b(?:those|these|them|they|among (?:those|them|these)|of (?:those|them|these)|there|the same (?:rows|reviews|ones|selection))\b", re.I)
@@ -31,6 +36,13 @@ SPLIT = re.compile(
     r"\s*(?:;|\band then\b|\bthen\b|\band also\b|\bas well as\b|\balso\b|(?<=[?!.])\s+(?=[A-Z])|,\s*and\b"
     r"|\band\b(?=\s+(?:what|why|how|show|give|tell|explain|predict|list|count|which|find|generate|write|compute|display|describe|make|produce|create|follow|provide|the rationale|a rationale|its|also|then)))\s*",
 )
+# "explain that with occlusion": with an instance in the conversation, "that"/"it" points at it.
+POINTS_BACK = re.compile(r"\b(?:it|that one|this one|that|this)\b(?!\s+(?:method|technique|approach|concept|term|metric|measure|means?|is|does|operation|feature|functionality)\b)", re.I)
+ROW_NOUN = re.compile(r"\b(?:reviews?|rows?|items?|examples?|instances?|data ?points?|samples?|texts?|entries|records)\b", re.I)
+APPLY_IT = re.compile(r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?(?:use|apply|try|run|do) (?:it|that|this|that method|this method)\b", re.I)
+TOOL_OF_TOPIC = ((r"counterfactual", "counterfactual"), (r"adversarial", "adversarial"), (r"augmentation", "augment"),
+                 (r"rationale", "rationalize"), (r"logit lens", "logit_lens"), (r"influence", "influence"),
+                 (r"similarity", "similar"), (r"feature attribution", "attribute"))
 SHORT = re.compile(r"\b(?:short|shorter|brief)\b(?! than)", re.I)
 LONG = re.compile(r"\b(?:long|longer|lengthy)\b(?! than)", re.I)
 CLARIFY_INSTANCE = "Which review or text do you mean? Give an id (\"review 12\") or quote a text for `{tool}`."
@@ -49,10 +61,15 @@ class RulePlanner:
     """
 
     def __init__(self, labels: list[str] | None = None, short_words: int = 8,
-                 text_of: Callable[[int], str | None] | None = None) -> None:
+                 text_of: Callable[[int], str | None] | None = None,
+                 intent_model: IntentModel | None | str = "shared") -> None:
         self.labels = list(labels or [])
         self.short_words = short_words
         self.text_of = text_of
+        self.intent_model = shared_model() if intent_model == "shared" else intent_model
+
+    def _guess(self, clause: str) -> Guess | None:
+        return self.intent_model.guess(clause) if self.intent_model is not None else None
 
     # ---------- public ----------
     def plan(self, question: str, state: ConversationState | None = None) -> Plan:
@@ -64,14 +81,23 @@ class RulePlanner:
         texts = quoted_texts(raw)
         bare = strip_quotes(raw)
         ids = find_ids(bare)
-        if is_concept_question(bare, bool(ids or texts or re.search(r"\d", bare))):
+        points_back = state.instance() is not None and bool(POINTS_BACK.search(bare))
+        if is_concept_question(bare, bool(ids or texts or points_back or re.search(r"\d", bare))):
             return Plan(question=question, calls=[Call(tool="explain_concept", args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
+            return Plan(question=question, message=DECLINE)
+        if self.intent_model is not None:
+            self.intent_model.guess_many([bare, *_clauses(bare)])  # one batched forward, cached
+        guess = self._guess(bare)
+        if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)
         edits = find_edits(raw)
         if edits:
             return self._what_if(question, raw, edits, state)
-        tools = self._tools(bare, bool(ids or texts), state)
+        applied = self._apply_concept(question, bare, texts, state)
+        if applied:
+            return applied
+        tools = self._tools(bare, bool(ids or texts or points_back), state)
         if not tools:
             follow = self._follow_up(question, bare, texts, state)
             return follow or Plan(question=question, message=NOT_UNDERSTOOD)
@@ -88,29 +114,81 @@ class RulePlanner:
     # ---------- intents ----------
     def _tools(self, bare: str, has_instance: bool, state: ConversationState) -> list[str]:
         tools: list[str] = []
+        guessed: set[str] = set()  # tools that only the learned model found
         clauses_of: dict[str, str] = {}
-        for clause in (c for c in SPLIT.split(bare) if c and c.strip()):
+        for clause in _clauses(bare):
             clause_has_instance = bool(find_ids(clause)) or "QUOTED" in clause
             if is_concept_question(clause, clause_has_instance or has_instance or bool(re.search(r"\d", clause))):
-                tool = "explain_concept"
+                tool = rule_found = "explain_concept"
             else:
                 tool = clause_intent(clause)
                 if tool in NO_ARG_TOOLS and clause_has_instance:
                     tool = "show"
+                rule_found = tool
+                tool = self._arbitrate(tool, clause, clause_has_instance or has_instance, state)
             if tool == "mistakes" and re.search(r"\bwhy\b", clause, re.I) and find_ids(clause):
                 tool = "attribute"  # "why is review 70 wrong?"
             if tool == "show" and state.last_tool == "mistakes" and SELECTION_REFERENT.search(clause) and not find_ids(clause):
                 tool = "mistakes"  # "show me 4 of them" after a mistakes turn
+            if tool == "count" and state.last_tool == "mistakes" and not ROW_NOUN.search(clause):
+                tool = "mistakes"  # "how many are there in total?" after "show me 5 mistakes"
             if tool == "label_distribution" and len(find_ids(clause)) == 1:
                 tool = "show"
+            if tool and tool != rule_found:
+                guessed.add(tool)
             if tool and tool not in tools:
                 tools.append(tool)
                 clauses_of[tool] = clause
+        if len(tools) > 1 and set(tools) - guessed:  # a clause only the model understood restates the request
+            tools = [t for t in tools if t not in guessed]
         if len(tools) > 1:  # "... Could you display them?" / "Can you help me with that?" restate the request
             tools = [t for t in tools if not (t in {"show", "capabilities"} and not find_ids(clauses_of[t]) and "QUOTED" not in clauses_of[t])] or tools
         if len(tools) > 1 and "show" in tools[1:] and set(tools) & INSTANCE_TOOLS:
             tools.remove("show")
         return tools
+
+    def _arbitrate(self, rule: str | None, clause: str, has_instance: bool, state: ConversationState) -> str | None:
+        """Rules first; the learned model's guess wins only where the rules are known to be weak:
+        nothing matched, an instance tool with nothing to point at, the catch-all `show`, or a
+        confident disagreement. Thresholds were set on the development sets (tests/planner_eval)."""
+        guess = self._guess(clause)
+        if guess is None or guess.tool == "decline" or rule in PRECISE_RULES or rule == guess.tool:
+            return rule
+        fits = self._fits(guess.tool, clause, has_instance, state)
+        if rule is None:
+            if state.last_tool and (FOLLOW_UP.search(clause) or len(clause.split()) <= 4):
+                return None  # a follow-up: _follow_up reuses the last tool
+            return guess.tool if fits and guess.probability >= FALLBACK_P else None
+        if rule in INSTANCE_TOOLS and not has_instance and state.instance() is None:
+            return guess.tool if fits and guess.tool not in INSTANCE_TOOLS and guess.probability >= NO_REFERENT_P else rule
+        if rule == "show" and fits and guess.probability >= OVER_SHOW_P:
+            return guess.tool
+        return guess.tool if fits and guess.probability >= OVERRIDE_P else rule
+
+    @staticmethod
+    def _fits(tool: str, clause: str, has_instance: bool, state: ConversationState) -> bool:
+        """Can the tool be planned here? Instance tools need an instance; questions about concepts,
+        the model or the data point at none (not even "it" or "the same" with one in the state)."""
+        if tool in INSTANCE_TOOLS:
+            return has_instance or state.instance() is not None
+        if tool == "explain_concept" and concept_topic(clause) is None and REFERENT.search(clause):
+            return False  # "explain it"
+        if tool in NO_ARG_TOOLS or tool == "explain_concept":
+            return not has_instance and not (state.last_tool and (REFERENT.search(clause) or FOLLOW_UP.search(clause)))
+        return True
+
+    def _apply_concept(self, question: str, bare: str, texts: list[str], state: ConversationState) -> Plan | None:
+        """'use it on review 8' right after 'explain integrated gradients': run what was explained."""
+        if state.last_tool != "explain_concept" or not APPLY_IT.search(bare):
+            return None
+        topic = str(state.last_args.get("topic") or "")
+        method = find_method(topic)
+        tool = "attribute" if method else next((t for pattern, t in TOOL_OF_TOPIC if re.search(pattern, topic, re.I)), None)
+        instances = self._instances(bare, texts, ConversationState())
+        if tool is None or not instances:
+            return None
+        calls = [Call(tool=tool, args={**instance, **({"method": method} if method else {})}) for instance in instances]
+        return Plan(question=question, calls=calls)
 
     # ---------- slots ----------
     def _instances(self, bare: str, texts: list[str], state: ConversationState) -> list[dict[str, Any]]:
@@ -199,6 +277,9 @@ class RulePlanner:
             if where:
                 args["where"] = where
             if tool == "score":
+                metrics = find_metrics(bare)
+                if len(metrics) > 1:  # "the recall and the f1 on long reviews": one call per metric
+                    return [Call(tool=tool, args={**args, "metric": metric}) for metric in metrics], None
                 args["metric"] = find_metric(bare) or args.get("metric") or "accuracy"
             if k is not None and tool in K_TOOLS and not (tool == "mistakes" and args.get("mode") == "count"):
                 args["k"] = k
@@ -241,6 +322,11 @@ class RulePlanner:
             if len(named) == 2 and re.search(r"\b(?:rather than|instead of|and not|versus|vs\.?)\b", bare, re.I):
                 first, second = sorted(named, key=lambda l: re.search(rf"\b{re.escape(l)}\b", bare, re.I).start())
                 args["target"], args["contrast"] = first, second
+            else:  # "which words push it towards negative?" names the label to explain
+                toward = next((l for l in named if re.search(
+                    rf"\b(?:towards?|in favou?r of|evidence for|push\w* (?:it |them )?(?:to|into)|for the label|for label)\s+(?:the label\s+)?['\"]?{re.escape(l)}\b", bare, re.I)), None)
+                if toward:
+                    args["target"] = toward
             if "text" in args and re.search(r"\b(?:the|its|that|this) (?:generated )?(?:answer|continuation|completion) to\b", bare, re.I):
                 args["output"] = "answer"  # "which prompt words drove the answer to 'My favourite food is'?"
         if tool == "counterfactual":
@@ -327,6 +413,27 @@ class RulePlanner:
         args: dict[str, Any] = {"text": edited}
         self._tool_slots(tool, args, strip_quotes(raw), find_k(strip_quotes(raw)), state)
         return Plan(question=question, calls=[Call(tool=tool, args=args)])
+
+
+def _clauses(bare: str) -> list[str]:
+    """The question's parts: SPLIT's separators, then a bare "and" between two different requests
+    ("show the label distribution and the top 5 keywords"), never inside a filter or a list of ids."""
+    out = []
+    for clause in (c for c in SPLIT.split(bare) if c and c.strip()):
+        parts = re.split(r"\s+and\s+", clause)
+        if len(parts) < 2:
+            out.append(clause)
+            continue
+        current = parts[0]
+        for part in parts[1:]:
+            left, right = clause_intent(current), clause_intent(part)
+            if left and right and left != right and re.match(r"\W*(?:the|a|an|its|their|my|show|give|what|how|which|tell|list|predict|explain|count|find|compute|why|please|can|could|do)\b", part, re.I):
+                out.append(current)
+                current = part
+            else:
+                current = f"{current} and {part}"
+        out.append(current)
+    return out
 
 
 def _unquote_concepts(text: str) -> str:

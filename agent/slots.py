@@ -8,10 +8,11 @@ import re
 from typing import Any
 
 _ID_WORDS = r"(?:id'?s?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
-ID_PATTERN = re.compile(rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with id|id)?\s*(\d+)\b", re.I)
+ID_PATTERN = re.compile(rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with (?:an? )?id(?: of)?|with|id)?\s*(\d+)\b(?!\s*(?:words?|tokens?|characters?|%))"
+                        r"|\bids?\s+(?:of|=|:)\s*(\d+)\b", re.I)
 HASH_ID = re.compile(r"#\s*(\d+)\b")
 # "For 3315, why ...", "predict 320": a bare number where an instance is expected.
-BARE_ID = re.compile(r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?|of|ones?|others?|random))|^(\d{1,7})\s*[:,]|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$", re.I)
+BARE_ID = re.compile(r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?|of|ones?|others?|random|neighbou?rs?|paraphrases?|variants?|counterfactuals?|mistakes?|errors?|keywords?|samples?|instances?|items?|data|closest|nearest|influential|important))|^(\d{1,7})\s*[:,]|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$", re.I)
 QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])|‘([^’]+)’", re.I)
 NUMBER_WORDS = {"a few": 3, "a couple of": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _K_NOUNS = r"(?:mistakes|errors|examples?|reviews?|rows?|items?|instances?|words?|tokens?|features?|keywords?|key ?words?|paraphrases?|variants?|neurons?|data ?points?|samples?|neighbou?rs?|counterfactuals?|edits?|alternatives?|misclassifi\w*|training|cases?|characteristics|terms?|results?|versions?|sentences?|texts?)"
@@ -43,7 +44,7 @@ def strip_quotes(question: str) -> str:
 
 
 def find_ids(text: str) -> list[int]:
-    ids = [int(m.group(1)) for m in ID_PATTERN.finditer(text)]
+    ids = [int(m.group(1) or m.group(2)) for m in ID_PATTERN.finditer(text)]
     ids += [int(m.group(1)) for m in HASH_ID.finditer(text)]
     if not ids:
         ids += [int(next(g for g in m.groups() if g)) for m in BARE_ID.finditer(text)]
@@ -53,8 +54,11 @@ def find_ids(text: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+_LENGTH_FILTER = re.compile(r"\b(?:than|at least|at most|over|under|above|below|between|and|minimum of|maximum of|up to|no more than|or more|or fewer|or less)\s+\d+\s+(?:or (?:more|fewer|less) )?words?\b")
+
+
 def find_k(text: str) -> int | None:
-    t = text.lower()
+    t = _LENGTH_FILTER.sub(" ", text.lower())  # "longer than 10 words" is a filter, not k
     for pattern in (
         r"\btop[- ]?(\d+)\b",
         r"\b(\d+)\s+(?:most|best|least|top|highest|main|key|largest|biggest|strongest|more|other|closest|nearest|similar|different|random|influential|important|relevant|critical|significant|major|essential|dominant|prominent|comparable|analogous|new)\b",
@@ -74,7 +78,8 @@ def find_k(text: str) -> int | None:
 SINGULAR_K = re.compile(
     r"\bthe (?:single )?(?:most|top|best|strongest|highest|closest)\s+(?:[a-z]+(?<!s)\s+){0,3}?(?:feature|token|word|training data instance|data instance|training instance|training example|instance|example)\b(?!s)"
     r"|\b(?:which|what) (?:feature|token|word) is (?:the )?most\b"
-    r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?(?:instance|example|data ?point|sample|case)\b(?!s)",
+    r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?(?:instance|example|data ?point|sample|case)\b(?!s)"
+    r"|(?:^|\bthe |\bwhat is the )(?:single )?(?:most \w+|primary|main|top|key|biggest|strongest|highest[- ]\w+)\s+(?:feature|token|word)\b(?!s| attribution| importance)",
     re.I,
 )
 
@@ -96,6 +101,16 @@ def find_metric(text: str) -> str | None:
         if re.search(pattern, text, re.I):
             return name
     return None
+
+
+def find_metrics(text: str) -> list[str]:
+    """Every metric named outright, in the order named ("the recall and the f1")."""
+    found = []
+    for pattern, name in METRICS[:4] + [(r"\baccuracy\b", "accuracy")]:
+        m = re.search(pattern, text, re.I)
+        if m:
+            found.append((m.start(), name))
+    return [name for _, name in sorted(found)]
 
 
 def find_layers(text: str) -> list[int]:
@@ -134,13 +149,13 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
     if m and m.group(1) == "quoted" and quoted:
         where["includes"] = quoted[0]
     elif m and m.group(1) and m.group(1) != "quoted":
-        phrase = re.sub(r"\s+(?:and|or|with|that|which|in|on|for|from|are|is|longer|shorter|than)\b.*$", "", m.group(1)).strip()
+        phrase = re.sub(r"\s+(?:and|or|with|that|which|in|on|for|from|are|is|longer|shorter|than|have|has|do|does|get|got|by)\b.*$", "", m.group(1)).strip()
         if phrase:
             where["includes"] = phrase
     label = find_label(t, labels, (r"\b(?:labell?ed|gold(?: label)?|annotated|tagged|marked)(?: as)? {label}\b", r"\b(?:truly|actually|really) {label}\b", r"\bwith (?:the )?(?:gold )?label {label}\b"))
     if label:
         where["label"] = label
-    pred = find_label(t, labels, (r"\bpredict(?:ed|s|ion is|ions of)?(?: to be| as)? {label}\b", r"\bclassified (?:as )?{label}\b", r"\bmodel (?:says|thinks|calls) {label}\b", r"\bcalled {label}\b"))
+    pred = find_label(t, labels, (r"\bpredict(?:ed|s|ion is|ions of)?(?: to be| as)? {label}\b", r"\bclassified (?:as )?{label}\b", r"\bclassif(?:y|ies)(?: them| it)? as {label}\b", r"\bmodel (?:says|thinks|calls) {label}\b", r"\bcalled {label}\b"))
     if pred:
         where["prediction"] = pred
     elif not label:
@@ -164,6 +179,6 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         where["min_words"], where["max_words"] = int(m.group(1)), int(m.group(2))
     if re.search(r"\b(?:correctly (?:classified|predicted|labell?ed)|the model gets? right|(?:predictions?|classifications?) (?:that are|which are) (?:right|correct))\b", t):
         where["correct"] = True
-    elif re.search(r"\b(?:incorrectly (?:classified|predicted)|misclassified|wrongly (?:classified|predicted)|the model gets? wrong)\b", t):
+    elif re.search(r"\b(?:incorrectly (?:classified|predicted)|misclassified|wrongly (?:classified|predicted)|(?:the model|it) (?:gets?|got) wrong|the model misclassif\w*|(?:the model|it) (?:gets?|got) (?:\w+ )?wrong)\b", t):
         where["correct"] = False
     return where
