@@ -5,7 +5,8 @@ on new ones ("What does data consist of?", "primary features of id 110 by input 
 classifier trained on every example we have (CoXQL, our development sets, `data/intent_examples.tsv`)
 generalises over wording; the planner asks it for a second opinion and `arbitrate` decides when
 that opinion wins (agent/planner.py). The weights ship in `data/intent_model.npz` (a few hundred KB);
-`python -m agent.intent_model` retrains them from the sources and prints a held-out check.
+`python -m agent.intent_model` retrains them from the sources and prints a held-out check. The
+newest held-out sets (tests/planner_eval/*_v3.jsonl) are never training data.
 
 Inference needs no scikit-learn: one MiniLM forward (about 5 ms on CPU) and a softmax.
 """
@@ -120,13 +121,14 @@ def training_examples(include_coxql: bool = True, coxql_part: str = "all") -> li
         if line.strip() and not line.startswith("#"):
             tool, question = line.split("\t", 1)
             pairs.append((question, tool))
-    for name in ("heldout_single.jsonl",):  # the first held-out set, a development set since session 6
+    # The first and second held-out sets became development sets in session 6 (tests/planner_eval/README.md).
+    for name in ("heldout_single.jsonl", "heldout_single_v2.jsonl"):
         for line in (DEV_SETS / name).read_text().splitlines():
             item = json.loads(line)
             tool = _first_tool(item["calls"], item.get("message"))
             if tool and len(item["calls"]) <= 1:
                 pairs.append((item["q"], tool))
-    for name in ("dev_conversations.jsonl", "heldout_conversations.jsonl"):
+    for name in ("dev_conversations.jsonl", "heldout_conversations.jsonl", "heldout_conversations_v2.jsonl"):
         for line in (DEV_SETS / name).read_text().splitlines():
             for turn in json.loads(line)["turns"]:
                 tool = _first_tool(turn["calls"], turn.get("message"))

@@ -39,7 +39,9 @@ SPLIT = re.compile(
 # "explain that with occlusion": with an instance in the conversation, "that"/"it" points at it.
 POINTS_BACK = re.compile(r"\b(?:it|that one|this one|that|this)\b(?!\s+(?:method|technique|approach|concept|term|metric|measure|means?|is|does|operation|feature|functionality)\b)", re.I)
 ROW_NOUN = re.compile(r"\b(?:reviews?|rows?|items?|examples?|instances?|data ?points?|samples?|texts?|entries|records)\b", re.I)
-APPLY_IT = re.compile(r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?(?:use|apply|try|run|do) (?:it|that|this|that method|this method)\b", re.I)
+APPLY_IT = re.compile(r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?(?:(?:use|apply|try|run|do) (?:it|that|this|that method|this method)|(?:generate|make|create|produce|give me|find|compute|show me) (?:one|some|an? (?:example|one))\b)", re.I)
+USING_METHOD = re.compile(r"\b(?:with|using|via|by|through)\s+(?:the\s+)?(?:integrated[ _-]?gradients?|gradients?[ _]?(?:x|times|\*)[ _]?inputs?|input[ _]?(?:x |times )?gradients?|occlusion|kernel[ _-]?shap|shap|lime|attention)\b", re.I)
+INSTANCE_POINTER = re.compile(r"\b(?:it|that one|this one|(?:that|this|the same) (?:review|row|item|instance|example|text|sample|data ?point|sentence))\b", re.I)
 TOOL_OF_TOPIC = ((r"counterfactual", "counterfactual"), (r"adversarial", "adversarial"), (r"augmentation", "augment"),
                  (r"rationale", "rationalize"), (r"logit lens", "logit_lens"), (r"influence", "influence"),
                  (r"similarity", "similar"), (r"feature attribution", "attribute"))
@@ -81,7 +83,8 @@ class RulePlanner:
         texts = quoted_texts(raw)
         bare = strip_quotes(raw)
         ids = find_ids(bare)
-        points_back = state.instance() is not None and bool(POINTS_BACK.search(bare))
+        points_back = state.instance() is not None and bool(
+            POINTS_BACK.search(bare) or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I)))
         if is_concept_question(bare, bool(ids or texts or points_back or re.search(r"\d", bare))):
             return Plan(question=question, calls=[Call(tool="explain_concept", args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
@@ -132,6 +135,8 @@ class RulePlanner:
                 tool = "mistakes"  # "show me 4 of them" after a mistakes turn
             if tool == "count" and state.last_tool == "mistakes" and not ROW_NOUN.search(clause):
                 tool = "mistakes"  # "how many are there in total?" after "show me 5 mistakes"
+            if tool in {"label_distribution", "predict"} and not find_ids(clause) and "QUOTED" not in clause:
+                tool = _beyond_filters(tool, clause, self.labels)
             if tool == "label_distribution" and len(find_ids(clause)) == 1:
                 tool = "show"
             if tool and tool != rule_found:
@@ -264,6 +269,8 @@ class RulePlanner:
                 return [Call(tool=tool, args={"id": ids[0]})], None
             if tool == "report" and texts:
                 return [Call(tool=tool, args={"text": texts[0]})], None
+            if tool == "report" and state.instance() and INSTANCE_POINTER.search(bare):
+                return [Call(tool=tool, args=dict(state.instance()))], None  # "a report on that review"
             if ids:
                 where["ids"] = ids
             if tool == "mistakes":
@@ -331,7 +338,7 @@ class RulePlanner:
                 args["output"] = "answer"  # "which prompt words drove the answer to 'My favourite food is'?"
         if tool == "counterfactual":
             target = next((l for l in self.labels if re.search(
-                rf"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){{0,3}})\s+(?:the label\s+)?{re.escape(l)}\b", bare, re.I)), None)
+                rf"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){{0,3}})\s+(?:the label\s+|an?\s+)?{re.escape(l)}\b", bare, re.I)), None)
             if target is None and re.search(r"\b(?:make|turn|flip|get)\b", bare, re.I):  # "make 'the food was cold' positive?"
                 target = next((l for l in self.labels if re.search(rf"\b{re.escape(l)}\W*$", bare, re.I)), None)
             if target:
@@ -388,8 +395,12 @@ class RulePlanner:
                 args["neuron"] = neuron
         elif tool == "top_neurons" and layers:
             args["layer"] = layers[0]
-        elif tool == "probe" and layers:
-            args["layers"] = layers
+        elif tool == "probe":
+            if layers:
+                args["layers"] = layers
+            concept = _probe_concept(bare) or _follow_up_concept(bare)
+            if concept:
+                args["concept"] = concept
         if tool == "logit_lens" and position:
             args["position"] = int(position.group(1))
         if args == state.last_args and tool == state.last_tool and not FOLLOW_UP.search(bare):
@@ -434,6 +445,31 @@ def _clauses(bare: str) -> list[str]:
                 current = f"{current} and {part}"
         out.append(current)
     return out
+
+
+def _beyond_filters(tool: str, clause: str, labels: list[str]) -> str:
+    """'5 reviews predicted negative', 'instances with the gold label negative': the words that
+    matched `tool` only describe a selection; what is asked is in the rest ("how many" -> count),
+    or, with nothing else, the rows themselves (show)."""
+    if not labels or not find_where(clause, labels):
+        return tool
+    names = "|".join(re.escape(l) for l in labels)
+    rest = re.sub(rf"\b(?:the )?(?:gold |true )?(?:label(?:l?ed)?|predicted|predictions?|classified)(?: as| to be)? (?:{names})\b", " ", clause, flags=re.I)
+    if rest == clause:
+        return tool
+    other = clause_intent(rest)
+    if other and other != tool:
+        return other
+    return "show" if tool == "predict" and re.search(r"\b(?:reviews|rows|items|examples|instances|samples|data ?points|ones)\b", clause, re.I) else tool
+
+
+def _follow_up_concept(bare: str) -> str | None:
+    """'and negation in those layers?' after a probe: the concept is the bare noun phrase."""
+    m = re.match(r"\W*(?:and|what about|how about|now|then)\s+(?:for\s+)?(?:the\s+)?([a-z][a-z -]*?)\s*(?:(?:in|at|for|across|on|of)\s+(?:those|these|the same|that|all|each)?\s*layers?\b.*)?\W*$", bare, re.I)
+    concept = m.group(1).strip().lower() if m else None
+    if not concept or len(concept.split()) > 3 or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|layers?.*|it|them|those|these|same|all)", concept):
+        return None
+    return concept
 
 
 def _unquote_concepts(text: str) -> str:

@@ -59,10 +59,12 @@ _LENGTH_FILTER = re.compile(r"\b(?:than|at least|at most|over|under|above|below|
 
 def find_k(text: str) -> int | None:
     t = _LENGTH_FILTER.sub(" ", text.lower())  # "longer than 10 words" is a filter, not k
+    t = ID_PATTERN.sub(" ", t)  # nor is an id
     for pattern in (
         r"\btop[- ]?(\d+)\b",
         r"\b(\d+)\s+(?:most|best|least|top|highest|main|key|largest|biggest|strongest|more|other|closest|nearest|similar|different|random|influential|important|relevant|critical|significant|major|essential|dominant|prominent|comparable|analogous|new)\b",
         rf"\b(\d+)\s+{_K_NOUNS}\b",
+        rf"\b(\d+)\s+[a-z]+\s+{_K_NOUNS}\b",  # "3 augmented versions"
         r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$))",
         r"\bk\s*=\s*(\d+)\b",
     ):
@@ -78,6 +80,7 @@ def find_k(text: str) -> int | None:
 SINGULAR_K = re.compile(
     r"\bthe (?:single )?(?:most|top|best|strongest|highest|closest)\s+(?:[a-z]+(?<!s)\s+){0,3}?(?:feature|token|word|training data instance|data instance|training instance|training example|instance|example)\b(?!s)"
     r"|\b(?:which|what) (?:feature|token|word) is (?:the )?most\b"
+    r"|\b(?:which|what) (?:single )?(?:training )?(?:data ?point|instance|example|row|review|sample)\b(?!s).*\bthe most\b"
     r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?(?:instance|example|data ?point|sample|case)\b(?!s)"
     r"|(?:^|\bthe |\bwhat is the )(?:single )?(?:most \w+|primary|main|top|key|biggest|strongest|highest[- ]\w+)\s+(?:feature|token|word)\b(?!s| attribution| importance)",
     re.I,
