@@ -18,11 +18,10 @@ from agent.grounding import check
 from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
-from agent.planner import RulePlanner
+from agent.planner import RulePlanner, planner_for
 from agent.records import RunRecord, Step, done_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
-from tools.errors import WhyboxError
 from tools.registry import run_tool
 from tools.results import ToolResult
 from tools.settings import Settings
@@ -61,15 +60,8 @@ class Assistant:
     @property
     def planner(self) -> RulePlanner:
         if self._planner is None:
-            dataset = self.workspace.dataset
-            self._planner = RulePlanner(self.workspace.labels or [], short_words=dataset.median_words(), text_of=self._text_of)
+            self._planner = planner_for(self.workspace.dataset, self.workspace.labels)
         return self._planner
-
-    def _text_of(self, row_id: int) -> str | None:
-        try:
-            return self.workspace.dataset.get(row_id).text
-        except WhyboxError:
-            return None
 
     def _resume(self, conversation_id: str) -> None:
         assert self.store is not None

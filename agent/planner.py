@@ -18,7 +18,7 @@ from agent.slots import (
 )
 from agent.whatif import apply_edits, find_edits
 
-VERSION = "rules-2"
+VERSION = "rules+intent-model-3"
 INSTANCE_TOOLS = {"predict", "attribute", "counterfactual", "adversarial", "augment", "rationalize", "similar",
                   "influence", "logit_lens", "top_neurons"}
 WHERE_TOOLS = {"show", "count", "label_distribution", "keywords", "score", "mistakes", "report"}
@@ -424,6 +424,18 @@ class RulePlanner:
         args: dict[str, Any] = {"text": edited}
         self._tool_slots(tool, args, strip_quotes(raw), find_k(strip_quotes(raw)), state)
         return Plan(question=question, calls=[Call(tool=tool, args=args)])
+
+
+def planner_for(dataset: Any, labels: list[str] | None) -> RulePlanner:
+    """The planner for a loaded dataset: its labels, its median length as "short", its rows for
+    what-if edits. Shared by the Assistant and `whybox plan` (which loads no model)."""
+    def text_of(row_id: int) -> str | None:
+        try:
+            return dataset.get(row_id).text
+        except Exception:  # noqa: BLE001 - an unknown id only means there is no text to edit
+            return None
+
+    return RulePlanner(labels or [], short_words=dataset.median_words(), text_of=text_of)
 
 
 def _clauses(bare: str) -> list[str]:

@@ -1,7 +1,8 @@
-"""Floors on the planner's exact-plan accuracy (figures: `python benchmarks/planner_eval.py --heldout`).
+"""Floors on the planner's exact-plan accuracy (figures: `python benchmarks/planner_eval.py`).
 
-The floors sit a little under the measured figures so a regression fails; the issue's targets
-(95% single, 90% conversations) are reported in the closing note with the measured numbers.
+The floors sit a little under the measured figures so a regression fails. The v3 sets are the
+current held-out sets (tests/planner_eval/README.md): the issue's targets (95% single questions,
+90% conversation turns) are checked on them; nobody tunes on their failures.
 """
 import pytest
 
@@ -13,22 +14,33 @@ def make():
     return RulePlanner(LABELS, short_words=8)
 
 
-def test_heldout_single_questions():
-    score = score_single(make, load_jsonl("heldout_single.jsonl"))
-    assert score.rate >= 0.90, score.failures
+def test_heldout_v3_meets_the_issue_targets():
+    single = score_single(make, load_jsonl("heldout_single_v3.jsonl"))
+    turns = score_conversations(make, load_jsonl("heldout_conversations_v3.jsonl"))
+    assert single.rate >= 0.95, single.failures
+    assert turns.rate >= 0.90, turns.failures
 
 
-def test_heldout_conversations():
-    score = score_conversations(make, load_jsonl("heldout_conversations.jsonl"))
-    assert score.rate >= 0.90, score.failures
+@pytest.mark.parametrize("name, floor", [("heldout_single.jsonl", 0.97), ("heldout_single_v2.jsonl", 0.97)])
+def test_development_single_questions(name, floor):
+    score = score_single(make, load_jsonl(name))
+    assert score.rate >= floor, score.failures
 
 
-def test_development_conversations():
-    score = score_conversations(make, load_jsonl("dev_conversations.jsonl"))
+@pytest.mark.parametrize("name", ["dev_conversations.jsonl", "heldout_conversations.jsonl", "heldout_conversations_v2.jsonl"])
+def test_development_conversations(name):
+    score = score_conversations(make, load_jsonl(name))
     assert score.rate >= 0.95, score.failures
 
 
-@pytest.mark.parametrize("part, floor", [("dev", 0.97), ("heldout", 0.88)])
+def test_rules_alone_still_plan_without_the_intent_model():
+    """The learned model is a second opinion: without it (weights or encoder missing) the rules
+    still plan, at their session-5 level."""
+    score = score_single(lambda: RulePlanner(LABELS, short_words=8, intent_model=None), load_jsonl("heldout_single.jsonl"))
+    assert score.rate >= 0.90, score.failures
+
+
+@pytest.mark.parametrize("part, floor", [("dev", 0.97), ("heldout", 0.97)])
 def test_coxql(part, floor):
     items = coxql_items(part)
     if not items:
