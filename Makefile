@@ -46,7 +46,7 @@ $(BENCH_STAMP): $(STAMP)
 
 # Benchmarks print figures (speed is measured here, never in tests). ~25 min on 2 CPU cores.
 bench: $(BENCH_STAMP)
-	$(PY) benchmarks/planner_eval.py --heldout
+	$(PY) benchmarks/planner_eval.py --heldout --typos
 	$(PY) benchmarks/attribution_speed.py
 	$(PY) benchmarks/attribution_faithfulness.py --rows 30
 	$(PY) benchmarks/retrieval_eval.py

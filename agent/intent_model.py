@@ -29,6 +29,7 @@ from agent.intent_encoder import NumpyMiniLM
 DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS = DATA / "intent_model.npz"
 EXAMPLES = DATA / "intent_examples.tsv"
+PLANNER_WORDS = DATA / "planner_words.tsv"
 REPO = Path(__file__).resolve().parents[1]
 DEV_SETS = REPO / "tests" / "planner_eval"
 # Quoted passages and numbers carry no intent; the planner's slot filler reads them.
@@ -176,6 +177,23 @@ def main() -> None:
     pairs = training_examples()
     save(fit(pairs))
     print(f"trained on {len(pairs)} examples -> {WEIGHTS}")
+    words = write_planner_words([q for q, _ in pairs])
+    print(f"{words} planner words -> {PLANNER_WORDS} (agent/spelling.py)")
+
+
+def write_planner_words(questions: list[str], min_count: int = 2) -> int:
+    """The planner's vocabulary for typo repair: words of the training questions outside quotes,
+    seen at least twice (one-off words are often typos themselves)."""
+    from collections import Counter
+
+    counts = Counter(w for q in questions for w in re.findall(r"[a-z]{4,}", _QUOTED.sub(" ", q).lower()))
+    lines = [f"{w}\t{n}" for w, n in sorted(counts.items()) if n >= min_count]
+    fd, tmp = tempfile.mkstemp(dir=PLANNER_WORDS.parent, suffix=".tsv")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, PLANNER_WORDS)
+    return len(lines)
 
 
 def _coxql_pairs(part: str) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from agent.intent_model import Guess, IntentModel, shared_model
 from agent.intents import OUT_OF_SCOPE, clause_intent, concept_topic, is_concept_question
 from agent.plan import Call, ConversationState, Plan
+from agent.spelling import shared_speller
 from agent.slots import (
     find_ids, find_k, find_layers, find_singular_k, find_method, find_metric, find_metrics, find_neuron, find_where, quoted_texts, strip_quotes,
 )
@@ -69,9 +70,15 @@ class RulePlanner:
         self.short_words = short_words
         self.text_of = text_of
         self.intent_model = shared_model() if intent_model == "shared" else intent_model
+        self.speller = shared_speller() if intent_model == "shared" else None
 
     def _guess(self, clause: str) -> Guess | None:
-        return self.intent_model.guess(clause) if self.intent_model is not None else None
+        return self.intent_model.guess(clause) if self.intent_model is not None and self._worth_guessing(clause) else None
+
+    def _worth_guessing(self, clause: str) -> bool:
+        """A clause with fewer than two English words ('xq3 ?!', a row of emoji) has no intent to
+        guess; skipping it keeps noise as cheap as the rules."""
+        return self.speller is None or self.speller.known_words(clause) >= 2
 
     # ---------- public ----------
     def plan(self, question: str, state: ConversationState | None = None) -> Plan:
@@ -79,6 +86,8 @@ class RulePlanner:
         raw = " ".join((question or "").split())[:2000]  # planning never needs more; huge inputs stay fast
         if not raw:
             return Plan(question=question, message="Please ask a question, e.g. \"How many reviews are there?\"")
+        if self.speller is not None:
+            raw = self.speller.fix(raw)  # "lbels" -> "labels"; quoted text is never touched
         raw = _unquote_concepts(raw)
         texts = quoted_texts(raw)
         bare = strip_quotes(raw)
@@ -90,7 +99,7 @@ class RulePlanner:
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
         if self.intent_model is not None:
-            self.intent_model.guess_many([bare, *_clauses(bare)])  # one batched forward, cached
+            self.intent_model.guess_many([c for c in (bare, *_clauses(bare)) if self._worth_guessing(c)])  # one batched forward, cached
         guess = self._guess(bare)
         if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)

@@ -3,9 +3,12 @@
     python benchmarks/planner_eval.py            # development sets (every set already looked at)
     python benchmarks/planner_eval.py --heldout  # the current held-out sets, v3 (report these; never tune on them)
     python benchmarks/planner_eval.py --failures # also list the wrong plans (development sets only)
+    python benchmarks/planner_eval.py --typos    # also: exact plans with one random typo per question
 """
 from __future__ import annotations
 
+import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -52,5 +55,33 @@ def main() -> None:
                 print(f"  x {question!r}\n      got  {got}\n      gold {gold}")
 
 
+def with_typo(question: str, rng: random.Random) -> str:
+    """One random typo (swap, drop or double a letter) in one word of five letters or more."""
+    words = question.split(" ")
+    spots = [i for i, w in enumerate(words) if re.fullmatch(r"[A-Za-z]{5,}[?.!,]?", w)]
+    if not spots:
+        return question
+    i = rng.choice(spots)
+    word, j = words[i], rng.randrange(1, len(re.sub(r"\W", "", words[i])) - 1)
+    edit = rng.choice(["swap", "drop", "double"])
+    words[i] = (word[:j] + word[j + 1] + word[j] + word[j + 2:] if edit == "swap"
+                else word[:j] + word[j + 1:] if edit == "drop" else word[:j] + word[j] + word[j:])
+    return " ".join(words)
+
+
+def typo_robustness() -> None:
+    """Exact plans with one typo per question (3 seeds), clean figure alongside."""
+    sets = [("CoXQL development 70%", coxql_items("dev")), ("whybox held-out v3 single questions", load_jsonl("heldout_single_v3.jsonl"))]
+    for name, items in sets:
+        if not items:
+            continue
+        clean = score_single(make, items).rate
+        noisy = [score_single(make, [{**it, "q": with_typo(it["q"], random.Random(seed * 7919 + n))} for n, it in enumerate(items)]).rate
+                 for seed in (1, 2, 3)]
+        print(f"{name}: clean {clean:.1%}; one typo per question {sum(noisy) / 3:.1%} (seeds: {', '.join(f'{r:.1%}' for r in noisy)})")
+
+
 if __name__ == "__main__":
     main()
+    if "--typos" in sys.argv:
+        typo_robustness()
