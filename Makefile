@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast test-slow bench browser-deps setup clean
+.PHONY: run test test-fast test-slow test-llamacpp bench browser-deps setup clean
 
 setup: $(STAMP)
 
@@ -34,10 +34,22 @@ run: $(STAMP)
 	$(VENV)/bin/whybox ui --host $(HOST) --port $(PORT)
 
 test: $(STAMP) browser-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not llamacpp" $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow and not llamacpp" $(PYTEST_ARGS)
+
+# Optional: a real llama.cpp server (SmolLM2 GGUF) behind the openai client. Builds
+# llama-cpp-python[server] from source into its own .venv-llama once (~10 min on 2 cores).
+LLAMA_VENV := .venv-llama
+test-llamacpp: $(STAMP)
+	test -x $(LLAMA_VENV)/bin/python || python3 -m venv $(LLAMA_VENV)
+	$(LLAMA_VENV)/bin/python -c "import llama_cpp.server" 2>/dev/null || \
+	  CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" $(LLAMA_VENV)/bin/pip install -q "llama-cpp-python[server]==0.3.36"
+	$(PY) -m pytest -m llamacpp $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.whybox-bench-installed
 $(BENCH_STAMP): $(STAMP)
@@ -54,4 +66,4 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/neuron_explanations.py --neurons 20
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(LLAMA_VENV) .pytest_cache build *.egg-info

@@ -22,6 +22,7 @@ from agent.planner import RulePlanner, planner_for
 from agent.records import RunRecord, Step, done_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
+from tools.errors import WhyboxError
 from tools.registry import run_tool
 from tools.results import ToolResult
 from tools.settings import Settings
@@ -149,12 +150,40 @@ class Assistant:
         record.steps = [step for _, step in sorted(ordered, key=lambda pair: pair[0])]
         if not record.calls and answer and record.message is None:
             record.message = answer if self.kind != "openai" else None
+        unsupported_answer = self.kind == "openai" and not record.calls and record.message is None
+        if unsupported_answer and (yield from self._offline_fallback(question, record)):
+            answer = None  # the LLM answered from nothing; the offline plan's results answer instead
         self._narrate(record, answer)
+        if record.calls and answer is None and unsupported_answer:
+            record.narration += ("\n\n(The LLM answered without calling any tool, so these results come from the "
+                                 "offline planner's plan for the question.)")
         record.seconds = round(time.perf_counter() - start, 4)
+        if self.kind == "openai":  # the offline fallback resolves follow-ups against the LLM's calls too
+            self.state.remember(Plan(question=question, calls=record.calls))
         self.history.append(record)
         if self.store is not None and self.conversation_id:
             self.store.append(self.conversation_id, record)
         yield "record", record
+
+    def _offline_fallback(self, question: str, record: RunRecord) -> Iterator[tuple[str, Any]]:
+        """An LLM that answers a data question without calling a tool has nothing to ground its
+        answer in (a weak model such as SmolLM2-135M often does). When the offline planner finds
+        calls for the question, run them instead. Returns whether it did (a generator's value)."""
+        plan = self.planner.plan(question, self.state.model_copy(deep=True))
+        if not plan.calls:
+            return False
+        record.calls = list(plan.calls)
+        for call in plan.calls:
+            yield "step_start", call
+            start = time.perf_counter()
+            try:
+                result = run_tool(self.context, call.tool, call.args)
+                step = done_step(call.tool, call.args, result, round(time.perf_counter() - start, 4))
+            except WhyboxError as exc:
+                step = Step(tool=call.tool, args=call.args, status="error", error=str(exc), seconds=round(time.perf_counter() - start, 4))
+            record.steps.append(step)
+            yield "step", step
+        return True
 
     def _narrate(self, record: RunRecord, answer: str | None) -> None:
         template = narrate(record.steps, record.message)

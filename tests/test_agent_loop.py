@@ -33,8 +33,8 @@ def openai_server(tmp_path):
         proc.wait(timeout=10)
 
 
-def llm_assistant(tiny_models, tiny_data, base_url):
-    settings = Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data), llm="openai:scripted",
+def llm_assistant(tiny_models, tiny_data, base_url, llm="openai:scripted"):
+    settings = Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data), llm=llm,
                                  openai_base_url=base_url, openai_api_key="sk-test")
     return Assistant(settings, quiet=True)
 
@@ -137,3 +137,17 @@ def test_conversations_persist_and_resume(tiny_models, tiny_data):
     assert record.calls[0].args == {"text": "the battery was"}
     other = Assistant(settings, quiet=True, persist=True)
     assert other.conversation_id != first.conversation_id and other.history == []
+
+
+def test_an_llm_answer_without_any_tool_call_is_replaced_by_the_offline_plan(tiny_models, tiny_data, openai_server):
+    """A weak LLM that answers a data question from nothing ('42 reviews') is not believed: the
+    offline planner's calls run and the template answers, saying why."""
+    base_url, _ = openai_server([{"content": "There are 42 reviews that mention good."},
+                                 {"content": "Hello! Ask me about the model or the data."}])
+    assistant = llm_assistant(tiny_models, tiny_data, base_url)
+    record = assistant.ask("How many reviews mention good?")
+    assert [(s.tool, s.status) for s in record.steps] == [("count", "done")] and record.steps[0].output["count"] == 4
+    assert record.narrated_by == "template" and "42" not in record.narration
+    assert "without calling any tool" in record.narration
+    chat = assistant.ask("hello there")  # nothing to plan: the LLM's words stand
+    assert chat.steps == [] and chat.narration == "Hello! Ask me about the model or the data."
