@@ -19,10 +19,9 @@ from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
 from agent.planner import RulePlanner, planner_for
-from agent.records import RunRecord, Step, done_step
+from agent.records import RunRecord, Step, done_step, run_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
-from tools.errors import WhyboxError
 from tools.registry import run_tool
 from tools.results import ToolResult
 from tools.settings import Settings
@@ -150,11 +149,11 @@ class Assistant:
         record.steps = [step for _, step in sorted(ordered, key=lambda pair: pair[0])]
         if not record.calls and answer and record.message is None:
             record.message = answer if self.kind != "openai" else None
-        unsupported_answer = self.kind == "openai" and not record.calls and record.message is None
-        if unsupported_answer and (yield from self._offline_fallback(question, record)):
-            answer = None  # the LLM answered from nothing; the offline plan's results answer instead
-        self._narrate(record, answer)
-        if record.calls and answer is None and unsupported_answer:
+        fell_back = False
+        if self.kind == "openai" and not record.calls and record.message is None:
+            fell_back = yield from self._offline_fallback(question, record)
+        self._narrate(record, None if fell_back else answer)  # an answer from nothing is not narrated
+        if fell_back:
             record.narration += ("\n\n(The LLM answered without calling any tool, so these results come from the "
                                  "offline planner's plan for the question.)")
         record.seconds = round(time.perf_counter() - start, 4)
@@ -175,12 +174,7 @@ class Assistant:
         record.calls = list(plan.calls)
         for call in plan.calls:
             yield "step_start", call
-            start = time.perf_counter()
-            try:
-                result = run_tool(self.context, call.tool, call.args)
-                step = done_step(call.tool, call.args, result, round(time.perf_counter() - start, 4))
-            except WhyboxError as exc:
-                step = Step(tool=call.tool, args=call.args, status="error", error=str(exc), seconds=round(time.perf_counter() - start, 4))
+            step = run_step(self.context, call.tool, call.args)
             record.steps.append(step)
             yield "step", step
         return True

@@ -13,11 +13,11 @@ a few ms on CPU) and a softmax.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from agent.intent_encoder import NumpyMiniLM
+from agent.slots import QUOTED, strip_quotes
+from tools.atomic import write_bytes_atomic
 
 DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS = DATA / "intent_model.npz"
@@ -32,13 +34,11 @@ EXAMPLES = DATA / "intent_examples.tsv"
 PLANNER_WORDS = DATA / "planner_words.tsv"
 REPO = Path(__file__).resolve().parents[1]
 DEV_SETS = REPO / "tests" / "planner_eval"
-# Quoted passages and numbers carry no intent; the planner's slot filler reads them.
-_QUOTED = re.compile(r"\"[^\"]+\"|“[^”]+”|(?<![a-z])'[^']+'(?![a-z])|‘[^’]+’", re.I)
 
 
 def normalise(text: str) -> str:
-    text = _QUOTED.sub(" QUOTED ", text)
-    text = re.sub(r"\d+", "5", text)
+    """Quoted passages and numbers carry no intent (the slot filler reads them)."""
+    text = re.sub(r"\d+", "5", strip_quotes(text))
     return " ".join(text.split())[:500]
 
 
@@ -87,7 +87,7 @@ def encoder() -> NumpyMiniLM:
 
 def vectors(texts: list[str]) -> np.ndarray:
     """MiniLM vectors for training and inference alike (agent/intent_encoder.py)."""
-    return np.concatenate([encoder().encode(texts[i:i + 64]) for i in range(0, len(texts), 64)]) if texts else np.zeros((0, 384), np.float32)
+    return np.concatenate([encoder().encode(texts[i:i + 64]) for i in range(0, max(len(texts), 1), 64)])
 
 
 @lru_cache(maxsize=1)
@@ -129,15 +129,8 @@ def training_examples(include_coxql: bool = True, coxql_part: str = "all") -> li
                 if tool and len(turn["calls"]) <= 1 and len(turn["q"].split()) >= 4:
                     pairs.append((turn["q"], tool))
     if include_coxql:
-        sys.path.insert(0, str(REPO))
-        from tests.planner_eval.harness import coxql_items
-
-        parts = ["dev", "heldout"] if coxql_part == "all" else [coxql_part]
-        for part in parts:
-            for item in coxql_items(part):
-                tool = _first_tool(item["calls"], item.get("message"))
-                if tool and len(item["calls"]) <= 1:
-                    pairs.append((item["q"], tool))
+        for part in ["dev", "heldout"] if coxql_part == "all" else [coxql_part]:
+            pairs += _coxql_pairs(part)
     return pairs
 
 
@@ -153,22 +146,15 @@ def fit(pairs: list[tuple[str, str]], c: float = 16.0) -> dict[str, np.ndarray]:
 
 def save(weights: dict[str, np.ndarray], path: Path = WEIGHTS) -> None:
     """Atomic: a half-written weights file would break every planner."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **weights)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buffer = io.BytesIO()
+    np.savez(buffer, **weights)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def main() -> None:
     """Checks generalisation (train without CoXQL's 30% split, test on it), then trains on all."""
     check = fit(training_examples(coxql_part="dev"))
-    held = [(q, t) for q, t in _coxql_pairs("heldout")]
+    held = _coxql_pairs("heldout")
     if held:
         x = vectors([normalise(q) for q, _ in held])
         predicted = check["classes"][(x @ check["coef"].T + check["intercept"]).argmax(1)]
@@ -186,13 +172,9 @@ def write_planner_words(questions: list[str], min_count: int = 2) -> int:
     seen at least twice (one-off words are often typos themselves)."""
     from collections import Counter
 
-    counts = Counter(w for q in questions for w in re.findall(r"[a-z]{4,}", _QUOTED.sub(" ", q).lower()))
+    counts = Counter(w for q in questions for w in re.findall(r"[a-z]{4,}", QUOTED.sub(" ", q).lower()))
     lines = [f"{w}\t{n}" for w, n in sorted(counts.items()) if n >= min_count]
-    fd, tmp = tempfile.mkstemp(dir=PLANNER_WORDS.parent, suffix=".tsv")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, PLANNER_WORDS)
+    write_bytes_atomic(PLANNER_WORDS, ("\n".join(lines) + "\n").encode("utf-8"))
     return len(lines)
 
 

@@ -98,8 +98,9 @@ class RulePlanner:
             return Plan(question=question, calls=[Call(tool="explain_concept", args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
+        clauses = _clauses(bare)
         if self.intent_model is not None:
-            self.intent_model.guess_many([c for c in (bare, *_clauses(bare)) if self._worth_guessing(c)])  # one batched forward, cached
+            self.intent_model.guess_many([c for c in (bare, *clauses) if self._worth_guessing(c)])  # one batched forward, cached
         guess = self._guess(bare)
         if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)
@@ -109,7 +110,7 @@ class RulePlanner:
         applied = self._apply_concept(question, bare, texts, state)
         if applied:
             return applied
-        tools = self._tools(bare, bool(ids or texts or points_back), state)
+        tools = self._tools(clauses, bool(ids or texts or points_back), state)
         if not tools:
             follow = self._follow_up(question, bare, texts, state)
             return follow or Plan(question=question, message=NOT_UNDERSTOOD)
@@ -124,11 +125,11 @@ class RulePlanner:
         return plan
 
     # ---------- intents ----------
-    def _tools(self, bare: str, has_instance: bool, state: ConversationState) -> list[str]:
+    def _tools(self, clauses: list[str], has_instance: bool, state: ConversationState) -> list[str]:
         tools: list[str] = []
         guessed: set[str] = set()  # tools that only the learned model found
         clauses_of: dict[str, str] = {}
-        for clause in _clauses(bare):
+        for clause in clauses:
             clause_has_instance = bool(find_ids(clause)) or "QUOTED" in clause
             if is_concept_question(clause, clause_has_instance or has_instance or bool(re.search(r"\d", clause))):
                 tool = rule_found = "explain_concept"

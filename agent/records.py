@@ -26,6 +26,21 @@ def done_step(tool: str, args: dict[str, Any], result: Any, seconds: float) -> S
                 provenance=result.provenance.model_dump(mode="json"), seconds=seconds)
 
 
+def run_step(ctx: Any, tool: str, args: dict[str, Any]) -> Step:
+    """One tool call as a Step; a tool error becomes an error step (the caller's answer says so)."""
+    import time
+
+    from tools.errors import WhyboxError
+    from tools.registry import run_tool
+
+    start = time.perf_counter()
+    try:
+        result = run_tool(ctx, tool, args)
+    except WhyboxError as exc:
+        return Step(tool=tool, args=args, status="error", error=str(exc), seconds=round(time.perf_counter() - start, 4))
+    return done_step(tool, args, result, round(time.perf_counter() - start, 4))
+
+
 class RunRecord(BaseModel):
     question: str
     calls: list[Call] = Field(default_factory=list)

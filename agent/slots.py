@@ -182,6 +182,6 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         where["min_words"], where["max_words"] = int(m.group(1)), int(m.group(2))
     if re.search(r"\b(?:correctly (?:classified|predicted|labell?ed)|the model gets? right|(?:predictions?|classifications?) (?:that are|which are) (?:right|correct))\b", t):
         where["correct"] = True
-    elif re.search(r"\b(?:incorrectly (?:classified|predicted)|misclassified|wrongly (?:classified|predicted)|(?:the model|it) (?:gets?|got) wrong|the model misclassif\w*|(?:the model|it) (?:gets?|got) (?:\w+ )?wrong)\b", t):
+    elif re.search(r"\b(?:incorrectly (?:classified|predicted)|misclassified|wrongly (?:classified|predicted)|the model misclassif\w*|(?:the model|it) (?:gets?|got) (?:\w+ )?wrong)\b", t):
         where["correct"] = False
     return where

@@ -17,8 +17,10 @@ from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 
+from agent.slots import QUOTED
+
 WORDS = Path(__file__).resolve().parent / "data" / "planner_words.tsv"
-_QUOTED_OR_PAYLOAD = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<![a-z])'[^']*'(?![a-z])|‘[^’]*’|:.*$", re.I | re.S)
+_QUOTED_OR_PAYLOAD = re.compile(QUOTED.pattern + r"|:.*$", re.I | re.S)
 _WORD = re.compile(r"(?<![\w'-])[A-Za-z]{4,20}(?![\w'-])")  # longer runs are not typos of words (and the index would explode)
 
 

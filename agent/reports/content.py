@@ -7,7 +7,6 @@ errors share. Tools run through `run_tool`, so results come from (and go to) the
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +15,10 @@ from tqdm.auto import tqdm
 
 from agent.narrator import narrate
 from agent.plan import Call
-from agent.records import RunRecord, Step, done_step
+from agent.records import RunRecord, Step, run_step
 from tools.context import ToolContext
 from tools.errors import WhyboxError
-from tools.registry import get_tool, run_tool
+from tools.registry import get_tool
 from tools.where import Where
 
 SELECTION_ROWS = 5  # rows explained one by one in a selection report unless k says otherwise
@@ -36,16 +35,6 @@ class ReportContent:
     records: list[RunRecord]
     summary: dict[str, Any] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
-
-
-def run_step(ctx: ToolContext, tool: str, args: dict[str, Any]) -> Step:
-    """One tool call as a Step; a tool error becomes an error step (the report says so)."""
-    start = time.perf_counter()
-    try:
-        result = run_tool(ctx, tool, args)
-    except WhyboxError as exc:
-        return Step(tool=tool, args=args, status="error", error=str(exc), seconds=round(time.perf_counter() - start, 4))
-    return done_step(tool, args, result, round(time.perf_counter() - start, 4))
 
 
 def _record(question: str, steps: list[Step]) -> RunRecord:
