@@ -100,11 +100,21 @@ DRAWERS: dict[str, tuple[str, Callable[[dict[str, Any], Path], Path]]] = {
 
 def figure_for_step(step: Step, folder: Path) -> Path | None:
     """The PNG for one finished step, drawn once per distinct result; None when it has no figure."""
-    if step.status != "done" or not step.output or step.tool not in DRAWERS:
+    from tools.registry import all_tools
+
+    tool_cls = all_tools().get(step.tool)
+    if step.status != "done" or not step.output or tool_cls is None:
         return None
-    prefix, draw = DRAWERS[step.tool]
-    path = folder / f"{prefix}-{_digest(step.tool, step.output)}.png"
-    return path if path.exists() else draw(step.output, path)
+    if tool_cls.figure_name is None:
+        if step.tool not in DRAWERS:  # not migrated yet
+            return None
+        prefix, draw = DRAWERS[step.tool]
+        path = folder / f"{prefix}-{_digest(step.tool, step.output)}.png"
+        return path if path.exists() else draw(step.output, path)
+    path = folder / f"{tool_cls.figure_name}-{_digest(step.tool, step.output)}.png"
+    if path.exists():
+        return path
+    return tool_cls().figure(tool_cls.typed_output(step.output), path)
 
 
 def save_figures(record: RunRecord, folder: Path) -> list[Path]:

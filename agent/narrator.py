@@ -367,11 +367,20 @@ NARRATORS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
 }
 
 
+def narrate_output(tool: str, output: dict[str, Any], args: dict[str, Any]) -> str:
+    """The tool's own narration of its typed output (tools/builtin/<tool>.py)."""
+    from tools.registry import get_tool
+
+    tool_cls = get_tool(tool)
+    if tool_cls.Output is None and tool in NARRATORS:  # not migrated yet
+        return NARRATORS[tool](output, args)
+    return tool_cls().narrate(tool_cls.typed_output(output), args)
+
+
 def narrate_step(step: Step, with_caveats: bool = True) -> str:
     if step.status == "error":
         return f"I could not run {step.tool}: {step.error}"
-    narrator = NARRATORS.get(step.tool)
-    text = narrator(step.output or {}, step.args) if narrator else f"{step.tool} returned: {step.output}"
+    text = narrate_output(step.tool, step.output or {}, step.args)
     for caveat in step.caveats if with_caveats else ():
         text += f"\nCaveat: {caveat}"
     return text

@@ -5,6 +5,8 @@ Pure functions over the question text, each small and separately tested.
 from __future__ import annotations
 
 import re
+
+from tools.attribution import catalog
 from typing import Any
 
 _ID_WORDS = r"(?:id'?s?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
@@ -17,14 +19,6 @@ QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])|
 NUMBER_WORDS = {"a few": 3, "a couple of": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _K_NOUNS = r"(?:mistakes|errors|examples?|reviews?|rows?|items?|instances?|words?|tokens?|features?|keywords?|key ?words?|paraphrases?|variants?|neurons?|data ?points?|samples?|neighbou?rs?|counterfactuals?|edits?|alternatives?|misclassifi\w*|training|cases?|characteristics|terms?|results?|versions?|sentences?|texts?)"
 
-METHODS = [
-    (r"integrated[ _-]?gradients?|\big\b", "integrated_gradients"),
-    (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x|times|\*|×)?[ _]?gradients?|grad[ _]?x[ _]?input|saliency", "gradient_x_input"),
-    (r"occlusion|leave[- ]one[- ]out|ablation", "occlusion"),
-    (r"kernel[ _-]?shap|\bshap\b", "kernel_shap"),
-    (r"\blime\b", "lime"),
-    (r"\battention\b", "attention"),
-]
 METRICS = [
     (r"roc[ _-]?auc|\bauc\b|\broc\b|area under", "roc_auc"),
     (r"\bf1\b|f-score|f score|f-measure", "f1"),
@@ -93,10 +87,7 @@ def find_singular_k(text: str) -> int | None:
 
 
 def find_method(text: str) -> str | None:
-    for pattern, name in METHODS:
-        if re.search(pattern, text, re.I):
-            return name
-    return None
+    return catalog.find_method(text)
 
 
 def find_metric(text: str) -> str | None:

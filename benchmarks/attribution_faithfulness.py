@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tools.attribution.engine import METHODS, Request, explain  # noqa: E402
+from tools.attribution.catalog import NAMES as METHODS  # noqa: E402
+from tools.attribution.engine import Request, explain  # noqa: E402
 
 
 def main() -> int:

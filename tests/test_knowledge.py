@@ -14,7 +14,7 @@ import pytest
 from tools.knowledge.cards import caveat, load_cards, packaged_cards, short_reference
 
 DATA = Path(__file__).parent / "data"
-METHODS = ("integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention")
+from tools.attribution.catalog import NAMES as METHODS  # noqa: E402
 CONCEPTS = ("gradient_attribution", "baselines", "perturbation_attribution", "shapley_values", "faithfulness",
             "plausibility", "counterfactual", "adversarial", "augment", "chain_of_thought", "probe", "control_tasks",
             "logit_lens", "tuned_lens", "neurons", "superposition", "sparse_autoencoders", "neuron_explanation_scoring",

@@ -1,16 +1,23 @@
-"""The tool interface: a name, a description, pydantic `Params` (extra="forbid"), an output type
-and one `run(ctx, params)` method. Subclasses are checked and registered when they are defined
-(design.md habits 1-3), so a malformed tool fails at import, not when a user first calls it.
+"""The tool interface: a name, a description, pydantic `Params` (extra="forbid"), a pydantic
+`Output`, one `run(ctx, params)` method, and what the rest of whybox needs to know about the tool:
+how to narrate a result (`narrate`), how to draw it (`figure`), and how a question asks for it
+(`triggers`, `intent_examples`, `plan_args`). One tool = one module (design.md habit 13): the
+planner, narrator, figures, UI and reports find all of this through the registry.
+
+Subclasses are checked and registered when they are defined (design.md habits 1-3), so a
+malformed tool fails at import, not when a user first calls it.
 """
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.errors import InputError
+from tools.planning import PlanQuery, Trigger
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -21,6 +28,18 @@ REGISTRY: dict[str, type["Tool"]] = {}
 
 class Params(BaseModel):
     """Base for tool arguments: unknown arguments are rejected, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    """For tools that take no arguments."""
+
+
+class Output(BaseModel):
+    """Base for tool outputs. A missing field fails validation (as StrictUndefined fails a prompt)
+    and an unexpected one too, so the narrator, figures and reports never read a key that is not
+    there, and a cached result of another shape is recomputed instead of served."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +85,12 @@ class Tool(ABC):
     cacheable: ClassVar[bool] = False  # results cached on disk by (model, data, tool, version, params)
     needs_model: ClassVar[bool] = False
     knowledge_card: ClassVar[str | None] = None  # card whose main caveat every result states
+    Output: ClassVar[type[BaseModel] | None] = None  # the typed result; every builtin tool sets it
+    # Planning knowledge (read by agent.planner through the registry):
+    triggers: ClassVar[tuple[Trigger, ...]] = ()  # wordings that ask for this tool, with priorities
+    intent_examples: ClassVar[tuple[str, ...]] = ()  # more questions, for the learned intent model
+    precise: ClassVar[bool] = False  # triggers on exact words ("neuron 5"): the learned model never overrides
+    figure_name: ClassVar[str | None] = None  # file-name prefix of the tool's figure, when it draws one
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,6 +114,45 @@ class Tool(ABC):
     @abstractmethod
     def run(self, ctx: "ToolContext", params: Any) -> BaseModel | dict[str, Any]:
         """Compute the output. Raise `WhyboxError` subclasses for problems the caller can fix."""
+
+    def narrate(self, output: Any, args: dict[str, Any]) -> str:
+        """The answer in words, from the typed output only: lead with the answer, give the key
+        numbers (only numbers that are in the output). Caveats are added by the caller."""
+        return f"{self.name} returned: {output.model_dump(mode='json') if isinstance(output, BaseModel) else output}"
+
+    def figure(self, output: Any, path: Path) -> Path | None:
+        """Draw the result as a PNG at `path` (set `figure_name` too); None: no figure."""
+        return None
+
+    def terminal(self, output: Any) -> str | None:
+        """A figure for the terminal chat (ANSI text); None: none."""
+        return None
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """Tool-specific arguments the planner cannot derive from `Params` alone (a target label,
+        a layer from the conversation...). `args` holds what the planner already filled."""
+        return args
+
+    @classmethod
+    def typed_output(cls, output: dict[str, Any] | BaseModel) -> Any:
+        """The output as the tool's `Output` model (validated), or as given when it has none."""
+        if cls.Output is None or isinstance(output, cls.Output):
+            return output
+        return cls.Output.model_validate(output)
+
+    # Derived from `Params`: what kind of arguments the tool takes (never restated in a table).
+    @classmethod
+    def takes_instance(cls) -> bool:
+        return issubclass(cls.Params, InstanceParams)
+
+    @classmethod
+    def takes(cls, field: str) -> bool:
+        return field in cls.Params.model_fields
+
+    @classmethod
+    def takes_nothing(cls) -> bool:
+        return not cls.Params.model_fields
 
     def card_for(self, params: Any, output: dict[str, Any]) -> str | None:
         """The knowledge card (prompts/cards) whose caveat applies to this result."""

@@ -43,6 +43,25 @@ def get_tool(name: str) -> type[Tool]:
     return tools[name]
 
 
+def _as_output(tool_cls: type[Tool], raw: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """The tool's result as JSON-ready data, validated against its `Output` model first: a
+    missing or unexpected field is our bug and raises here, before anything is cached."""
+    if tool_cls.Output is not None:
+        raw = tool_cls.Output.model_validate(raw.model_dump() if isinstance(raw, BaseModel) else raw)
+    return raw.model_dump(mode="json") if isinstance(raw, BaseModel) else dict(raw)
+
+
+def _checked(tool_cls: type[Tool], cached: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A cached output of another shape (written by an older version) is recomputed, not served."""
+    if cached is None or tool_cls.Output is None:
+        return cached
+    try:
+        tool_cls.Output.model_validate(cached)
+    except ValueError:
+        return None
+    return cached
+
+
 def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) -> ToolResult:
     """Validate, run (or fetch from the cache) and wrap one tool call with provenance."""
     tool_cls = get_tool(name)
@@ -68,11 +87,10 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
             model=provenance.model_hash, task=provenance.task, data=provenance.data_hash,
             tool=name, version=tool_cls.version, params=clean,
         )
-        output = ctx.cache.get(key)
+        output = _checked(tool_cls, ctx.cache.get(key))
         provenance.cached = output is not None
     if output is None:
-        raw = tool.run(ctx, params)
-        output = raw.model_dump(mode="json") if isinstance(raw, BaseModel) else dict(raw)
+        output = _as_output(tool_cls, tool.run(ctx, params))
         if key is not None:
             ctx.cache.put(key, output)
     provenance.seconds = round(time.perf_counter() - start, 4)

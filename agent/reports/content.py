@@ -71,7 +71,7 @@ def _overview(ctx: ToolContext, where: dict[str, Any] | None) -> RunRecord:
 def selection_report(ctx: ToolContext, where: dict[str, Any] | None, k: int | None = None, method: str | None = None,
                      quiet: bool = False) -> ReportContent:
     """An overview of the rows, then the first k of them explained one by one."""
-    from tools.builtin.data_tools import selected_rows
+    from tools.common import selected_rows
 
     where_model = Where(**where) if where else None
     rows = list(selected_rows(ctx, where_model))
@@ -89,7 +89,7 @@ def mistakes_report(ctx: ToolContext, where: dict[str, Any] | None, k: int | Non
                     quiet: bool = False) -> ReportContent:
     """Every misclassified row of the selection (or the k most confident ones), each explained,
     and a summary of what the errors share."""
-    from tools.builtin.performance import labelled_rows
+    from tools.common import labelled_rows
 
     base = {key: v for key, v in (where or {}).items() if key != "correct"}
     rows = labelled_rows(ctx, Where(**base) if base else None)

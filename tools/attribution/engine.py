@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from tools.models.handle import ModelHandle
     from tools.models.tasks import Task
 
-METHODS = ("integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention")
-GRADIENT_METHODS = ("integrated_gradients", "gradient_x_input", "attention")
+
+from tools.attribution.catalog import get_method  # noqa: E402
+
 DEFAULT_METHOD = "integrated_gradients"
 
 
@@ -102,24 +103,17 @@ def features_of(inp: AttributionInput, unit: str) -> list[list[int]]:
 def run_method(scorer: Scorer, request: Request) -> tuple[M.Scores, list[list[int]]]:
     """Scores, and the features (variable-part positions) the columns refer to."""
     inp = scorer.inp
-    method = request.method
-    if method not in METHODS:
-        raise InputError(f"Unknown attribution method {method!r}.", f"Methods: {', '.join(METHODS)}.")
+    method = get_method(request.method)
+    compute = getattr(M, method.name)  # each method's function in methods.py carries its name
     per = request.per_output
-    if method in GRADIENT_METHODS:
-        if method == "gradient_x_input":
-            scores = M.gradient_x_input(scorer, per)
-        elif method == "integrated_gradients":
-            scores = M.integrated_gradients(scorer, request.steps, per, adaptive=request.adaptive)
-        else:
-            scores = M.attention(scorer, per)
-        return scores, [[p] for p in range(len(inp.variable_ids))]
+    if method.kind == "gradient":
+        options = {"adaptive": request.adaptive} if method.name == "integrated_gradients" else {}
+        args = (request.steps, per) if method.name == "integrated_gradients" else (per,)
+        return compute(scorer, *args, **options), [[p] for p in range(len(inp.variable_ids))]
     features = features_of(inp, request.unit)
-    if method == "occlusion":
-        return M.occlusion(scorer, features, per), features
-    if method == "kernel_shap":
-        return M.kernel_shap(scorer, features, request.samples, request.seed, per), features
-    return M.lime(scorer, features, request.samples, request.seed, per), features
+    if method.kind == "perturbation":
+        return compute(scorer, features, per), features
+    return compute(scorer, features, request.samples, request.seed, per), features
 
 
 def to_words(inp: AttributionInput, values: np.ndarray, features: list[list[int]]) -> np.ndarray:
@@ -147,7 +141,7 @@ def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k:
         "target": {"kind": inp.target.kind, **target_info},
         "words": [{"word": w.text, "score": round(float(s), 6), "start": w.start, "end": w.end}
                   for w, s in zip(inp.words, word_scores[0])],
-        "method_info": {**scores.info, "unit": request.unit if request.method not in GRADIENT_METHODS else "token",
+        "method_info": {**scores.info, "unit": request.unit if get_method(request.method).kind != "gradient" else "token",
                         "seconds": round(method_seconds, 3)},
     }
     order = np.argsort(-np.abs(word_scores[0]), kind="stable")[:k]

@@ -5,18 +5,26 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tools.attribution.engine import METHODS, Request, explain
+from tools.attribution.catalog import NAMES as METHODS
+from tools.attribution.catalog import WORDING as METHOD_WORDING
+from tools.attribution.catalog import MethodName
+from tools.attribution.engine import Request, explain
 from tools.base import InstanceParams, Tool
-from tools.builtin.predict import resolve_instance
+from tools.common import resolve_instance
 from tools.context import ToolContext
 from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 
 # Chosen on the demo data by benchmarks/attribution_faithfulness.py (see README): the fastest
 # method that beats the random ranking on both AOPC measures most often.
 DEFAULT_METHOD = "occlusion"
+# "the most important words", "which features were decisive": an adjective and a feature noun.
+_FEATURES = r"(?:features?|tokens?|words?|characteristics|parts?|attributions?|terms?)"
+_ADJ = (r"(?:important|influential|relevant|critical|key|major|significant|essential|decisive|top|salient|main"
+        r"|dominant)")
 
 class AttributeParams(InstanceParams):
-    method: Literal["integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention"] | None = None
+    method: MethodName | None = None
     k: int | None = Field(default=None, ge=1, le=100, description="how many top words to list")
     target: str | None = Field(default=None, description="label to explain (default: the predicted one); with output=answer, an answer text")
     contrast: str | None = Field(default=None, description="explain `target` rather than this label")
@@ -35,6 +43,41 @@ class Attribute(Tool):
         "(ERASER comprehensiveness/sufficiency against random rankings). Methods: " + ", ".join(METHODS) + "."
     )
     Params = AttributeParams
+    triggers = (
+        Trigger(alternatives(
+            rf"\b{METHOD_WORDING}\b",
+            rf"\b{_ADJ}\b.*\b{_FEATURES}\b",
+            rf"\b{_FEATURES}\b.*\b{_ADJ}\b",
+            r"\bwhy\b",
+            r"importance",
+            r"attribut",
+            r"salien",
+            r"heat ?map",
+            r"drove",
+            r"\bdrive[sn]?\b",
+            r"contribut",
+            r"\bexplain",
+            r"explanation",
+            r"reasons? for",
+            r"\brel(?:y|ies) on\b",
+            r"how (?:does |did |do )?(?:the |this |your )?model (?:decide|"
+            r"decided|decides|arrive|arrived|arrives|come|came|reach|reached)",
+            r"which (?:words?|tokens?|parts?)",
+            r"what (?:words?|tokens?) (?:made|make|caused|led)",
+        ), priority=200),
+    )
+    intent_examples = (
+        "why did the model predict review 8 like that?",
+        "which words mattered for item 5?",
+        "explain the prediction for row 77",
+        "top 4 tokens for review 2 with lime",
+        "show a heatmap of attributions for review 20",
+        "what parts of review 6 pushed it to positive?",
+        "integrated gradients for id 4",
+        "primary features of review 110 by input gradient",
+        "the most important word for item 3",
+        "what five features most influence the prediction for review 15?",
+    )
     needs_model = True
     cacheable = True
     version = "1"

@@ -2,19 +2,17 @@
 the model, with minimality (MiCE), fluency (perplexity ratio) and the set's diversity."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from tools.base import InstanceParams, Tool
-from tools.builtin.predict import resolve_instance
+from tools.common import classifier_setup, resolve_instance
 from tools.context import ToolContext
 from tools.counterfactuals.search import MAX_EDITS
-from tools.errors import InputError, ToolUnavailable
-
-MAX_WORDS = 120
+from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 
 
 class CounterfactualParams(InstanceParams):
@@ -22,38 +20,43 @@ class CounterfactualParams(InstanceParams):
     k: int | None = Field(default=None, ge=1, le=10, description="how many counterfactuals")
 
 
-@dataclass
-class ClassifierSetup:
-    """What every edit-based tool starts from: the words, a batched scorer, the original prediction."""
-    task: Any
-    words: list[str]
-    score: Callable[[Sequence[str]], np.ndarray]
-    labels: list[str]
-    original: np.ndarray
-    current: int
-
-
-def classifier_setup(ctx: ToolContext, text: str, tool: str) -> ClassifierSetup:
-    """Refuses generation tasks and overlong text, then scores the original once."""
-    task = ctx.task
-    if not task.is_classifier:
-        raise ToolUnavailable(f"`{tool}` works on classifiers; the model is loaded for generation.",
-                              "Load it with --labels (or --task classify).")
-    words = text.split()
-    if len(words) > MAX_WORDS:
-        raise InputError(f"The text has {len(words)} words; `{tool}` searches edits of texts up to {MAX_WORDS} words.")
-
-    def score(texts: Sequence[str]) -> np.ndarray:
-        return task.predict_proba(list(texts), batch_size=32, shared_prefix=True)[0]
-
-    original = score([text])[0]
-    return ClassifierSetup(task, words, score, list(task.labels), original, int(np.argmax(original)))
-
-
 class Counterfactual(Tool):
     name = "counterfactual"
     description = "Minimal edits that change the prediction (to `target` when given), verified on the model."
     Params = CounterfactualParams
+    triggers = (
+        Trigger(alternatives(
+            r"counterfactual",
+            r"contrastive",
+            r"\bwhat (?:edit|change|modification)s? (?:would|could|will|can|should|might)\b",
+            r"\bturn (?:it|QUOTED|this|that|(?:review|id|item|row|instance) \d+) into\b",
+            r"\bcfes?\b",
+            r"alternative outcomes?",
+            r"\bflips?\b",
+            r"flipped",
+            r"smallest (?:change|edit)",
+            r"minimal (?:change|edit)",
+            r"what (?:would|could|should) (?:i|you|we) (?:need to )?change",
+            r"(?:change|alter|reverse) (?:the|its|it'?s) (?:prediction|mind|output|label|answer|decision|outcome)",
+            r"what would (?:make|it take)",
+            r"how (?:can|could) (?:i|we|you) (?:make|get) (?:it|the model) (?:to )?(?:say|predict)",
+            r"(?:way|how) to change",
+            r"(?:should|must) change .* to\b",
+            r"changed so\b",
+            r"make (?:it|review \d+|id \d+|the prediction) (?:positive|negative)",
+            r"how (?:can|could|would|might) (?:it|review \d+|row \d+|id \d+|"
+            r"this|that) (?:become|turn|be (?:classified|predicted|labell?ed)"
+            r" (?:as )?)",
+        ), priority=70),
+    )
+    intent_examples = (
+        "what is the smallest edit that flips review 3?",
+        "how can I change the prediction for row 90?",
+        "give me a counterfactual for item 4",
+        "what would make review 2 positive?",
+        "how would review 7 need to change to be negative?",
+        "what minimal change flips the label of 'a dull film'?",
+    )
     needs_model = True
     cacheable = True
     knowledge_card = "counterfactual"
@@ -61,7 +64,11 @@ class Counterfactual(Tool):
     examples = ("what is the smallest edit that flips review 4?", "what would make 'the food was cold' positive?")
 
     def run(self, ctx: ToolContext, params: CounterfactualParams) -> dict[str, Any]:
-        from tools.counterfactuals.edits import diversity, minimality, word_edit_distance
+        from tools.counterfactuals.edits import (
+            diversity,
+            minimality,
+            word_edit_distance,
+        )
         from tools.counterfactuals.search import model_proposals, perplexity, search
 
         text, origin = resolve_instance(ctx, params)

@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import Field
 
 from tools.base import InstanceParams, Tool
-from tools.builtin.counterfactual import classifier_setup
-from tools.builtin.predict import resolve_instance
+from tools.common import classifier_setup, resolve_instance
 from tools.context import ToolContext
 from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 
 
 class InfluenceParams(InstanceParams):
@@ -24,6 +24,23 @@ class Influence(Tool):
     name = "influence"
     description = "Training rows that most influenced the prediction (TracIn on the last MLP layer), proponents and opponents."
     Params = InfluenceParams
+    triggers = (
+        Trigger(alternatives(
+            r"(?:influen\w*|dominant|prominent|important) (?:\w+ )?(?:training|train)",
+            r"influen\w* (?:important )?data (?:instance|point)",
+            r"(?:dominant|prominent) (?:\w+ )?data",
+            r"where did it learn",
+            r"which training",
+            r"training (?:rows|examples|points|instances|data) (?:that|which) (?:most|influenc)",
+            r"\binfluence\b",
+        ), priority=90),
+    )
+    intent_examples = (
+        "which training examples influenced review 4?",
+        "top 3 influential training rows for item 9",
+        "where did the model learn its prediction for review 2?",
+        "the most significant training data instance for review 20",
+    )
     needs_model = True
     cacheable = True
     knowledge_card = "influence"
@@ -32,7 +49,7 @@ class Influence(Tool):
     def run(self, ctx: ToolContext, params: InfluenceParams) -> dict[str, Any]:
         from tools.builtin.data_tools import row_view
         from tools.builtin.internals import dataset_states
-        from tools.builtin.similar import cosine
+        from tools.common import cosine
         from tools.internals.influence import gradient_factors, tracin_scores
         from tools.internals.probing import cached_states, pooled_states
 

@@ -8,10 +8,12 @@ from typing import Any
 from pydantic import Field
 
 from tools.base import InstanceParams, Params, Tool
-from tools.builtin.predict import resolve_instance
+from tools.common import resolve_instance
 from tools.context import ToolContext
 from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 from tools.where import Where, select
+
 
 def dataset_states(ctx: ToolContext):
     """[rows, layers+1, hidden] mean-pooled hidden states of every dataset row (cached; shared by
@@ -37,6 +39,23 @@ class LogitLens(Tool):
     name = "logit_lens"
     description = "What each layer would predict next (logit lens), with the final answer's probability and KL per layer."
     Params = LogitLensParams
+    triggers = (
+        Trigger(alternatives(
+            r"logit[ -]?lens",
+            r"each layer (?:would )?predict",
+            r"layer by layer",
+            r"what (?:does|would) (?:each|every) layer",
+            r"(?:each|every) layer'?s? (?:prediction|guess)",
+        ), priority=40),
+    )
+    intent_examples = (
+        "logit lens on review 3",
+        "what does each layer predict next for item 5?",
+        "show the layer by layer predictions for 'The sky is'",
+        "what would the intermediate layers guess for review 7?",
+        "decode each layer's hidden state for review 2",
+    )
+    precise = True
     needs_model = True
     cacheable = True
     knowledge_card = "logit_lens"
@@ -69,6 +88,20 @@ class TopNeurons(Tool):
     name = "top_neurons"
     description = "The MLP neurons most active at the prediction and most responsible for it (activation x gradient)."
     Params = TopNeuronsParams
+    triggers = (
+        Trigger(alternatives(
+            r"\bneurons\b",
+            r"\bneuron activations?\b",
+            r"\bmlp units\b",
+        ), priority=30),
+    )
+    intent_examples = (
+        "which neurons fire for review 3?",
+        "most active neurons in layer 10 for item 4",
+        "which MLP units matter for 'bad food'?",
+        "top 5 neurons for review 8",
+    )
+    precise = True
     needs_model = True
     cacheable = False  # one forward+backward; descriptions written later by explain_neuron must show up
     knowledge_card = "top_neurons"
@@ -94,6 +127,23 @@ class Probe(Tool):
     name = "probe"
     description = "How well each layer linearly encodes a concept (default: the dataset's labels), with control baselines."
     Params = ProbeParams
+    triggers = (
+        Trigger(alternatives(
+            r"\bprob(?:e|ing)\b",
+            r"\bencode[sd]?\b",
+            r"linearly (?:decodable|separable)",
+            r"represent(?:s|ed)?\b.*\b(?:in|by) (?:each |every |the )?layers?",
+            r"(?:each|which) layers? (?:represent|capture|know)",
+        ), priority=50),
+    )
+    intent_examples = (
+        "does layer 4 encode sentiment?",
+        "which layers represent the labels?",
+        "probe layers 3 to 6",
+        "is negation linearly decodable in layer 12?",
+        "how well does each layer capture sentiment?",
+    )
+    precise = True
     needs_model = True
     cacheable = True
     knowledge_card = "probe"

@@ -27,7 +27,8 @@ class ExplainConceptParams(Params):
 
 def session_documents(ctx: ToolContext) -> dict[str, tuple[str, str]]:
     """The loaded dataset's (and, once loaded, the model's) own description, keyed by content hash."""
-    from tools.builtin.about import DescribeData, DescribeModel, NoParams
+    from tools.base import NoParams
+    from tools.builtin.about import DescribeData, DescribeModel
 
     docs = {}
     d = DescribeData().run(ctx, NoParams())
@@ -56,6 +57,30 @@ class ExplainConcept(Tool):
     name = "explain_concept"
     description = "Explain an XAI / ML concept or one of the assistant's operations, grounded in the knowledge base with citations."
     Params = ExplainConceptParams
+    intent_examples = (
+        "what is a saliency map?",
+        "explain how occlusion works",
+        "what is attention in transformers?",
+        "why would two attribution methods disagree?",
+        "what is superposition in neural networks?",
+        "what does the tuned lens do?",
+        "what is a control task for probes?",
+        "what is mdl probing?",
+        "what's an activation patching experiment?",
+        "how does the grounding check work?",
+        "what does it mean when a neuron is polysemantic?",
+        "can I trust attention weights as explanations?",
+        "what is a baseline in integrated gradients?",
+        "explain sufficiency and comprehensiveness",
+        "what is kernel shap and how does it relate to shapley values?",
+        "tell me about counterfactual explanations",
+        "explain adversarial examples",
+        "feature attribution in NLP?",
+        "what is the learn operation?",
+        "what does rationalization mean in NLP?",
+        "how can I use the label edit operation?",
+        "what is model calibration?",
+    )
     examples = ("Can I trust attention weights as explanations?", "what does comprehensiveness measure?")
 
     def run(self, ctx: ToolContext, params: ExplainConceptParams) -> dict[str, Any]:

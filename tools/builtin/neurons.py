@@ -12,6 +12,7 @@ from tools.base import Params, Tool
 from tools.cache import cache_key
 from tools.context import ToolContext
 from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 
 MAX_FILE_BYTES = 5_000_000
 
@@ -70,6 +71,21 @@ class ExplainNeuron(Tool):
     description = ("Natural-language description of an MLP neuron from its top exemplars (LLM when configured, else a "
                    "deterministic pattern explainer), with held-out simulation and detection scores against baselines.")
     Params = ExplainNeuronParams
+    triggers = (
+        Trigger(alternatives(
+            r"\bneuron\s*#?\s*\d+",
+            r"same neuron",
+            r"\b(?:what does|describe|explain) (?:this|that|the) neuron",
+            r"\blayer \d+,? (?:neuron|unit) \d+",
+        ), priority=20),
+    )
+    intent_examples = (
+        "what does neuron 5 in layer 2 do?",
+        "describe layer 14 neuron 811",
+        "what is neuron 300 of layer 9 sensitive to?",
+        "explain unit 12 in layer 1",
+    )
+    precise = True
     needs_model = True
     knowledge_card = "explain_neuron"
     examples = ("what does neuron 811 in layer 14 do?", "explain neuron 5 of layer 0")

@@ -8,22 +8,14 @@ from pydantic import Field
 from sklearn import metrics as skm
 
 from tools.base import Params, Tool
-from tools.builtin.data_tools import row_view, selected_rows
+from tools.common import labelled_rows, row_view
 from tools.context import ToolContext
 from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 from tools.where import Where
 
 METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 SMALL_SAMPLE = 30
-
-
-def labelled_rows(ctx: ToolContext, where: Where | None):
-    if not ctx.dataset.has_labels:
-        raise InputError("This dataset has no gold labels, so there is nothing to score against.")
-    rows = [r for r in selected_rows(ctx, where) if r.label is not None]
-    if not rows:
-        raise InputError(f"No labelled rows match: {(where or Where()).describe()}.")
-    return rows
 
 
 class ScoreParams(Params):
@@ -60,6 +52,36 @@ class Score(Tool):
         return self.METRIC_CARDS[params.metric]
 
     Params = ScoreParams
+    triggers = (
+        Trigger(alternatives(
+            r"rate .* correct",
+            r"(?:get|gets|getting) (?:it|them|things) (?:correct|right)",
+            r"correct predictions",
+            r"accura",
+            r"\bf1\b",
+            r"f-score",
+            r"precision",
+            r"recall",
+            r"roc\b",
+            r"roc[ _-]?auc",
+            r"\bauc\b",
+            r"performance",
+            r"how (?:well|good) .* perform",
+            r"how (?:well|good) (?:does|is)",
+            r"\bscores?\b",
+            r"how often .* (?:right|correct)",
+        ), priority=240),
+    )
+    intent_examples = (
+        "how accurate is the model?",
+        "what's the f1?",
+        "what's the precision on negative reviews?",
+        "how well does it do on long reviews?",
+        "how often is the model right?",
+        "what's the rate of correct predictions?",
+        "compute the roc auc on reviews about food",
+        "how good is the model at classifying short reviews?",
+    )
     needs_model = True
     examples = ("what's the accuracy?", "f1 on reviews that mention price")
 
@@ -103,6 +125,30 @@ class Mistakes(Tool):
     description = "Misclassified rows: how many (mode=count) or the k most confident ones (mode=sample)."
     knowledge_card = "mistakes"
     Params = MistakesParams
+    triggers = (
+        Trigger(alternatives(
+            r"(?:predicts?|predicting|predicted|forecasts?|classif\w*|gets?|"
+            r"got|labell?ed) (?:\w+ )?(?:incorrectly|falsely|inaccurately|"
+            r"wrong(?:ly)?)",
+            r"\bmistakes?\b",
+            r"\berrors?\b",
+            r"misclassif",
+            r"\bwrong(?:ly)?\b",
+            r"incorrect(?:ly)?\b",
+            r"\bmispredict",
+            r"\berrs?\b",
+            r"\binaccuracies\b",
+            r"\bfailures?\b",
+        ), priority=110),
+    )
+    intent_examples = (
+        "how many wrong predictions are there?",
+        "show me some errors",
+        "which reviews are misclassified?",
+        "list the examples the model gets wrong",
+        "how many errors on reviews about service?",
+        "give me 3 misclassified rows",
+    )
     needs_model = True
     examples = ("how many mistakes does it make?", "show me 3 mistakes")
 

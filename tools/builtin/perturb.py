@@ -15,9 +15,9 @@ import numpy as np
 from pydantic import Field
 
 from tools.base import InstanceParams, Tool
-from tools.builtin.counterfactual import classifier_setup
-from tools.builtin.predict import resolve_instance
+from tools.common import classifier_setup, resolve_instance
 from tools.context import ToolContext
+from tools.planning import Trigger, alternatives
 
 MEANING_THRESHOLD = 0.85
 
@@ -38,6 +38,26 @@ class Adversarial(Tool):
     name = "adversarial"
     description = "A small meaning-preserving perturbation (synonym, typo, neutral phrase) that changes the prediction."
     Params = AdversarialParams
+    triggers = (
+        Trigger(alternatives(
+            r"adversar",
+            r"\battack",
+            r"\bfool",
+            r"\btrick",
+            r"decept",
+            r"deceiv",
+            r"mislead",
+            r"confus(?:e|ed|ing) the model",
+            r"model (?:would be|be|gets?|is) confused",
+            r"perturbation",
+        ), priority=80),
+    )
+    intent_examples = (
+        "attack review 5",
+        "find a perturbation that fools the model on item 8",
+        "is the prediction on review 3 robust?",
+        "make a tiny typo edit that changes the prediction of row 4",
+    )
     needs_model = True
     cacheable = True
     knowledge_card = "adversarial"
@@ -79,6 +99,26 @@ class Augment(Tool):
     name = "augment"
     description = "k label-preserving variants of an instance (synonym substitution, LLM paraphrase when configured), verified on the model."
     Params = AugmentParams
+    triggers = (
+        Trigger(alternatives(
+            r"augment",
+            r"paraphras",
+            r"\bnew (?:\w+ )?(?:instances?|examples?|samples?|data ?points?|variants?|versions?|data)\b",
+            r"\bvariants?\b",
+            r"rewordings?",
+            r"rephras",
+            r"more (?:examples|data) like",
+            r"generate (?:\d+ )?(?:variants|versions|examples)",
+            r"derived from",
+            r"based on (?:id|item|instance|review)",
+        ), priority=100),
+    )
+    intent_examples = (
+        "paraphrase review 9",
+        "give me 3 variants of item 2 with the same label",
+        "generate new training examples from review 5",
+        "show me a modified version of instance 34",
+    )
     needs_model = True
     knowledge_card = "augment"
     examples = ("give me 3 paraphrases of review 5 that keep its label", "augment 'the staff were friendly'")

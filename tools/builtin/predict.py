@@ -6,18 +6,11 @@ from typing import Any
 from pydantic import Field
 
 from tools.base import InstanceParams, Tool
+from tools.common import resolve_instance
 from tools.context import ToolContext
-from tools.data.dataset import validate_text
+from tools.planning import Trigger, alternatives
 
 LOW_LABEL_MASS = 0.05
-
-
-def resolve_instance(ctx: ToolContext, params: InstanceParams) -> tuple[str, dict[str, Any]]:
-    """The text to run and what to say about where it came from (row id and gold label)."""
-    if params.id is not None:
-        row = ctx.dataset.get(params.id)
-        return row.text, {"id": row.id, "gold_label": row.label}
-    return validate_text(params.text or ""), {}
 
 
 class PredictParams(InstanceParams):
@@ -32,6 +25,38 @@ class Predict(Tool):
         "or the continuation with each token's probability (generation)."
     )
     Params = PredictParams
+    triggers = (
+        Trigger(alternatives(
+            r"\bconfidence scores?\b",
+            r"\blikel(?:y|ihood)\b",
+            r"probab",
+            r"confiden",
+            r"how sure",
+            r"certain",
+            r"\bpredict",
+            r"prediction",
+            r"inference",
+            r"\bclassif",
+            r"what (?:does|would) (?:the model|it) (?:say|think|output|answer)",
+            r"what label",
+            r"\bcontinue\b",
+            r"\bcomplete\b",
+            r"what comes next",
+            r"\bsentiment of\b",
+            r"\boutput\b",
+            r"\bgenerate\b",
+            r"\banswer\b",
+        ), priority=230),
+    )
+    intent_examples = (
+        "what does the model predict for row 9?",
+        "how sure is the model about review 14?",
+        "what is the predicted label of item 6?",
+        "classify 'the screen cracked after a week'",
+        "what probability does the model give review 3?",
+        "deliver the prediction for instance 94",
+        "run the model on review 41",
+    )
     needs_model = True
     cacheable = True
     examples = ("what does the model predict for review 12?", "what does it predict for 'the battery died after a day'?")

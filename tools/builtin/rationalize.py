@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from tools.base import InstanceParams, Tool
-from tools.builtin.counterfactual import classifier_setup
-from tools.builtin.predict import resolve_instance
+from tools.common import classifier_setup, resolve_instance
 from tools.context import ToolContext
 from tools.counterfactuals.edits import parts
 from tools.counterfactuals.lexicon import FUNCTION_WORDS
 from tools.errors import ToolUnavailable
+from tools.planning import Trigger, alternatives
 
 RANDOM_DRAWS = 10
 
@@ -44,6 +44,42 @@ class Rationalize(Tool):
     name = "rationalize"
     description = "The model's own free-text explanation of its prediction, with a check of how faithful it is."
     Params = RationalizeParams
+    triggers = (
+        Trigger(alternatives(
+            r"rationali[sz]",
+            r"rationale",
+            r"justif",
+            r"in (?:your|its) own words",
+            r"natural[- ]language",
+            r"everyday language",
+            r"plain(?:[- ]english| language| words| terms)",
+            r"simple (?:terms|words|language)",
+            r"layman",
+            r"understandable",
+            r"comprehensible",
+            r"reasoning\b",
+            r"(?:verbal|textual) explanation",
+            r"expound",
+            r"shed light on (?:id|item|instance|data|review)",
+            r"\binterpret (?:id|item|instance|review|data)",
+            r"detailed explanation",
+            r"give an account",
+            r"simplify the explanation",
+            r"explanation for the output",
+            r"self-explain",
+            r"\bask (?:the|this) model (?:itself )?(?:why|to explain)",
+            r"how does (?:the|this) model (?:justify|explain itself)",
+            r"\bargue\b",
+        ), priority=170),
+    )
+    intent_examples = (
+        "why does the model think review 4 is negative, in its own words?",
+        "give a rationale for item 2",
+        "justify the prediction for row 8",
+        "clarify review 43 with a reason",
+        "break down review 27 with a clear explanation in words",
+        "ask the model to explain review 5",
+    )
     needs_model = True
     cacheable = True
     knowledge_card = "rationalize"

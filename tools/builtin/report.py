@@ -7,13 +7,15 @@ import the agent). Without one, the tool says how to get a report.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
+from tools.attribution.catalog import MethodName
 from tools.base import InstanceParams, Tool
 from tools.context import ToolContext
 from tools.errors import ToolUnavailable
+from tools.planning import Trigger, alternatives
 from tools.where import Where
 
 
@@ -21,7 +23,7 @@ class ReportParams(InstanceParams):
     instance_required = False
     where: Where | None = Field(default=None, description="rows to report on; correct=false reports the mistakes")
     k: int | None = Field(default=None, ge=1, le=500, description="how many rows to explain one by one")
-    method: Literal["integrated_gradients", "gradient_x_input", "occlusion", "kernel_shap", "lime", "attention"] | None = None
+    method: MethodName | None = None
 
 
 class Report(Tool):
@@ -30,6 +32,20 @@ class Report(Tool):
                    "(where; correct=false explains every mistake) or, with no arguments, of the conversation so far.")
     knowledge_card = "report"
     Params = ReportParams
+    triggers = (
+        Trigger(alternatives(
+            r"\breport\b",
+            r"write[- ]?up",
+            r"\bpdf\b",
+        ), priority=10),
+    )
+    intent_examples = (
+        "write a report on review 5",
+        "make a pdf about the mistakes",
+        "export an html report for reviews mentioning price",
+        "report of this conversation",
+    )
+    precise = True
     needs_model = True
     examples = ("write me a report on its mistakes", "make a PDF report of review 12", "export this conversation as a report")
 

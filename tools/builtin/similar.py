@@ -9,20 +9,15 @@ import numpy as np
 from pydantic import Field
 
 from tools.base import InstanceParams, Tool
-from tools.builtin.predict import resolve_instance
+from tools.common import cosine, resolve_instance
 from tools.context import ToolContext
 from tools.errors import InputError
+from tools.planning import Trigger, alternatives
 
 
 class SimilarParams(InstanceParams):
     k: int | None = Field(default=None, ge=1, le=50)
     layer: int | None = Field(default=None, ge=-1, description="0-based block whose mean-pooled state is compared (-1: embeddings); default the last")
-
-
-def cosine(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every row of `matrix` with `query`."""
-    matrix = matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
-    return matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
 
 
 def sentence_vectors(ctx: ToolContext) -> np.ndarray:
@@ -38,6 +33,28 @@ class Similar(Tool):
     name = "similar"
     description = "The k most similar dataset rows, by the model's own hidden states and by sentence embedding."
     Params = SimilarParams
+    triggers = (
+        Trigger(alternatives(
+            r"similar",
+            r"similarity",
+            r"nearest",
+            r"neighbou?rs?",
+            r"closest",
+            r"look(?:s)? like",
+            r"resembl",
+            r"most like\b(?!ly)",
+            r"analogous",
+            r"\bakin\b",
+            r"comparable",
+            r"\blike (?:id|item|instance|review|row)",
+        ), priority=220),
+    )
+    intent_examples = (
+        "find reviews similar to review 4",
+        "which rows resemble item 9?",
+        "nearest neighbours of review 2",
+        "reviews like 'the staff were great'",
+    )
     needs_model = True
     cacheable = True
     knowledge_card = "similar"

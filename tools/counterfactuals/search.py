@@ -17,7 +17,14 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from tools.counterfactuals.edits import Edit, apply, lexical_edits, minimality, parts, swap
+from tools.counterfactuals.edits import (
+    Edit,
+    apply,
+    lexical_edits,
+    minimality,
+    parts,
+    swap,
+)
 from tools.counterfactuals.lexicon import FUNCTION_WORDS
 from tools.models.tasks import _forward_last_logits
 

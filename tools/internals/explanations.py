@@ -14,8 +14,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tools.internals.describe import (Description, Rule, Window, explain_deterministic, exemplar_prompt, rule_from_text,
-                                      score_predictions, simulate, token_table)
+from tools.internals.describe import (
+    Description,
+    Rule,
+    Window,
+    exemplar_prompt,
+    explain_deterministic,
+    rule_from_text,
+    score_predictions,
+    simulate,
+    token_table,
+)
 
 N_TOP = {"explain": 12, "validation": 10, "test": 20}
 N_RANDOM = {"explain": 12, "validation": 10, "test": 20}

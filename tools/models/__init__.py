@@ -1,6 +1,13 @@
 """Model loading, the model handle, and tasks (classification and generation)."""
 from tools.models.handle import ModelHandle, build_task, load_model
-from tools.models.tasks import Encoded, Generation, GenerationTask, LabelWordTask, SequenceClassifierTask, Task
+from tools.models.tasks import (
+    Encoded,
+    Generation,
+    GenerationTask,
+    LabelWordTask,
+    SequenceClassifierTask,
+    Task,
+)
 
 __all__ = [
     "Encoded", "Generation", "GenerationTask", "LabelWordTask", "ModelHandle", "SequenceClassifierTask",

@@ -14,8 +14,14 @@ from tools.errors import ModelLoadError
 from tools.models.architecture import decoder_layers
 from tools.models.loading import folder_hash, resolve_model_folder
 from tools.models.tasks import (
-    GenerationTask, LabelWordTask, SequenceClassifierTask, Task, accepts, generation_signature,
-    label_words_signature, sequence_classifier_signature,
+    GenerationTask,
+    LabelWordTask,
+    SequenceClassifierTask,
+    Task,
+    accepts,
+    generation_signature,
+    label_words_signature,
+    sequence_classifier_signature,
 )
 from tools.progress import stage
 
@@ -98,8 +104,12 @@ def _kind_of(config) -> str:
 
 def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, quiet: bool = False) -> ModelHandle:
     """Load a model spec (see `resolve_model_folder`) in float32 on CPU, from safetensors only."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own stage messages say what is happening
