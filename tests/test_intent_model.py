@@ -3,11 +3,12 @@ the catalogue and against a retrain, and how the planner arbitrates between it a
 import numpy as np
 import pytest
 
-from agent.intent_encoder import MAX_TOKENS
-from agent.intent_model import WEIGHTS, IntentModel, encoder, fit, training_examples
 from agent.plan import ConversationState
 from agent.planner import RulePlanner
+from agent.planner.intent_encoder import MAX_TOKENS
+from agent.planner.intent_model import WEIGHTS, IntentModel, encoder
 from tests.planner_eval.harness import COXQL, LABELS
+from tests.planner_eval.train_intent_model import fit, training_examples
 from tools.registry import all_tools
 
 TEXTS = ["why did it call review 12 negative?", "", "é漢字🙂 what?", "x" * 10_000 + " how many reviews?",
@@ -31,7 +32,7 @@ def test_weights_know_every_catalogue_tool_and_decline():
 
 @pytest.mark.skipif(not COXQL.exists(), reason="shared CoXQL data not beside the checkout")
 def test_shipped_weights_are_what_the_sources_train():
-    """Editing intent_examples.tsv or a development set without `python -m agent.intent_model`
+    """Editing intent_examples.tsv or a development set without `python -m agent.planner.intent_model`
     leaves stale weights: this fails then."""
     pairs = training_examples()
     retrained = fit(pairs)

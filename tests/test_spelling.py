@@ -6,7 +6,7 @@ import pytest
 
 from agent.plan import ConversationState
 from agent.planner import RulePlanner
-from agent.spelling import Speller, damerau_levenshtein, max_distance, shared_speller
+from agent.planner.spelling import Speller, damerau_levenshtein, max_distance, shared_speller
 from tests.planner_eval.harness import LABELS
 
 

@@ -90,6 +90,9 @@ class Tool(ABC):
     triggers: ClassVar[tuple[Trigger, ...]] = ()  # wordings that ask for this tool, with priorities
     intent_examples: ClassVar[tuple[str, ...]] = ()  # more questions, for the learned intent model
     precise: ClassVar[bool] = False  # triggers on exact words ("neuron 5"): the learned model never overrides
+    # The planner's structural roles: "concept" (questions about a concept), "rows" (show rows),
+    # "predict" (the default for an instance), "help" (what the assistant can do). At most one tool each.
+    planner_role: ClassVar[str | None] = None
     figure_name: ClassVar[str | None] = None  # file-name prefix of the tool's figure, when it draws one
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:

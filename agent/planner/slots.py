@@ -5,9 +5,9 @@ Pure functions over the question text, each small and separately tested.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from tools.attribution import catalog
-from typing import Any
 
 _ID_WORDS = r"(?:id'?s?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
 ID_PATTERN = re.compile(rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with (?:an? )?id(?: of)?|with|id)?\s*(\d+)\b(?!\s*(?:words?|tokens?|characters?|%))"

@@ -1,7 +1,7 @@
-"""The offline planner: no LLM, no network, no model weights. `agent.intents` picks the tool each
-clause asks for, `agent.slots` fills its arguments, and the conversation state resolves
+"""The offline planner: no LLM, no network, no model weights. `agent.planner.rules` picks the tool each
+clause asks for, `agent.planner.slots` fills its arguments, and the conversation state resolves
 follow-ups ("it", "those", "the same with LIME", "now neuron 301", "and on the short ones?") and
-what-if edits in words (`agent.whatif`).
+what-if edits in words (`agent.planner.whatif`).
 
 Version 2 (planner issue). Accuracy on held-out sets: `python benchmarks/planner_eval.py`.
 """
@@ -10,23 +10,32 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from agent.intent_model import Guess, IntentModel, shared_model
-from agent.intents import OUT_OF_SCOPE, clause_intent, concept_topic, is_concept_question
 from agent.plan import Call, ConversationState, Plan
-from agent.spelling import shared_speller
-from agent.slots import (
-    find_ids, find_k, find_layers, find_singular_k, find_method, find_metric, find_metrics, find_neuron, find_where, quoted_texts, strip_quotes,
+from agent.planner.catalog import catalog
+from agent.planner.intent_model import Guess, IntentModel, shared_model
+from agent.planner.rules import (
+    OUT_OF_SCOPE,
+    clause_intent,
+    concept_topic,
+    is_concept_question,
 )
-from agent.whatif import apply_edits, find_edits
+from agent.planner.slots import (
+    find_ids,
+    find_k,
+    find_layers,
+    find_method,
+    find_metric,
+    find_metrics,
+    find_neuron,
+    find_singular_k,
+    find_where,
+    quoted_texts,
+    strip_quotes,
+)
+from agent.planner.spelling import shared_speller
+from agent.planner.whatif import apply_edits, find_edits
 
 VERSION = "rules+intent-model-3"
-INSTANCE_TOOLS = {"predict", "attribute", "counterfactual", "adversarial", "augment", "rationalize", "similar",
-                  "influence", "logit_lens", "top_neurons"}
-WHERE_TOOLS = {"show", "count", "label_distribution", "keywords", "score", "mistakes", "report"}
-K_TOOLS = {"attribute", "similar", "influence", "augment", "counterfactual", "keywords", "mistakes", "top_neurons", "show"}
-NO_ARG_TOOLS = {"describe_model", "describe_data", "capabilities"}
-# Rules keyed on exact words ("neuron 5", "layer 3", "report", "relabel") that the model never overrides.
-PRECISE_RULES = {"report", "explain_neuron", "top_neurons", "logit_lens", "probe", "edit_label"}
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
 FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0.9, 0.9
 
@@ -135,7 +144,7 @@ class RulePlanner:
                 tool = rule_found = "explain_concept"
             else:
                 tool = clause_intent(clause)
-                if tool in NO_ARG_TOOLS and clause_has_instance:
+                if tool in catalog().no_args and clause_has_instance:
                     tool = "show"
                 rule_found = tool
                 tool = self._arbitrate(tool, clause, clause_has_instance or has_instance, state)
@@ -158,7 +167,7 @@ class RulePlanner:
             tools = [t for t in tools if t not in guessed]
         if len(tools) > 1:  # "... Could you display them?" / "Can you help me with that?" restate the request
             tools = [t for t in tools if not (t in {"show", "capabilities"} and not find_ids(clauses_of[t]) and "QUOTED" not in clauses_of[t])] or tools
-        if len(tools) > 1 and "show" in tools[1:] and set(tools) & INSTANCE_TOOLS:
+        if len(tools) > 1 and "show" in tools[1:] and set(tools) & catalog().instance:
             tools.remove("show")
         return tools
 
@@ -167,15 +176,15 @@ class RulePlanner:
         nothing matched, an instance tool with nothing to point at, the catch-all `show`, or a
         confident disagreement. Thresholds were set on the development sets (tests/planner_eval)."""
         guess = self._guess(clause)
-        if guess is None or guess.tool == "decline" or rule in PRECISE_RULES or rule == guess.tool:
+        if guess is None or guess.tool == "decline" or rule in catalog().precise or rule == guess.tool:
             return rule
         fits = self._fits(guess.tool, clause, has_instance, state)
         if rule is None:
             if state.last_tool and (FOLLOW_UP.search(clause) or len(clause.split()) <= 4):
                 return None  # a follow-up: _follow_up reuses the last tool
             return guess.tool if fits and guess.probability >= FALLBACK_P else None
-        if rule in INSTANCE_TOOLS and not has_instance and state.instance() is None:
-            return guess.tool if fits and guess.tool not in INSTANCE_TOOLS and guess.probability >= NO_REFERENT_P else rule
+        if rule in catalog().instance and not has_instance and state.instance() is None:
+            return guess.tool if fits and guess.tool not in catalog().instance and guess.probability >= NO_REFERENT_P else rule
         if rule == "show" and fits and guess.probability >= OVER_SHOW_P:
             return guess.tool
         return guess.tool if fits and guess.probability >= OVERRIDE_P else rule
@@ -184,11 +193,11 @@ class RulePlanner:
     def _fits(tool: str, clause: str, has_instance: bool, state: ConversationState) -> bool:
         """Can the tool be planned here? Instance tools need an instance; questions about concepts,
         the model or the data point at none (not even "it" or "the same" with one in the state)."""
-        if tool in INSTANCE_TOOLS:
+        if tool in catalog().instance:
             return has_instance or state.instance() is not None
         if tool == "explain_concept" and concept_topic(clause) is None and REFERENT.search(clause):
             return False  # "explain it"
-        if tool in NO_ARG_TOOLS or tool == "explain_concept":
+        if tool in catalog().no_args or tool == "explain_concept":
             return not has_instance and not (state.last_tool and (REFERENT.search(clause) or FOLLOW_UP.search(clause)))
         return True
 
@@ -233,11 +242,11 @@ class RulePlanner:
 
     def _fill(self, tool: str, bare: str, texts: list[str], state: ConversationState) -> tuple[list[Call], str | None]:
         same_tool = tool == state.last_tool and bool(FOLLOW_UP.search(bare) or not (find_ids(bare) or texts))
-        args: dict[str, Any] = dict(state.last_args) if same_tool and tool in INSTANCE_TOOLS | {"explain_neuron", "probe", "logit_lens"} else {}
+        args: dict[str, Any] = dict(state.last_args) if same_tool and tool in catalog().instance | {"explain_neuron", "probe", "logit_lens"} else {}
         k = find_k(bare)
         if tool == "explain_concept":
             return [Call(tool=tool, args={"topic": _topic(bare)})], None
-        if tool in INSTANCE_TOOLS:
+        if tool in catalog().instance:
             instances = self._instances(bare, texts, state) if (find_ids(bare) or texts or not same_tool) else [
                 {key: args[key]} for key in ("id", "text") if key in args]
             if not instances:
@@ -264,7 +273,7 @@ class RulePlanner:
             if k is not None:
                 args["k"] = k
             return [Call(tool=tool, args=args)], None
-        if tool in WHERE_TOOLS:
+        if tool in catalog().where:
             if tool == "score" and same_tool:
                 args = {key: v for key, v in state.last_args.items() if key == "metric"}
             if tool == "mistakes" and same_tool:
@@ -298,7 +307,7 @@ class RulePlanner:
                 if len(metrics) > 1:  # "the recall and the f1 on long reviews": one call per metric
                     return [Call(tool=tool, args={**args, "metric": metric}) for metric in metrics], None
                 args["metric"] = find_metric(bare) or args.get("metric") or "accuracy"
-            if k is not None and tool in K_TOOLS and not (tool == "mistakes" and args.get("mode") == "count"):
+            if k is not None and tool in catalog().k and not (tool == "mistakes" and args.get("mode") == "count"):
                 args["k"] = k
             return [Call(tool=tool, args=args)], None
         if tool == "edit_label":
@@ -327,7 +336,7 @@ class RulePlanner:
     def _tool_slots(self, tool: str, args: dict[str, Any], bare: str, k: int | None, state: ConversationState) -> None:
         if k is None and tool in {"similar", "influence", "attribute"}:
             k = find_singular_k(bare)
-        if k is not None and tool in K_TOOLS:
+        if k is not None and tool in catalog().k:
             args["k"] = k
         if tool == "attribute":
             method = find_method(bare)
@@ -382,7 +391,7 @@ class RulePlanner:
         if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where or k is not None):
             return None
         tool, args = state.last_tool, dict(state.last_args)
-        if tool not in INSTANCE_TOOLS | {"show"} and (ids or texts):
+        if tool not in catalog().instance | {"show"} and (ids or texts):
             tool, args = ("show" if ids else "predict"), {}
         if ids or texts:
             for key in ("id", "text", "where"):
@@ -392,9 +401,9 @@ class RulePlanner:
             args["method"] = method
         if metric and tool == "score":
             args["metric"] = metric
-        if k is not None and tool in K_TOOLS:
+        if k is not None and tool in catalog().k:
             args["k"] = k
-        if where and tool in WHERE_TOOLS:
+        if where and tool in catalog().where:
             args.pop("id", None)
             args.pop("text", None)
             args["where"] = where
@@ -430,7 +439,7 @@ class RulePlanner:
             return Plan(question=question, message="That edit would leave no text.")
         rest = re.sub(r"[\"'“‘][^\"'”’]+[\"'”’]", " ", raw)
         tool = clause_intent(re.sub(r"\b(?:replace|swap|substitute|change|without|remove|delete|add|insert|what if|with|by)\b", " ", rest, flags=re.I))
-        tool = tool if tool in INSTANCE_TOOLS else "predict"
+        tool = tool if tool in catalog().instance else "predict"
         args: dict[str, Any] = {"text": edited}
         self._tool_slots(tool, args, strip_quotes(raw), find_k(strip_quotes(raw)), state)
         return Plan(question=question, calls=[Call(tool=tool, args=args)])

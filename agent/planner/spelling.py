@@ -4,7 +4,7 @@ Why: the rules match words, so one typo in a keyword loses the plan (CoXQL devel
 with one random typo: 98.6% -> 80.5% exactly right before this). Only words that are not English
 (the packaged MiniLM's whole-word vocabulary) and not the planner's own vocabulary are touched, and
 they are only ever corrected INTO the planner's vocabulary (`data/planner_words.tsv`, the words of
-the training questions with quoted passages removed, written by `python -m agent.intent_model`).
+the training questions with quoted passages removed, written by `python -m agent.planner.intent_model`).
 Quoted passages and text after a colon are never changed: they are the user's instance text.
 
 Lookup is SymSpell-style (an index of deletions), so a question costs microseconds, not the
@@ -17,7 +17,7 @@ from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 
-from agent.slots import QUOTED
+from agent.planner.slots import QUOTED
 
 WORDS = Path(__file__).resolve().parent / "data" / "planner_words.tsv"
 _QUOTED_OR_PAYLOAD = re.compile(QUOTED.pattern + r"|:.*$", re.I | re.S)

@@ -1,0 +1,148 @@
+"""Which tool a clause asks for: ordered rules over the wording (first match wins), after two
+structural checks (a question about a concept; a request outside what whybox does).
+
+Rules were tuned on the development part of CoXQL and on our own examples, never on the
+held-out sets in tests/planner_eval (see its README).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tools.planning import Trigger
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+# --- concepts -------------------------------------------------------------------------------
+# (pattern, canonical topic): the knowledge base is keyed by these topics.
+CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
+    (r"plausib\w+", "plausibility"),
+    (r"sanity checks?|randomi[sz]ation tests?", "sanity checks"),
+    (r"disagree\w*", "disagreement between methods"),
+    (r"chain[- ]of[- ]thought|\bcot\b", "chain of thought"),
+    (r"control tasks?|selectivity|\bmdl\b|description length", "control tasks"),
+    (r"tuned[ -]?lens", "tuned lens"),
+    (r"\bcalibrat\w+", "calibration"),
+    (r"\bbaselines?\b(?! (?:accuracy|model))|reference inputs?", "baselines"),
+    (r"polysemant\w*|monosemant\w*", "superposition"),
+    (r"\btracin\b|representer points?", "influence functions"),
+    (r"perturbation[- ]based|perturbation (?:methods?|attribution)", "perturbation attribution"),
+    (r"\bshapley values?\b", "shapley values"),
+    (r"integrated[ _-]?gradients?|\bIG\b", "integrated gradients"),
+    (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x |times |\* |× )?gradients?|saliency", "gradient x input"),
+    (r"kernel[ _-]?shap|\bshap(?:ley)?\b", "kernel shap"),
+    (r"\blime\b", "lime"),
+    (r"occlusion|leave[- ]one[- ]out|feature ablation", "occlusion"),
+    (r"\battention\b", "attention"),
+    (r"counterfactuals?|\bcfes?\b", "counterfactual"),
+    (r"adversarial(?: examples?| attacks?)?", "adversarial examples"),
+    (r"(?:data )?augmentation|\baugment\b", "data augmentation"),
+    (r"rationales?|rationali[sz]\w*", "rationale"),
+    (r"logit[ -]?lens", "logit lens"),
+    (r"\bprob(?:e|es|ing)\b", "probing"),
+    (r"sparse auto-?encoders?|\bsaes?\b", "sparse autoencoder"),
+    (r"superposition", "superposition"),
+    (r"activation patching|causal tracing", "activation patching"),
+    (r"\bneurons?\b", "neurons"),
+    (r"influence(?: functions?)?", "influence functions"),
+    (r"(?:semantic )?similarity|\bsimilar\b", "similarity"),
+    (r"label[ -]?edit\w*|edit(?:ing)? (?:the )?labels?|\beditlabel\b", "label editing"),
+    (r"\bunlearn(?:ing)?\b", "unlearn"),
+    (r"\blearn\b(?= functionality| operation| feature|\W*$)", "learn"),
+    (r"comprehensiveness", "comprehensiveness (faithfulness)"),
+    (r"sufficiency", "sufficiency (faithfulness)"),
+    (r"faithfulness|\baopc\b", "faithfulness"),
+    (r"roc[ _-]?auc|\broc\b|\bauc\b", "roc auc"),
+    (r"\bf1\b|f-score|f-measure", "f1"),
+    (r"\bprecision\b", "precision"),
+    (r"\brecall\b", "recall"),
+    (r"\baccuracy\b", "accuracy"),
+    (r"\bmetrics?\b|\bmatrices\b|score operation", "metrics"),
+    (r"feature (?:attribution|importance)|\battributions?\b|nlpattribute", "feature attribution"),
+    (r"white[- ]box", "white-box methods"),
+    (r"black[- ]box", "black-box methods"),
+    (r"post[- ]hoc", "post-hoc explanations"),
+    (r"explainab\w+|interpretab\w+|\bxai\b|explanation methods?", "explainability"),
+    (r"\btutorial\b", "tutorial"),
+)
+# Asking what something is or how it works (anywhere in the clause).
+CONCEPT_STRONG = _rx(
+    r"\bhow (?:is|are|can|could|do|does|would|should|you)\b.*\b(?:describe|calculated|computed|measured|defined|work|works|working|implemented|operate|operates|function|functions|obtained|get|derived|help|used)\b"
+    r"|\b(?:can|should|could) (?:i|we|you|one) (?:trust|rely on|believe)\b|\b(?:is|are) (?:\w+ ){0,3}(?:reliable|trustworthy|stable|faithful|meaningful)\b"
+    r"|\bwhy (?:do|does|are|is) (?:\w+ ){0,4}(?:disagree|differ|noisy|unstable)|\bdifference between\b|\b(?:vs\.?|versus)\b|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b|\bwhat does \w+(?: \w+)? measure\b"
+    r"|\bhow (?:does|do|can|could|would) (?:a |an |the )?(?:\w+[ -]){0,2}?(?:lime|shap|gradients?|occlusion|attention|lens|probes?|probing|counterfactuals?|augmentation|influence functions?|tracin|rationales?)\b (?!.*\b(?:review|id|item|instance|row|data ?point|sample)\s*#?\d)"
+    r"|\b(?:the|this|your) \w+ (?:operation|function|command)\b"
+    r"|\bhow (?:does|do) .* work|in (?:what|which) way|\bused for\b|\bwhat does .* (?:mean|entail|involve|do)\b|\bconcept of\b|\bdefinition\b|\bdefine\b"
+    r"|what do you (?:understand|mean) by|walk me through|steps involved|procedure for|functionality|\boverview\b|\belaborate\b"
+    r"|insight into|\bintroduce me\b|\bwhat(?:'s| is) the (?:idea|purpose|point|intuition)\b|\bsupported\b|\bdo you (?:support|offer)\b|\bwhich .* (?:do you|are) (?:offer|support|available)"
+)
+CONCEPT_WEAK = _rx(
+    r"^(?:so |and |ok(?:ay)?,? )?(?:what(?:'s| is| are| was)\b|explain\b|describe\b|tell me (?:about|more)|can you (?:explain|describe|clarify|detail|tell me about|introduce)"
+    r"|could you (?:explain|describe|clarify|detail|give|provide|tell me about)|clarify\b|detail\b|provide (?:information|details|an explanation)|introduce\b|i (?:want|would like|'d like) to (?:know|learn|understand))"
+    r"|\b(?:details|information|more) (?:about|on)\b|\bwhat (?:are|is) (?:an? |the )?\w+ (?:examples?|explanations?|methods?)\b"
+)
+# "what's the accuracy?" asks for a number, not a definition.
+METRIC_QUESTION = _rx(
+    r"\bhow accurate\b|\b(?:the|its|model'?s|my|your|overall|current)\s+(?:accuracy|f1(?: score)?|precision|recall|roc[ _-]?auc|roc(?: score)?|auc|performance|score)\b(?!\s+(?:metric|measure))"
+    r"|\b(?:accuracy|f1|precision|recall|roc[ _-]?auc|auc)\s+(?:on|for|of|over|across|in)\b"
+    r"|\bhow (?:good|well) (?:is|does|do) (?:the |this |your )?(?:model|classifier|it)\b(?:\s+(?:do|does|perform))?\s+(?:at|in|on|when) (?!(?:review|item|row|id|instance)\s*\d)"
+)
+OUT_OF_SCOPE = _rx(
+    r"\b(?:(?:modify|change|update|alter|adjust|improve) (?:the )?training|train(?:ing)? (?:it |the model )?(?:with|on|using) (?:instance|item|id|row|data ?point|example|the)"
+    r"|fine[- ]?tun\w*|re-?train\w*|unlearn\w*|learn from|incorporate .* (?:into|to) (?:the )?(?:training|model)|train (?:the )?(?:model|classifier)"
+    r"|update (?:the )?model|(?:exclude|remove|delete|drop|erase) .*\b(?:from|of|in) (?:the )?(?:\w+'?s? )?(?:training|model)\b|(?:add|use|include) .* (?:to|for|in|into) (?:the )?(?:re)?train\w*|forget\b|\bteach (?:it|the model))"
+)
+
+
+def concept_topic(clause: str) -> str | None:
+    """The canonical topic the clause names, if any."""
+    for pattern, topic in CONCEPT_TERMS:
+        if re.search(pattern, clause, re.I):
+            return topic
+    return None
+
+
+POINTS_AT_SOMETHING = _rx(r"\b(?:this|that|the same|its) (?:neuron|unit|review|instance|example|row|layer|prediction|text|one)\b")
+
+
+def is_concept_question(clause: str, has_instance: bool) -> bool:
+    if has_instance or concept_topic(clause) is None or POINTS_AT_SOMETHING.search(clause):
+        return False
+    if CONCEPT_STRONG.search(clause):
+        return True
+    return bool(CONCEPT_WEAK.search(clause)) and not METRIC_QUESTION.search(clause)
+
+
+# --- tools ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Intent:
+    tool: str
+    trigger: Trigger
+
+
+@lru_cache(maxsize=1)
+def intents() -> tuple[Intent, ...]:
+    """Every tool's triggers (tools/builtin/<tool>.py), lowest priority number first."""
+    from tools.registry import all_tools
+
+    found = [Intent(name, trigger) for name, tool in all_tools().items() for trigger in tool.triggers]
+    return tuple(sorted(found, key=lambda intent: intent.trigger.priority))
+
+
+_AGGREGATES_OVER_ROWS = ("label_distribution", "keywords")
+
+
+def clause_intent(clause: str) -> str | None:
+    if METRIC_QUESTION.search(clause) and not re.search(r"\b(?:mistakes?|errors?|wrong)\b", clause, re.I):
+        return "score"
+    for intent in intents():
+        if intent.trigger.search(clause):
+            if intent.tool == "mistakes":  # "keywords in the reviews the model misclassifies": keywords over a selection
+                over = next((i.tool for i in intents() if i.tool in _AGGREGATES_OVER_ROWS and i.trigger.search(clause)), None)
+                return over or "mistakes"
+            return intent.tool
+    return None
