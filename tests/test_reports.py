@@ -57,7 +57,8 @@ def test_mistakes_report_summarises_what_the_errors_share(tiny_assistant, tmp_pa
     predicted = ctx.predictions().predicted
     wrong = [r for r in ctx.dataset if predicted[r.id] != r.label]
     assert wrong, "the tiny random model should make mistakes"
-    result = tiny_assistant.write_report(ReportParams(where={"correct": False}, method="gradient_x_input"), out_dir=tmp_path)
+    result = tiny_assistant.write_report(ReportParams(where={"correct": False}, method="gradient_x_input"),
+                                         out_dir=tmp_path)
     summary = result["summary"]
     assert result["kind"] == "mistakes" and summary["mistakes"] == len(wrong) == summary["explained"]
     assert result["sections"] == 1 + len(wrong)  # an overview, then every mistake explained
@@ -65,7 +66,8 @@ def test_mistakes_report_summarises_what_the_errors_share(tiny_assistant, tmp_pa
     assert {c["pair"] for c in summary["confusions"]} == {f"{r.label} → {predicted[r.id]}" for r in wrong}
     html = open(result["html"], encoding="utf-8").read()
     assert "What the mistakes share" in html and html.count('<section class="record">') == 1 + len(wrong)
-    limited = tiny_assistant.write_report(ReportParams(where={"correct": False}, k=1, method="gradient_x_input"), out_dir=tmp_path)
+    limited = tiny_assistant.write_report(ReportParams(where={"correct": False}, k=1, method="gradient_x_input"),
+                                          out_dir=tmp_path)
     assert limited["sections"] == 2 and limited["summary"]["mistakes"] == len(wrong)
 
 
@@ -102,7 +104,8 @@ def test_report_errors_are_clear(tiny_assistant):
 
 
 def test_whybox_report_cli(tiny_models, tiny_data, tmp_path):
-    base = [sys.executable, "-m", "agent.cli", "report", "--model", str(tiny_models["causal"]), "--data", str(tiny_data)]
+    base = [sys.executable, "-m", "agent.cli", "report", "--model", str(tiny_models["causal"]),
+            "--data", str(tiny_data)]
     out = subprocess.run(base + ["--where", '{"includes": "food"}', "--k", "1", "--method", "gradient_x_input",
                                  "--out", str(tmp_path / "r"), "--json"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -124,9 +127,12 @@ def test_lens_and_probe_figures_are_drawn_once_per_result(tiny_assistant, tmp_pa
     assert path.name.startswith("logit-lens-") and path.read_bytes().startswith(b"\x89PNG")
     mtime = path.stat().st_mtime_ns
     assert figure_for_step(step, tmp_path) == path and path.stat().st_mtime_ns == mtime  # reused, not redrawn
-    row = {"layer": 0, "accuracy": 0.8, "ci95": [0.6, 0.9], "control_accuracy": 0.5}
-    probe = {"embeddings": {**row, "layer": -1, "accuracy": 0.6, "ci95": [0.4, 0.75]}, "layers": [row, {**row, "layer": 1}],
-             "majority_baseline": 0.5}
+    row = {"layer": 0, "name": "block 0", "accuracy": 0.8, "ci95": [0.6, 0.9], "control_accuracy": 0.5,
+           "selectivity": 0.3, "c": 1.0, "val_accuracy": 0.8, "codelength_bits": 10.0, "compression": 1.5}
+    probe = {"concept": "labels", "labels_mean": "the dataset's gold labels", "classes": ["negative", "positive"],
+             "rows_total": 40, "split": [24, 8, 8], "majority_label": "negative", "best_layer": 0, "seed": 0,
+             "embeddings": {**row, "layer": -1, "name": "embeddings", "accuracy": 0.6, "ci95": [0.4, 0.75]},
+             "layers": [row, {**row, "layer": 1, "name": "block 1"}], "majority_baseline": 0.5}
     probe_path = figure_for_step(Step(tool="probe", args={}, status="done", output=probe), tmp_path)
     assert probe_path.name.startswith("probe-") and probe_path != path
     assert figure_for_step(Step(tool="count", args={}, status="done", output={"count": 1}), tmp_path) is None

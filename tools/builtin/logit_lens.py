@@ -1,0 +1,134 @@
+"""logit_lens: what each layer would predict next (issue 7). The computation lives in
+tools/internals/lens.py; this tool resolves the instance and the prompt, narrates and draws."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from tools.base import InstanceParams, Output, Tool
+from tools.common import resolve_instance
+from tools.figures import layer_names, pyplot, save
+from tools.narration import subject
+from tools.planning import Trigger, alternatives
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
+
+
+class LogitLensParams(InstanceParams):
+    position: int | None = Field(default=None, description="token position (0-based; negative counts from the end); "
+                                                            "default: the last")
+    top: int | None = Field(default=None, ge=1, le=20, description="top tokens per layer")
+    raw: bool | None = Field(default=None, description="read the plain text instead of the task's prompt")
+
+
+class LensToken(Output):
+    token: str
+    id: int
+    p: float
+
+
+class LensLayer(Output):
+    layer: int  # -1: the embeddings, i: the output of block i
+    name: str
+    top: list[LensToken]
+    answer_p: float
+    answer_rank: int
+    kl_to_final: float
+    watched: dict[str, float] | None = None  # probability of each label's words (classifier prompts)
+
+
+class LogitLensOutput(Output):
+    text: str
+    id: int | None = None
+    gold_label: str | None = None
+    prompt: str
+    position: int
+    position_token: str
+    n_tokens: int
+    answer: str
+    answer_id: int
+    first_layer_top1: int | None
+    final_matches_model: bool
+    layers: list[LensLayer]
+
+
+class LogitLens(Tool):
+    name = "logit_lens"
+    description = ("What each layer would predict next (logit lens), with the final answer's probability and KL "
+                   "per layer.")
+    Params = LogitLensParams
+    Output = LogitLensOutput
+    figure_name = "logit-lens"
+    triggers = (
+        Trigger(alternatives(
+            r"logit[ -]?lens",
+            r"each layer (?:would )?predict",
+            r"layer by layer",
+            r"what (?:does|would) (?:each|every) layer",
+            r"(?:each|every) layer'?s? (?:prediction|guess)",
+        ), priority=40),
+    )
+    intent_examples = (
+        "logit lens on review 3",
+        "what does each layer predict next for item 5?",
+        "show the layer by layer predictions for 'The sky is'",
+        "what would the intermediate layers guess for review 7?",
+        "decode each layer's hidden state for review 2",
+    )
+    precise = True
+    needs_model = True
+    cacheable = True
+    knowledge_card = "logit_lens"
+    examples = ("what does each layer predict for 'The capital of France is'?", "logit lens on review 3")
+
+    def run(self, ctx: ToolContext, params: LogitLensParams) -> LogitLensOutput:
+        from tools.internals.lens import logit_lens
+
+        text, origin = resolve_instance(ctx, params)
+        handle, task = ctx.model, ctx.task
+        if params.raw or not hasattr(task, "encode"):
+            ids = handle.tokenizer(text)["input_ids"]
+            prompt = "plain text"
+        else:
+            ids = list(task.encode(text).input_ids)
+            prompt = f"the {task.name} prompt"
+        watch = None
+        if not params.raw and hasattr(task, "label_token_ids"):
+            watch = {label: list(t) for label, t in zip(task.labels, task.label_token_ids)}
+        result = logit_lens(handle, ids, params.position, params.top or 5, watch)
+        return LogitLensOutput.model_validate({"text": text, **origin, "prompt": prompt, **result})
+
+    def narrate(self, output: LogitLensOutput, args: dict) -> str:
+        o = output
+        layers = o.layers
+        head = (f"On {subject(o)} ({o.prompt}, position {o.position} {o.position_token!r}) the model's next token is "
+                f"{o.answer!r} (p {layers[-1].answer_p:.3f}).")
+        first = o.first_layer_top1
+        when = (f" It first becomes the top token at layer {first} (0-based, of {len(layers) - 1} blocks)."
+                if first is not None else " No layer ranks it first.")
+        picks = sorted({0, len(layers) // 4, len(layers) // 2, 3 * len(layers) // 4, len(layers) - 1})
+        steps = "; ".join(f"layer {layers[i].layer}: {layers[i].top[0].token!r} (answer p {layers[i].answer_p:.3f}, "
+                          f"KL {layers[i].kl_to_final:.2f})" for i in picks)
+        return head + when + "\nLayer by layer: " + steps + "."
+
+    def figure(self, output: LogitLensOutput, path: Path) -> Path:
+        """Probability of the final answer token and KL to the final distribution, per layer."""
+        plt = pyplot()
+        layers = output.layers
+        x = list(range(len(layers)))
+        fig, ax = plt.subplots(figsize=(9, 3.4))
+        ax.plot(x, [row.answer_p for row in layers], marker="o", color="#2166ac", label=f"p({output.answer!r})")
+        ax.set_ylabel("probability of the answer", color="#2166ac")
+        ax.set_ylim(0, 1.02)
+        kl = ax.twinx()
+        kl.plot(x, [row.kl_to_final for row in layers], marker=".", color="#b2182b", alpha=0.7, label="KL to final")
+        kl.set_ylabel("KL to final (nats)", color="#b2182b")
+        step = max(1, len(x) // 16)
+        ax.set_xticks(x[::step], layer_names(layers)[::step])
+        ax.set_xlabel("layer (emb = embeddings)")
+        ax.set_title(f"Logit lens at {output.position_token!r}: the answer {output.answer!r} through the layers",
+                     fontsize=10, loc="left")
+        return save(fig, path)
