@@ -228,9 +228,9 @@ def cmd_report(ns: argparse.Namespace) -> int:
     if ns.json:
         _print_json(result)
     else:
-        from agent.narrator import NARRATORS
+        from tools.builtin.report import Report
 
-        print(NARRATORS["report"](result, {}))
+        print(Report().narrate(Report.typed_output(result), {}))
     return 0
 
 

@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tools.attribution.catalog import NAMES as METHODS
 from tools.knowledge.cards import caveat, load_cards, packaged_cards, short_reference
 
 DATA = Path(__file__).parent / "data"
-from tools.attribution.catalog import NAMES as METHODS  # noqa: E402
 CONCEPTS = ("gradient_attribution", "baselines", "perturbation_attribution", "shapley_values", "faithfulness",
             "plausibility", "counterfactual", "adversarial", "augment", "chain_of_thought", "probe", "control_tasks",
-            "logit_lens", "tuned_lens", "neurons", "superposition", "sparse_autoencoders", "neuron_explanation_scoring",
-            "influence_functions", "similar", "activation_patching", "accuracy", "precision_recall", "f1", "roc_auc")
+            "logit_lens", "tuned_lens", "neurons", "superposition", "sparse_autoencoders",
+            "neuron_explanation_scoring", "influence_functions", "similar", "activation_patching", "accuracy",
+            "precision_recall", "f1", "roc_auc")
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +67,14 @@ def test_every_tool_caveat_points_at_a_card():
 
 
 def test_short_references():
-    assert short_reference("Jain, S. & Wallace, B. C. (2019). Attention is not Explanation. NAACL.") == "Jain & Wallace (2019), NAACL"
-    assert short_reference("Serrano, S. & Smith, N. A. (2019). Is Attention Interpretable? ACL.") == "Serrano & Smith (2019), ACL"
-    assert short_reference("Lanham, T. et al. (2023). Measuring Faithfulness. arXiv:2307.13702.") == "Lanham et al. (2023), arXiv:2307.13702"
-    assert short_reference("Hanley, J. A. & McNeil, B. J. (1982). The meaning. Radiology 143(1).") == "Hanley & McNeil (1982), Radiology"
+    assert short_reference("Jain, S. & Wallace, B. C. (2019). Attention is not Explanation. NAACL.") == (
+        "Jain & Wallace (2019), NAACL")
+    assert short_reference("Serrano, S. & Smith, N. A. (2019). Is Attention Interpretable? ACL.") == (
+        "Serrano & Smith (2019), ACL")
+    assert short_reference("Lanham, T. et al. (2023). Measuring Faithfulness. arXiv:2307.13702.") == (
+        "Lanham et al. (2023), arXiv:2307.13702")
+    assert short_reference("Hanley, J. A. & McNeil, B. J. (1982). The meaning. Radiology 143(1).") == (
+        "Hanley & McNeil (1982), Radiology")
 
 
 def test_a_malformed_card_is_refused(tmp_path):
@@ -181,7 +186,8 @@ def test_typos_are_corrected_but_real_words_are_kept(retriever):
     assert retriever.search("integrated gradeints delta")[0].card_id == "integrated_gradients"
 
 
-@pytest.mark.parametrize("question", ["weather in paris tomorrow", "recipe for pizza dough", "who won the football world cup"])
+@pytest.mark.parametrize("question", ["weather in paris tomorrow", "recipe for pizza dough",
+                                      "who won the football world cup"])
 def test_off_topic_questions_find_nothing_relevant(retriever, question):
     assert not retriever.is_relevant(retriever.search(question, 1)[0])
 
@@ -207,9 +213,9 @@ def test_explain_concept_answers_with_sources(kb_assistant):
 def test_explain_concept_says_when_it_does_not_know(kb_assistant):
     out = kb_assistant.run_tool("explain_concept", {"topic": "the weather in Paris"}).output
     assert not out["found"] and out["sources"] == [] and len(out["closest"]) == 3
-    from agent.narrator import _explain_concept
+    from tools.builtin.explain_concept import ExplainConcept
 
-    assert "no card about" in _explain_concept(out, {})
+    assert "no card about" in ExplainConcept().narrate(ExplainConcept.typed_output(out), {})
 
 
 def test_explain_concept_rejects_an_empty_topic(kb_assistant):

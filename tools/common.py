@@ -1,14 +1,16 @@
 """Helpers several tools share (design.md: tools never import each other): the instance a call
-names, the rows a filter selects, a row as shown to the user, the classifier set-up of the
-edit-based tools, cosine similarity."""
+names, the rows a filter selects, a row as shown to the user (and its typed `RowView`), the
+classifier set-up of the edit-based tools, cosine similarity, the dataset's pooled hidden states."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
+from pydantic import ConfigDict
 
-from tools.base import InstanceParams
+from tools.base import InstanceParams, Output
 from tools.data.dataset import validate_text
 from tools.errors import InputError, ToolUnavailable
 from tools.where import Where, select
@@ -30,6 +32,19 @@ def resolve_instance(ctx: ToolContext, params: InstanceParams) -> tuple[str, dic
 def selected_rows(ctx: ToolContext, where: Where | None):
     """Rows matching `where`; predictions are computed only if the filter needs them."""
     return select(ctx.dataset, where, ctx.predicted_labels)
+
+
+class RowView(Output):
+    """A dataset row as shown to the user: id, text, gold label, the model's prediction when
+    asked for, and the dataset's own extra columns (whatever the data file has, so allowed)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    text: str
+    label: str | None = None
+    prediction: str | None = None
+    confidence: float | None = None
 
 
 def row_view(ctx: ToolContext, row, with_prediction: bool) -> dict[str, Any]:
@@ -83,3 +98,67 @@ def cosine(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Cosine similarity of every row of `matrix` with `query`."""
     matrix = matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
     return matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
+
+
+def dataset_states(ctx: ToolContext):
+    """[rows, layers+1, hidden] mean-pooled hidden states of every dataset row (cached; shared by
+    probe, similar and influence)."""
+    from tools.internals.probing import cached_states, pooled_states
+
+    dataset, handle, task = ctx.dataset, ctx.model, ctx.task
+    texts = [r.text for r in dataset.rows]
+    signature = f"{handle.content_hash}|{task.signature}|{dataset.texts_hash()}|mean-content"
+    key = hashlib.sha256(signature.encode()).hexdigest()[:24]
+    return cached_states(ctx.settings.cache_dir, key, lambda: pooled_states(handle, task, texts, ctx.workspace.quiet))
+
+
+def data_summary(ctx: ToolContext) -> dict[str, Any]:
+    """What the loaded dataset is: source, size, columns, label counts, text lengths, domains
+    (describe_data's output; explain_concept indexes it as a session document)."""
+    import statistics
+    from collections import Counter
+
+    ds = ctx.dataset
+    lengths = [row.n_words for row in ds.rows]
+    counts = Counter(row.label for row in ds.rows if row.label is not None)
+    extra_columns = [c for c in ds.columns if c not in ("id", ctx.settings.text_column, ctx.settings.label_column)]
+    domains = {}
+    if "domain" in extra_columns:
+        domains = dict(sorted(Counter(str(r.extra.get("domain")) for r in ds.rows).items()))
+    return {
+        "name": ds.name,
+        "source": ds.source,
+        "rows": len(ds),
+        "columns": ds.columns,
+        "text_column": ctx.settings.text_column,
+        "label_column": ctx.settings.label_column if ds.has_labels else None,
+        "labels": {label: counts[label] for label in ds.labels},
+        "words": {"min": min(lengths), "median": statistics.median(lengths),
+                  "mean": round(statistics.fmean(lengths), 2), "max": max(lengths)},
+        "domains": domains,
+        "label_edits": len(ctx.label_edits),
+    }
+
+
+def model_summary(ctx: ToolContext) -> dict[str, Any]:
+    """What the loaded model is: name, architecture, size, layers, task and labels (describe_model's
+    output; explain_concept indexes it as a session document)."""
+    handle, task = ctx.model, ctx.task
+    return {
+        "name": handle.name,
+        "architecture": handle.architecture,
+        "kind": handle.kind,
+        "parameters": handle.n_parameters,
+        "layers": handle.n_layers,
+        "hidden_size": handle.hidden_size,
+        "intermediate_size": handle.intermediate_size,
+        "vocab_size": int(getattr(handle.config, "vocab_size", 0) or 0),
+        "task": task.name,
+        "labels": list(task.labels),
+        "label_words": list(getattr(task, "label_words", []) or []),
+        "prompt": getattr(getattr(task, "prompt", None), "signature", None),
+        "calibrated": bool(getattr(task, "calibrate", False)),
+        "content_hash": handle.content_hash,
+        "folder": str(handle.folder),
+        "device": handle.device,
+    }

@@ -47,7 +47,7 @@ class Influence(Tool):
     examples = ("which training reviews influenced the prediction for review 7?", "where did it learn to call 'cold food' negative?")
 
     def run(self, ctx: ToolContext, params: InfluenceParams) -> dict[str, Any]:
-        from tools.builtin.data_tools import row_view
+        from tools.common import row_view
         from tools.builtin.internals import dataset_states
         from tools.common import cosine
         from tools.internals.influence import gradient_factors, tracin_scores

@@ -7,16 +7,18 @@ import the agent). Without one, the tool says how to get a report.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from tools.attribution.catalog import MethodName
-from tools.base import InstanceParams, Tool
-from tools.context import ToolContext
+from tools.base import InstanceParams, Output, Tool
 from tools.errors import ToolUnavailable
 from tools.planning import Trigger, alternatives
 from tools.where import Where
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
 
 class ReportParams(InstanceParams):
@@ -26,12 +28,58 @@ class ReportParams(InstanceParams):
     method: MethodName | None = None
 
 
+class Confusion(Output):
+    pair: str  # "gold → predicted"
+    count: int
+
+
+class OverrepresentedWord(Output):
+    word: str
+    mistakes: int  # mistakes whose text has the word
+    correct: int  # correct rows whose text has the word
+    ratio: float  # smoothed document-frequency ratio, mistakes against correct rows
+
+
+class AttributedWord(Output):
+    word: str
+    count: int  # explained mistakes that rank it in the attribution's top 3
+
+
+class MistakeSummary(Output):
+    """What the errors of a mistakes report share (agent.reports.content.mistake_summary)."""
+
+    rows: int
+    mistakes: int
+    error_rate: float
+    explained: int  # mistakes explained one by one in the report
+    confusions: list[Confusion]
+    mean_confidence_mistakes: float | None
+    mean_confidence_correct: float | None
+    mean_words_mistakes: float | None
+    mean_words_correct: float | None
+    overrepresented_words: list[OverrepresentedWord]
+    top_attributed_words: list[AttributedWord]
+    attributions_beating_random: float | None  # share of the explained mistakes' attributions
+
+
+class ReportOutput(Output):
+    title: str
+    kind: str  # conversation, instance, selection or mistakes
+    html: str  # path of the HTML file
+    pdf: str | None  # path of the PDF (None: WeasyPrint is not installed)
+    pages: int | None  # pages of the PDF
+    figures: int
+    sections: int
+    summary: MistakeSummary | None  # mistakes reports only
+
+
 class Report(Tool):
     name = "report"
     description = ("Write an explanation report (self-contained HTML and a PDF) of a row, a text, a selection of rows "
                    "(where; correct=false explains every mistake) or, with no arguments, of the conversation so far.")
     knowledge_card = "report"
     Params = ReportParams
+    Output = ReportOutput
     triggers = (
         Trigger(alternatives(
             r"\breport\b",
@@ -47,12 +95,27 @@ class Report(Tool):
     )
     precise = True
     needs_model = True
-    examples = ("write me a report on its mistakes", "make a PDF report of review 12", "export this conversation as a report")
+    examples = ("write me a report on its mistakes", "make a PDF report of review 12",
+                "export this conversation as a report")
 
-    def run(self, ctx: ToolContext, params: ReportParams) -> dict[str, Any]:
+    def run(self, ctx: ToolContext, params: ReportParams) -> ReportOutput:
         if ctx.reporter is None:
             raise ToolUnavailable("Reports are written by the assistant, which was not set up in this context.",
                                   "Ask for a report in the chat, or run `whybox report`.")
         if params.id is not None and params.where is not None:
             params = params.model_copy(update={"where": None})
-        return ctx.reporter(params)
+        return ReportOutput.model_validate(ctx.reporter(params))
+
+    def narrate(self, output: ReportOutput, args: dict[str, Any]) -> str:
+        o = output
+        pages = f", {o.pages} page{'s' if o.pages != 1 else ''}" if o.pages else ""
+        text = f"I wrote the report \"{o.title}\" ({o.sections} sections, {o.figures} figures{pages}).\nHTML: {o.html}"
+        text += f"\nPDF: {o.pdf}" if o.pdf else "\n(No PDF: WeasyPrint is not installed.)"
+        summary = o.summary
+        if summary:
+            confusions = "; ".join(f"{c.pair}: {c.count}" for c in summary.confusions)
+            text += (f"\nIt explains {summary.explained} of the {summary.mistakes} mistakes ({confusions}).")
+            if summary.overrepresented_words:
+                text += " Words more common in mistakes than in correct rows: " + ", ".join(
+                    f"{w.word} ({w.ratio}x)" for w in summary.overrepresented_words[:5]) + "."
+        return text

@@ -61,7 +61,7 @@ class Similar(Tool):
     examples = ("which reviews are most similar to review 12?", "find reviews like 'the battery died after a day'")
 
     def run(self, ctx: ToolContext, params: SimilarParams) -> dict[str, Any]:
-        from tools.builtin.data_tools import row_view
+        from tools.common import row_view
         from tools.builtin.internals import dataset_states
         from tools.embeddings import default_encoder
         from tools.internals.probing import pooled_states

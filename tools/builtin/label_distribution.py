@@ -1,0 +1,96 @@
+"""label_distribution: gold label counts and shares of the rows matching a filter."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from tools.base import Output, Params, Tool
+from tools.common import selected_rows
+from tools.errors import InputError
+from tools.narration import pct
+from tools.planning import Trigger, alternatives
+from tools.where import Where
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
+
+
+class LabelDistributionParams(Params):
+    where: Where | None = None
+
+
+class LabelShare(Output):
+    label: str
+    count: int
+    share: float  # of the selected labelled rows, 0-1
+
+
+class LabelDistributionOutput(Output):
+    selection: str  # the filter in words ("all rows" without one)
+    total: int  # selected rows that have a gold label
+    labels: list[LabelShare]  # every label of the dataset, in its label order
+
+
+class LabelDistribution(Tool):
+    name = "label_distribution"
+    description = "Gold label counts and shares of the rows matching a filter."
+    Params = LabelDistributionParams
+    Output = LabelDistributionOutput
+    triggers = (
+        Trigger(alternatives(
+            r"gold labels?",
+            r"true labels?",
+            r"target labels?",
+            r"label(?:ing|ling)\b",
+            r"labell?ed\??$",
+            r"different labels?",
+            r"(?:data|dataset)(?:'s)? labels",
+            r"label distribution",
+            r"distribution of (?:the )?(?:gold )?(?:labels|classes)",
+            r"class (?:balance|distribution|breakdown)",
+            r"breakdown of (?:the )?(?:gold )?(?:labels|classes)",
+            r"(?:what|which) (?:are the )?(?:\w+ )?(?:labels|classes)\b",
+            r"labels? (?:are )?(?:there|present|available|in the data)",
+            r"(?:available|possible|existing) (?:\w+ )?(?:labels|classes)",
+            r"how (?:are|is) .* (?:labels? distributed|labell?ed)",
+            r"\blabels? (?:counts|shares|frequenc)",
+            r"how many .* (?:per|each|of each) (?:label|class)",
+            r"proportion of",
+            r"classes (?:exist|are there)",
+            r"labels can",
+            r"what labels",
+            r"label options",
+            r"(?:what|which) (?:\w+ )?categor(?:y|ies)",
+            r"categor(?:y|ies) (?:can|do|are|exist)",
+            r"\babout the labels\b",
+            r"\blabels of (?:the |this |your )?(?:data|dataset|data set)\b",
+            r"labels (?:are |do we )?(?:assigned|have|present|available|at our disposal)",
+        ), priority=120),
+    )
+    intent_examples = (
+        "how balanced are the classes?",
+        "what share of the rows is negative?",
+        "which label is most common in the data?",
+        "give me label counts",
+        "what fraction of the reviews are positive?",
+    )
+    examples = ("what labels are there?", "label distribution of reviews longer than 20 words")
+
+    def run(self, ctx: ToolContext, params: LabelDistributionParams) -> LabelDistributionOutput:
+        if not ctx.dataset.has_labels:
+            raise InputError("This dataset has no gold labels.", "Load it with --label-column NAME.")
+        rows = selected_rows(ctx, params.where)
+        counts = Counter(r.label for r in rows if r.label is not None)
+        total = sum(counts.values())
+        dist = [
+            LabelShare(label=label, count=counts.get(label, 0),
+                       share=round(counts.get(label, 0) / total, 4) if total else 0.0)
+            for label in ctx.dataset.labels
+        ]
+        return LabelDistributionOutput(selection=(params.where or Where()).describe(), total=total, labels=dist)
+
+    def narrate(self, output: LabelDistributionOutput, args: dict[str, Any]) -> str:
+        o = output
+        parts = [f"{d.label}: {d.count} ({pct(d.share)})" for d in o.labels]
+        scope = "" if o.selection == "all rows" else f" among {o.selection}"
+        return f"Gold labels{scope} ({o.total} rows): " + "; ".join(parts) + "."
