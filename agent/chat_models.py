@@ -37,14 +37,16 @@ class PlannerChatModel(BaseChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> "PlannerChatModel":
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
         last = messages[-1]
         if isinstance(last, ToolMessage) or not isinstance(last, HumanMessage):
             message = AIMessage(content="")
         else:
             plan = self.planner.plan(str(last.content), self.state)
             self.state.remember(plan)
-            calls = [{"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:10]}", "type": "tool_call"} for c in plan.calls]
+            calls = [{"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:10]}", "type": "tool_call"}
+                     for c in plan.calls]
             message = AIMessage(content=plan.message or "", tool_calls=calls)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -60,7 +62,8 @@ class LocalChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "whybox-local"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
         import torch
 
         roles = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
@@ -86,7 +89,8 @@ def llm_kind(settings: Settings) -> str:
         return "openai"
     if kind == "local":
         return "local"
-    raise InputError(f"Unknown WHYBOX_LLM {spec!r}.", "Use openai:MODEL, local, local:/path/to/chat-model, or leave it unset.")
+    raise InputError(f"Unknown WHYBOX_LLM {spec!r}.",
+                     "Use openai:MODEL, local, local:/path/to/chat-model, or leave it unset.")
 
 
 def openai_chat_model(settings: Settings, streaming: bool = False) -> BaseChatModel:

@@ -70,4 +70,5 @@ def check(narration: str, results: list[Any], question: str = "") -> Grounding:
     bad_numbers = [n for n in numbers if not _supported(n, facts)]
     quotes = [next(g for g in m.groups() if g) for m in QUOTED.finditer(narration)]
     bad_quotes = [q for q in quotes if q.lower().strip() not in corpus]
-    return Grounding(ok=not bad_numbers and not bad_quotes, unsupported_numbers=bad_numbers, unsupported_quotes=bad_quotes)
+    return Grounding(ok=not bad_numbers and not bad_quotes, unsupported_numbers=bad_numbers,
+                     unsupported_quotes=bad_quotes)

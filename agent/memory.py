@@ -58,7 +58,8 @@ class ConversationStore:
             known = ", ".join(c for c, _ in self.list()[:5]) or "none yet"
             raise InputError(f"There is no conversation {conversation_id!r}.", f"Recent conversations: {known}.")
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT record FROM turns WHERE conversation_id = ? ORDER BY n", (conversation_id,)).fetchall()
+            rows = db.execute("SELECT record FROM turns WHERE conversation_id = ? ORDER BY n",
+                              (conversation_id,)).fetchall()
         return [RunRecord.model_validate_json(r[0]) for r in rows]
 
     def list(self) -> list[tuple[str, str]]:

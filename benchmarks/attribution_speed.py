@@ -158,7 +158,8 @@ def inseq_run(handle, prompt_text, answer_text, method, steps=None):
 
     model = inseq.load_model(handle.model, method, tokenizer=handle.tokenizer)
     kwargs = {"n_steps": steps, "internal_batch_size": 16} if steps else {}
-    out = model.attribute(prompt_text, prompt_text + answer_text, show_progress=False, skip_special_tokens=False, **kwargs)
+    out = model.attribute(prompt_text, prompt_text + answer_text, show_progress=False, skip_special_tokens=False,
+                          **kwargs)
     return out.sequence_attributions[0]
 
 
@@ -189,7 +190,8 @@ def main() -> int:
     inp_a = AttributionInput(REVIEW, list(encoded.input_ids) + [label_id], list(encoded.content_mask) + [False],
                              split_words(REVIEW, encoded), target, encoded.content_mask.index(True),
                              handle.pad_token_id, len(encoded.input_ids))
-    print(f"(a) input {len(inp_a.ids)} tokens ({len(inp_a.content_positions)} of them the user's), target {next_tok!r}")
+    print(f"(a) input {len(inp_a.ids)} tokens ({len(inp_a.content_positions)} of them the user's), "
+          f"target {next_tok!r}")
     prompt_text = handle.tokenizer.decode(encoded.input_ids)
 
     def ours(fn):
@@ -202,7 +204,8 @@ def main() -> int:
     s, cpu, mb = measure(lambda: captum_ig(handle, task, inp_a, steps))
     rows["captum"] = (s[[p - inp_a.prefix_len for p in inp_a.content_positions]], cpu, mb, "")
     if not ns.no_inseq:
-        rows["inseq"] = _try_inseq(lambda: inseq_run(handle, prompt_text, next_tok, "integrated_gradients", steps), inp_a)
+        rows["inseq"] = _try_inseq(lambda: inseq_run(handle, prompt_text, next_tok, "integrated_gradients", steps),
+                                   inp_a)
     report(f"(a) integrated gradients, {steps} steps", rows)
     ig_cpu = rows["whybox"][1]
     _, passes_cpu, _ = ours(lambda sc: ig_passes_only(sc, steps))
@@ -232,7 +235,8 @@ def main() -> int:
     s, cpu, mb = measure(lambda: captum_per_token_gxi(handle, inp_b))
     rows["captum"] = (s[:, [c for c in content_b]], cpu, mb, "")
     if not ns.no_inseq:
-        rows["inseq"] = _try_inseq(lambda: inseq_run(handle, prompt_b, info["answer"], "input_x_gradient"), inp_b, matrix=True)
+        rows["inseq"] = _try_inseq(lambda: inseq_run(handle, prompt_b, info["answer"], "input_x_gradient"), inp_b,
+                                   matrix=True)
     report("(b) per-token gradient x input, 10-token answer", rows)
 
     rows = {}
@@ -243,7 +247,8 @@ def main() -> int:
     s, cpu, mb = measure(lambda: captum_loo(handle, gen, inp_b))
     rows["captum"] = (np.asarray(s), cpu, mb, "")
     if not ns.no_inseq:
-        rows["inseq"] = _try_inseq(lambda: inseq_run(handle, prompt_b, info["answer"], "occlusion"), inp_b, matrix=True)
+        rows["inseq"] = _try_inseq(lambda: inseq_run(handle, prompt_b, info["answer"], "occlusion"), inp_b,
+                                   matrix=True)
     report("(b) per-token leave-one-token-out, 10-token answer", rows)
     return 0
 

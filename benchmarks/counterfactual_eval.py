@@ -42,15 +42,20 @@ def main() -> None:
             if out["diversity"] is not None:
                 diversity.append(out["diversity"])
         print(f"#{row.id:>3} {out['prediction']:<8} {seconds[-1]:5.1f} s  "
-              + (f"{best['words_changed']} words: {'; '.join(best['edits'])} -> {best['prediction']} {best['probability']}"
+              + (f"{best['words_changed']} words: {'; '.join(best['edits'])} "
+                 f"-> {best['prediction']} {best['probability']}"
                  if out["counterfactuals"] else "no flip"), flush=True)
     n = len(chosen)
-    print(f"\n{n} rows: flip rate {flipped / n:.1%} (target >= 90%); median words changed {statistics.median(words) if words else '-'} "
-          f"(target <= 2); median {statistics.median(seconds):.1f} s per row (target < 10 s), mean {statistics.mean(seconds):.1f} s")
+    print(f"\n{n} rows: flip rate {flipped / n:.1%} (target >= 90%); "
+          f"median words changed {statistics.median(words) if words else '-'} "
+          f"(target <= 2); median {statistics.median(seconds):.1f} s per row (target < 10 s), "
+          f"mean {statistics.mean(seconds):.1f} s")
     if minimal:
         print(f"best counterfactual: median minimality {statistics.median(minimal):.3f}, median perplexity ratio "
-              f"{statistics.median(ppl) if ppl else '-'}; mean diversity of the returned sets {statistics.mean(diversity) if diversity else '-'}")
-        print("edit kinds in the best counterfactuals: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+              f"{statistics.median(ppl) if ppl else '-'}; "
+              f"mean diversity of the returned sets {statistics.mean(diversity) if diversity else '-'}")
+        print("edit kinds in the best counterfactuals: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
 
 
 if __name__ == "__main__":

@@ -50,25 +50,29 @@ def main() -> None:
         mining = mine(handle.model, handle.tokenizer, texts, batch_size=16)
         mine_times.append(time.perf_counter() - start)
     plain, mined = tokens / min(plain_times), mining.tokens / min(mine_times)
-    print(f"corpus: {len(texts)} documents, {tokens} tokens; {handle.n_layers} layers x {handle.intermediate_size} neurons")
+    print(f"corpus: {len(texts)} documents, {tokens} tokens; "
+          f"{handle.n_layers} layers x {handle.intermediate_size} neurons")
     print(f"plain forward: {plain:.0f} tokens/s; mining (all neurons, all layers): {mined:.0f} tokens/s "
           f"= {mined / plain:.1%} of plain (best of {ns.repeats})")
 
     parts = document_parts(ids)
     rng = np.random.default_rng(ns.seed)
-    picks = [(int(rng.integers(0, handle.n_layers)), int(rng.integers(0, handle.intermediate_size))) for _ in range(ns.neurons)]
+    picks = [(int(rng.integers(0, handle.n_layers)), int(rng.integers(0, handle.intermediate_size)))
+             for _ in range(ns.neurons)]
     rows = []
     start = time.perf_counter()
     for layer, neuron in picks:
         def acts(indices, layer=layer):
             return layer_activations(handle.model, handle.tokenizer, [texts[i] for i in indices], layer)
 
-        out = explain_neuron_from(acts, mining.maxima[:, layer].astype("float32"), mining.minima[:, layer].astype("float32"),
-                                  parts, neuron, handle.intermediate_size, seed=ns.seed)
+        out = explain_neuron_from(acts, mining.maxima[:, layer].astype("float32"),
+                                  mining.minima[:, layer].astype("float32"), parts, neuron, handle.intermediate_size,
+                                  seed=ns.seed)
         base = {b["baseline"]: b for b in out["baselines"]}
         rows.append((layer, neuron, out, base))
         other, table, random_ = base[OTHER], base["token look-up table"], base["random description"]
-        print(f"L{layer:>2} N{neuron:>4}  sim {out['scores']['simulation']:+.3f} det {out['scores']['detection']:.3f} | "
+        print(f"L{layer:>2} N{neuron:>4}  sim {out['scores']['simulation']:+.3f} "
+              f"det {out['scores']['detection']:.3f} | "
               f"other {other['simulation']:+.3f}/{other['detection']:.3f} "
               f"table {table['simulation']:+.3f}/{table['detection']:.3f} "
               f"random {random_['simulation']:+.3f}/{random_['detection']:.3f} | {out['description']['positive']}")
@@ -79,9 +83,11 @@ def main() -> None:
         return f"{np.mean(values):+.3f} (sd {np.std(values):.3f})"
 
     print(f"\n{len(rows)} neurons, {seconds:.1f} s per neuron, test part only (windows of 8 tokens):")
-    print(f"  description            simulation {mean(lambda r: r[2]['scores']['simulation'])}, detection {mean(lambda r: r[2]['scores']['detection'])}")
+    print(f"  description            simulation {mean(lambda r: r[2]['scores']['simulation'])}, "
+          f"detection {mean(lambda r: r[2]['scores']['detection'])}")
     for name in (OTHER, "token look-up table", "random description"):
-        print(f"  {name:<22} simulation {mean(lambda r, n=name: r[3][n]['simulation'])}, detection {mean(lambda r, n=name: r[3][n]['detection'])}")
+        print(f"  {name:<22} simulation {mean(lambda r, n=name: r[3][n]['simulation'])}, "
+              f"detection {mean(lambda r, n=name: r[3][n]['detection'])}")
     beats = {name: sum(r[2]["beats"][name] for r in rows) for name in rows[0][2]["beats"]}
     print("  description beats (simulation higher and detection at least equal): "
           + ", ".join(f"{name} {n}/{len(rows)}" for name, n in beats.items()))

@@ -69,7 +69,8 @@ def main() -> int:
         q = evaluate(retriever, load(name))
         ms = (time.perf_counter() - start) * 1000 / q.n
         label = "held-out" if name == "eval" else "development (tuned on)"
-        print(f"{name} ({label}), {q.n} questions: recall@1 {q.recall1:.3f}  recall@3 {q.recall3:.3f}  MRR {q.mrr:.3f}  ({ms:.0f} ms/question)")
+        print(f"{name} ({label}), {q.n} questions: recall@1 {q.recall1:.3f}  recall@3 {q.recall3:.3f}  "
+              f"MRR {q.mrr:.3f}  ({ms:.0f} ms/question)")
         if ns.failures:
             for question, expected, got in q.failures:
                 print(f"  x {question!r}: expected {expected}, got {got}")

@@ -36,11 +36,13 @@ class PredictionTable:
         return {row_id: float(p) for row_id, p in zip(self.ids, self.probs.max(axis=1))}
 
     def to_json(self) -> dict:
-        return {"ids": self.ids, "labels": self.labels, "probs": self.probs.tolist(), "label_mass": self.label_mass.tolist()}
+        return {"ids": self.ids, "labels": self.labels, "probs": self.probs.tolist(),
+                "label_mass": self.label_mass.tolist()}
 
     @classmethod
     def from_json(cls, data: dict) -> "PredictionTable":
-        return cls(data["ids"], data["labels"], np.asarray(data["probs"], dtype=np.float64), np.asarray(data["label_mass"]))
+        return cls(data["ids"], data["labels"], np.asarray(data["probs"], dtype=np.float64),
+                   np.asarray(data["label_mass"]))
 
 
 def compute_predictions(

@@ -71,9 +71,11 @@ def _provenance(content: ReportContent, workspace: Any) -> dict[str, Any]:
         for step in record.steps:
             p = step.provenance or {}
             first = first or p
-            candidates = (p.get("seed"), ((step.output or {}).get("faithfulness") or {}).get("seed"), (step.output or {}).get("seed"))
+            candidates = (p.get("seed"), ((step.output or {}).get("faithfulness") or {}).get("seed"),
+                          (step.output or {}).get("seed"))
             seed = next((c for c in candidates if c is not None), "")
-            steps.append({"index": len(steps) + 1, "tool": step.tool, "params": json.dumps(p.get("params", step.args), sort_keys=True),
+            steps.append({"index": len(steps) + 1, "tool": step.tool,
+                          "params": json.dumps(p.get("params", step.args), sort_keys=True),
                           "seed": seed, "seconds": step.seconds, "cached": p.get("cached", False)})
     return {
         "whybox": __version__, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -105,12 +107,14 @@ def _view(content: ReportContent, figures_folder: Path) -> tuple[list[dict[str, 
             figures = []
             path = figure_for_step(step, figures_folder)
             if path is not None:
-                figures.append({"data": base64.b64encode(path.read_bytes()).decode("ascii"), "caption": CAPTIONS[step.tool]})
+                figures.append({"data": base64.b64encode(path.read_bytes()).decode("ascii"),
+                                "caption": CAPTIONS[step.tool]})
                 n_figures += 1
             faith = (step.output or {}).get("faithfulness") if step.tool == "attribute" else None
-            text = markdown_html(narrate_step(step, with_caveats=False)) if per_step and step.status == "done" else None
-            steps.append({"tool": step.tool, "text": text, "error": step.error, "figures": figures, "faithfulness": faith,
-                          "caveats": step.caveats})
+            text = (markdown_html(narrate_step(step, with_caveats=False))
+                    if per_step and step.status == "done" else None)
+            steps.append({"tool": step.tool, "text": text, "error": step.error, "figures": figures,
+                          "faithfulness": faith, "caveats": step.caveats})
         plan = [f"{c.tool}({json.dumps(c.args, sort_keys=True)})" for c in record.calls]
         narration = None if per_step else markdown_html(record.narration)
         records.append({"question": record.question, "plan": plan, "narration": narration, "steps": steps,

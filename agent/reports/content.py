@@ -64,7 +64,8 @@ def _overview(ctx: ToolContext, where: dict[str, Any] | None) -> RunRecord:
     args = {"where": where} if where else {}
     steps = [run_step(ctx, "count", args), run_step(ctx, "label_distribution", args)]
     if ctx.dataset.has_labels:
-        steps += [run_step(ctx, "score", {**args, "metric": "accuracy"}), run_step(ctx, "mistakes", {**args, "mode": "count"})]
+        steps += [run_step(ctx, "score", {**args, "metric": "accuracy"}),
+                  run_step(ctx, "mistakes", {**args, "mode": "count"})]
     return _record(f"What is in {Where(**(where or {})).describe()} and how well does the model do there?", steps)
 
 
@@ -97,14 +98,16 @@ def mistakes_report(ctx: ToolContext, where: dict[str, Any] | None, k: int | Non
     predicted, confidence = table.predicted, table.confidence()
     wrong = sorted((r for r in rows if predicted[r.id] != r.label), key=lambda r: (-confidence[r.id], r.id))
     if not wrong:
-        raise WhyboxError(f"The model makes no mistakes on {Where(**base).describe() if base else 'all rows'}; there is nothing to report.")
+        raise WhyboxError(f"The model makes no mistakes on {Where(**base).describe() if base else 'all rows'}; "
+                          "there is nothing to report.")
     chosen = wrong[:k] if k else wrong
     records = [_overview(ctx, base or None)]
     for row in tqdm(chosen, desc="report: explaining mistakes", disable=quiet):
         records.append(instance_record(ctx, {"id": row.id}, method))
     summary = mistake_summary(rows, wrong, predicted, confidence, records[1:])
     title = "Report on the model's mistakes" + (f" ({Where(**base).describe()})" if base else "")
-    return ReportContent(title, "mistakes", records, summary, parameters={"where": {**base, "correct": False}, "k": len(chosen), "method": method})
+    return ReportContent(title, "mistakes", records, summary,
+                         parameters={"where": {**base, "correct": False}, "k": len(chosen), "method": method})
 
 
 def _words(text: str) -> set[str]:
@@ -126,14 +129,16 @@ def mistake_summary(rows: list, wrong: list, predicted: dict[int, str], confiden
         share_right = (in_right[word] + 0.5) / (len(right) + 1)
         if n < 3 or share_wrong <= share_right:
             continue  # too rare to say, or not over-represented
-        over.append({"word": word, "mistakes": n, "correct": in_right[word], "ratio": round(share_wrong / share_right, 2)})
+        over.append({"word": word, "mistakes": n, "correct": in_right[word],
+                     "ratio": round(share_wrong / share_right, 2)})
     over.sort(key=lambda d: (-d["ratio"], -d["mistakes"], d["word"]))
     top_words: Counter[str] = Counter()
     faithful = []
     for record in explained:
         for step in record.steps:
             if step.tool == "attribute" and step.status == "done" and step.output:
-                top_words.update(word for w in step.output.get("top", [])[:3] if (word := w["word"].lower().strip(" .,!?;:\"'")) and word not in STOPWORDS)
+                top_words.update(word for w in step.output.get("top", [])[:3]
+                                 if (word := w["word"].lower().strip(" .,!?;:\"'")) and word not in STOPWORDS)
                 faith = step.output.get("faithfulness") or {}
                 if "beats_random" in faith:
                     faithful.append(bool(faith["beats_random"]))

@@ -66,5 +66,6 @@ def faithfulness(scorer: Scorer, word_scores: np.ndarray, n_random: int = 8, see
         "random_comprehensiveness": round(random_comp, 6), "random_sufficiency": round(random_suff, 6),
         "beats_random": bool(beats_comp and beats_suff and n >= 2), "verdict": verdict,
         "bins": list(BINS), "random_rankings": n_random, "seed": seed,
-        "probability_measured": "label probability" if scorer.inp.target.kind == "label" else "answer per-token geometric-mean probability",
+        "probability_measured": ("label probability" if scorer.inp.target.kind == "label"
+                                 else "answer per-token geometric-mean probability"),
     }

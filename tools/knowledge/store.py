@@ -39,7 +39,8 @@ def _chroma():
     except ImportError as exc:  # pragma: no cover - installed by `make setup`
         from tools.errors import ToolUnavailable
 
-        raise ToolUnavailable("The knowledge base needs chromadb.", "Install whybox with the `kb` extra (`make setup`).") from exc
+        raise ToolUnavailable("The knowledge base needs chromadb.",
+                              "Install whybox with the `kb` extra (`make setup`).") from exc
     return chromadb, Documents, EmbeddingFunction, Embeddings, register_embedding_function
 
 

@@ -44,7 +44,8 @@ def attention_modules(model: nn.Module) -> list[nn.Module]:
     layers = decoder_layers(model) or []
     found = []
     for layer in layers:
-        module = next((getattr(layer, n) for n in _ATTENTION_NAMES if isinstance(getattr(layer, n, None), nn.Module)), None)
+        module = next((getattr(layer, n) for n in _ATTENTION_NAMES
+                       if isinstance(getattr(layer, n, None), nn.Module)), None)
         if module is not None:
             found.append(module)
     return found

@@ -134,7 +134,8 @@ def resolve_model_folder(spec: str, models_dir: Path, quiet: bool = False) -> tu
         return convert_gguf(default_gguf(), models_dir, quiet), "SmolLM2-135M-Instruct"
     path = Path(spec).expanduser()
     if not path.exists():
-        raise ModelLoadError(f"Model not found: {spec}.", "Give a local Hugging Face model folder, a .gguf file, or 'smollm2'.")
+        raise ModelLoadError(f"Model not found: {spec}.",
+                             "Give a local Hugging Face model folder, a .gguf file, or 'smollm2'.")
     if path.is_file():
         if path.suffix == ".gguf":
             return convert_gguf(path, models_dir, quiet), path.stem
