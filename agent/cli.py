@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--text", help="explain a free text")
     what.add_argument("--conversation", metavar="ID", help="write up a saved conversation (see `whybox chat`)")
     report.add_argument("--where", help='rows to report on, as JSON, e.g. \'{"includes": "price"}\'')
-    report.add_argument("--mistakes", action="store_true", help="explain every misclassified row (of --where if given)")
+    report.add_argument("--mistakes", action="store_true",
+                        help="explain every misclassified row (of --where if given)")
     report.add_argument("--k", type=int, help="explain at most this many rows")
     report.add_argument("--method", help="attribution method (default: attribute's default)")
     report.add_argument("--out", default="whybox-reports", help="output folder (default: ./whybox-reports)")
@@ -95,18 +96,22 @@ def cmd_ask(ns: argparse.Namespace) -> int:
 
 
 def _print_figures(record, folder) -> None:
-    """Heatmaps in the terminal, and where each figure's PNG (and a heatmap's HTML) is."""
-    from agent.figures import figure_for_step, terminal_heatmap
+    """A tool's terminal figure (an attribution heatmap) when it has one, and where each figure's
+    PNG (and its HTML side file, when the tool writes one) is."""
+    from agent.figures import figure_for_step
+    from tools.registry import all_tools
 
     for step in record.steps:
         path = figure_for_step(step, folder)
         if path is None:
             continue
-        if step.tool == "attribute":
-            print(terminal_heatmap(step.output))
-            print(f"Heatmap: {path} (and {path.with_suffix('.html').name})")
-        else:
-            print(f"Figure: {path}")
+        tool_cls = all_tools()[step.tool]
+        text = tool_cls().terminal(tool_cls.typed_output(step.output))
+        if text is not None:
+            print(text)
+        side = path.with_suffix(".html")
+        also = f" (and {side.name})" if side.exists() else ""
+        print(f"{'Heatmap' if text is not None else 'Figure'}: {path}{also}")
 
 
 def cmd_plan(ns: argparse.Namespace) -> int:
@@ -222,7 +227,8 @@ def cmd_report(ns: argparse.Namespace) -> int:
     try:
         params = ReportParams(**{key: v for key, v in args.items() if v is not None})
     except ValidationError as exc:
-        raise InputError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}" for e in exc.errors())) from None
+        problems = (f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}" for e in exc.errors())
+        raise InputError("; ".join(problems)) from None
     assistant = Assistant(_settings(ns), conversation_id=ns.conversation, quiet=ns.json)
     result = assistant.write_report(params, out_dir=ns.out)
     if ns.json:

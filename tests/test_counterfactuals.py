@@ -15,7 +15,8 @@ def _keyword_model(texts):
     out = []
     for t in texts:
         words = t.lower().split()
-        positive = any(w.strip(".,!") in {"good", "great"} for w in words) and not any(w in {"not", "never"} for w in words)
+        negated = any(w in {"not", "never"} for w in words)
+        positive = any(w.strip(".,!") in {"good", "great"} for w in words) and not negated
         out.append([0.2, 0.8] if positive else [0.7, 0.3])
     return np.array(out)
 
@@ -57,7 +58,7 @@ def test_counterfactual_tool_returns_only_verified_flips(tiny_assistant):
         assert again["label"] == cf["prediction"] != out["prediction"]
         assert cf["minimality"] == pytest.approx(cf["words_changed"] / 4, abs=1e-4)
         assert cf["perplexity_ratio"] is not None and cf["perplexity_ratio"] > 0
-    other = next(l for l in ctx.task.labels if l != out["prediction"])
+    other = next(label for label in ctx.task.labels if label != out["prediction"])
     with pytest.raises(InputError, match="already predicts"):
         run_tool(ctx, "counterfactual", {"text": "the food was good", "target": out["prediction"]})
     with pytest.raises(InputError, match="Unknown target label 'meh'"):
@@ -73,12 +74,14 @@ def test_similar_ranks_an_exact_duplicate_first_in_both_spaces(tiny_assistant):
     row = ctx.dataset.get(101)
     out = run_tool(ctx, "similar", {"text": row.text, "k": 3}).output
     assert out["by_model"][0]["id"] == 101 and out["by_model"][0]["similarity"] == pytest.approx(1.0, abs=1e-4)
-    assert out["by_sentence_embedding"][0]["id"] == 101 and out["by_sentence_embedding"][0]["similarity"] == pytest.approx(1.0, abs=1e-4)
+    by_sentence = out["by_sentence_embedding"][0]
+    assert by_sentence["id"] == 101 and by_sentence["similarity"] == pytest.approx(1.0, abs=1e-4)
     sims = [r["similarity"] for r in out["by_model"]]
     assert sims == sorted(sims, reverse=True) and len(sims) == 3
     by_id = run_tool(ctx, "similar", {"id": 101, "k": 3}).output
-    assert 101 not in {r["id"] for r in by_id["by_model"] + by_id["by_sentence_embedding"]}  # the row itself is left out
-    assert "by_model_same_label" in by_id
+    neighbours = by_id["by_model"] + by_id["by_sentence_embedding"]
+    assert 101 not in {r["id"] for r in neighbours}  # the row itself is left out
+    assert by_id["by_model_same_label"] is not None and by_id["by_sentence_embedding_same_label"] is not None
     n_layers = ctx.model.n_layers
     with pytest.raises(InputError, match="out of range"):
         run_tool(ctx, "similar", {"id": 101, "layer": n_layers})
@@ -86,17 +89,26 @@ def test_similar_ranks_an_exact_duplicate_first_in_both_spaces(tiny_assistant):
 
 
 def test_adversarial_keeps_meaning_and_flips_or_says_why(tiny_assistant):
-    from tools.builtin.perturb import MEANING_THRESHOLD
     from tools.counterfactuals.edits import perturbation_edits
+    from tools.counterfactuals.meaning import MEANING_THRESHOLD
 
     kinds = {e.kind for e in perturbation_edits("The food was good".split())}
     assert {"synonym", "typo", "insert"} <= kinds
     ctx = tiny_assistant.context
-    out = run_tool(ctx, "adversarial", {"text": "the food was good and the movie was great", "k": 2}).output
-    assert out["candidates_scored"] > 0 and out["success"] == bool(out["perturbations"])
+    # the tiny model sits near 0.5 on this text: a neutral phrase in front flips it (a known non-empty result)
+    out = run_tool(ctx, "adversarial", {"text": "the food was good", "k": 2}).output
+    assert out["success"] is True and len(out["perturbations"]) == 2
+    assert out["candidates_scored"] > 0 and out["flips"] >= out["flips_meaning_preserved"] >= 2
+    assert out["threshold"] == MEANING_THRESHOLD
     for p in out["perturbations"]:
         assert p["meaning_similarity"] >= MEANING_THRESHOLD
+        assert p["text"] != out["text"] and p["edits"] and set(p["kinds"]) <= {"synonym", "typo", "insert"}
+        assert p["words_changed"] >= 1
         assert run_tool(ctx, "predict", {"text": p["text"]}).output["label"] == p["prediction"] != out["prediction"]
+    similarities = [p["meaning_similarity"] for p in out["perturbations"]]
+    assert similarities == sorted(similarities, reverse=True)  # among equally small edits, the closest first
+    robust = run_tool(ctx, "adversarial", {"text": "the battery was bad", "k": 2}).output
+    assert robust["success"] is False and robust["perturbations"] == [] and robust["candidates_scored"] > 0
 
 
 def test_augment_variants_keep_the_label_and_the_meaning(tiny_assistant):
@@ -114,15 +126,24 @@ def test_augment_variants_keep_the_label_and_the_meaning(tiny_assistant):
 def test_rationalize_checks_the_cited_words(tiny_assistant):
     from tools.builtin.rationalize import cited_words, without
 
-    assert cited_words("Because of 'good' and the great service.", "The food was good , great".split(), ["positive"]) == ["good", "great"]
+    words = "The food was good , great".split()
+    assert cited_words("Because of 'good' and the great service.", words, ["positive"]) == ["good", "great"]
     assert without("The food was good".split(), {"good"}) == "The food was"
-    out = run_tool(tiny_assistant.context, "rationalize", {"id": 100}).output
-    assert isinstance(out["explanation"], str) and out["verdict"]
-    assert out["checks"]["attribution_method"] == "occlusion"
-    if out["cited_words"]:
-        assert {"drop", "random_drop"} <= set(out["checks"])
-    else:
-        assert out["verdict"].startswith("not checkable")
+    ctx = tiny_assistant.context
+    # row 106 "a great movie": the tiny model's (greedy) explanation mentions "movie", so the deletion test runs
+    out = run_tool(ctx, "rationalize", {"id": 106}).output
+    checks = out["checks"]
+    assert out["cited_words"] == ["movie"] and checks["attribution_method"] == "occlusion"
+    assert checks["agreement"] == pytest.approx(len({"movie"} & set(checks["attribution_top_words"])) / 1)
+    assert checks["drop"] is not None and checks["random_drop"] is not None
+    assert checks["probability_after_removing_cited"] == pytest.approx(out["probability"] - checks["drop"], abs=2e-4)
+    assert checks["prediction_after_removing_cited"] in ctx.task.labels
+    faithful = checks["agreement"] >= 0.5 and checks["drop"] > checks["random_drop"]
+    assert out["verdict"].startswith("faithful") == faithful and not out["verdict"].startswith("not checkable")
+    # row 100: its explanation cites no word of the input, so nothing can be checked
+    silent = run_tool(ctx, "rationalize", {"id": 100}).output
+    assert silent["cited_words"] == [] and silent["verdict"].startswith("not checkable")
+    assert silent["checks"]["drop"] is None and silent["checks"]["agreement"] is None
 
 
 def test_influence_ranks_a_planted_duplicate_first(tiny_models, tiny_data, isolated_home, tmp_path):
@@ -135,8 +156,9 @@ def test_influence_ranks_a_planted_duplicate_first(tiny_models, tiny_data, isola
     probe = Assistant(Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data)), quiet=True)
     query = rows[3]
     predicted = probe.run_tool("predict", {"id": query["id"]}).output["label"]
-    other = next(l for l in ("negative", "positive") if l != predicted)
-    planted = rows + [{"id": 900, "text": query["text"], "label": other}, {"id": 901, "text": query["text"], "label": predicted}]
+    other = next(label for label in ("negative", "positive") if label != predicted)
+    planted = rows + [{"id": 900, "text": query["text"], "label": other},
+                      {"id": 901, "text": query["text"], "label": predicted}]
     data = tmp_path / "planted.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in planted))
     assistant = Assistant(Settings.from_env(model=str(tiny_models["causal"]), data=str(data)), quiet=True)

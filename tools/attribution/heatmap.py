@@ -1,9 +1,11 @@
-"""Attribution heatmaps: self-contained HTML (UI, reports) and PNG (files), one diverging scale
-(blue = pushed towards the target, red = pushed away), normalised by the largest |score|."""
+"""Attribution heatmaps: self-contained HTML (UI, reports), PNG (files) and ANSI text (the
+terminal chat), one diverging scale (blue = pushed towards the target, red = pushed away),
+normalised by the largest |score|."""
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Sequence
 
 POSITIVE = (33, 102, 172)  # RdBu blue
 NEGATIVE = (178, 24, 43)  # RdBu red
@@ -52,12 +54,11 @@ def heatmap_html(result: dict) -> str:
 
 def heatmap_png(result: dict, path: Path) -> Path:
     """Words as coloured boxes (wrapped), and the answer-token x word matrix when there is one."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
+    from tools.figures import pyplot, save
+
+    plt = pyplot()
     words = result["words"]
     scale = max((abs(w["score"]) for w in words), default=0.0) or 1.0
     matrix = result.get("matrix")
@@ -77,12 +78,28 @@ def heatmap_png(result: dict, path: Path) -> Path:
     if matrix:
         ax = fig.add_axes((0.15, 0.08, 0.8, (0.35 * len(matrix["outputs"]) + 0.3) / height))
         m_scale = max((abs(v) for row in matrix["scores"] for v in row), default=0.0) or 1.0
-        ax.imshow(matrix["scores"], cmap="RdBu", norm=TwoSlopeNorm(vcenter=0.0, vmin=-m_scale, vmax=m_scale), aspect="auto")
+        ax.imshow(matrix["scores"], cmap="RdBu", norm=TwoSlopeNorm(vcenter=0.0, vmin=-m_scale, vmax=m_scale),
+                  aspect="auto")
         ax.set_xticks(range(len(words)), [w["word"] for w in words], rotation=60, fontsize=8)
         ax.set_yticks(range(len(matrix["outputs"])), [repr(t) for t in matrix["outputs"]], fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save(fig, path)
+
+
+def heatmap_terminal(words: Sequence[tuple[str, float]]) -> str:
+    """The words with ANSI truecolour backgrounds (blue towards the target, red away)."""
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.text import Text
+
+    scale = max((abs(score) for _, score in words), default=0.0) or 1.0
+    text = Text()
+    for word, score in words:
+        level = int(55 + 200 * min(1.0, abs(score) / scale))
+        fade = 255 - level + 55
+        colour = f"rgb({fade},{fade},255)" if score >= 0 else f"rgb(255,{fade},{fade})"
+        text.append(f" {word} ", style=f"black on {colour}")
+        text.append(" ")
+    buffer = StringIO()
+    Console(file=buffer, force_terminal=True, color_system="truecolor", width=120).print(text)
+    return buffer.getvalue().rstrip()

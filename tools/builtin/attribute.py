@@ -1,19 +1,22 @@
 """attribute: which input words drove the prediction (or the generated answer), with faithfulness."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from tools.attribution.catalog import NAMES as METHODS
 from tools.attribution.catalog import WORDING as METHOD_WORDING
 from tools.attribution.catalog import MethodName
-from tools.attribution.engine import Request, explain
-from tools.base import InstanceParams, Tool
+from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
-from tools.context import ToolContext
 from tools.errors import InputError
+from tools.narration import quote, signed, subject
 from tools.planning import Trigger, alternatives
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
 # Chosen on the demo data by benchmarks/attribution_faithfulness.py (see README): the fastest
 # method that beats the random ranking on both AOPC measures most often.
@@ -23,17 +26,91 @@ _FEATURES = r"(?:features?|tokens?|words?|characteristics|parts?|attributions?|t
 _ADJ = (r"(?:important|influential|relevant|critical|key|major|significant|essential|decisive|top|salient|main"
         r"|dominant)")
 
+
 class AttributeParams(InstanceParams):
     method: MethodName | None = None
     k: int | None = Field(default=None, ge=1, le=100, description="how many top words to list")
-    target: str | None = Field(default=None, description="label to explain (default: the predicted one); with output=answer, an answer text")
+    target: str | None = Field(
+        default=None, description="label to explain (default: the predicted one); with output=answer, an answer text")
     contrast: str | None = Field(default=None, description="explain `target` rather than this label")
-    output: Literal["label", "answer"] | None = Field(default=None, description="explain the label (classifiers) or the generated answer")
+    output: Literal["label", "answer"] | None = Field(
+        default=None, description="explain the label (classifiers) or the generated answer")
     per_token: bool | None = Field(default=None, description="generation: one row per answer token")
     steps: int | None = Field(default=None, ge=4, le=256, description="integrated gradients: starting step count")
     samples: int | None = Field(default=None, ge=8, le=4096, description="kernel_shap / lime samples")
     seed: int | None = None
     unit: Literal["word", "token"] | None = None
+
+
+class AttributionTarget(Output):
+    """What is explained: a label (kind "label", maybe against a contrast label) or the answer
+    tokens (kind "tokens": the model's own answer, or a forced one)."""
+
+    kind: Literal["label", "tokens"]
+    label: str | None = None
+    contrast: str | None = None
+    predicted: str | None = None
+    probabilities: dict[str, float] | None = None
+    answer: str | None = None
+    answer_tokens: list[str] | None = None
+    forced: bool | None = None
+
+
+class WordScore(Output):
+    word: str
+    score: float
+    start: int  # characters in the text
+    end: int
+
+
+class TopWord(Output):
+    word: str
+    score: float
+    index: int  # into `words`
+
+
+class TokenScore(Output):
+    token: str
+    score: float
+    word: int  # index into `words`
+
+
+class AnswerMatrix(Output):
+    outputs: list[str]  # the answer tokens (rows)
+    scores: list[list[float]]  # [answer token][input word]
+
+
+class Faithfulness(Output):
+    """ERASER comprehensiveness / sufficiency (AOPC) next to random rankings."""
+
+    comprehensiveness: float
+    sufficiency: float
+    random_comprehensiveness: float
+    random_sufficiency: float
+    beats_random: bool
+    verdict: str
+    bins: list[float]
+    random_rankings: int
+    seed: int
+    probability_measured: str
+
+
+class AttributeOutput(Output):
+    text: str
+    id: int | None = None
+    gold_label: str | None = None
+    method: str
+    diagnostic_only: bool
+    target: AttributionTarget
+    words: list[WordScore]
+    method_info: dict[str, Any]  # the method's own numbers (IG steps and convergence, samples...)
+    top: list[TopWord]
+    tokens: list[TokenScore] | None = None  # gradient methods: per-token scores
+    matrix: AnswerMatrix | None = None  # per_token: answer tokens x input words
+    faithfulness: Faithfulness | None = None
+    forwards: int
+    heatmap_html: str
+    seconds: float
 
 
 class Attribute(Tool):
@@ -43,6 +120,8 @@ class Attribute(Tool):
         "(ERASER comprehensiveness/sufficiency against random rankings). Methods: " + ", ".join(METHODS) + "."
     )
     Params = AttributeParams
+    Output = AttributeOutput
+    figure_name = "attribution"
     triggers = (
         Trigger(alternatives(
             rf"\b{METHOD_WORDING}\b",
@@ -84,7 +163,9 @@ class Attribute(Tool):
     examples = ("why did it call review 12 negative?", "top 3 words for id 78 by integrated gradients",
                 "which prompt words drove the answer to 'My favourite food is'?")
 
-    def run(self, ctx: ToolContext, params: AttributeParams) -> dict[str, Any]:
+    def run(self, ctx: ToolContext, params: AttributeParams) -> AttributeOutput:
+        from tools.attribution.engine import Request, explain
+
         text, origin = resolve_instance(ctx, params)
         task = ctx.task
         wants_answer = params.output == "answer" or not task.is_classifier
@@ -104,7 +185,55 @@ class Attribute(Tool):
             max_new_tokens=min(ctx.settings.max_new_tokens, 20),
         )
         result = explain(ctx.model, task, text, request, k=params.k or 5)
-        return {"text": text, **origin, **result}
+        return AttributeOutput(text=text, **origin, **result)
+
+    def narrate(self, output: AttributeOutput, args: dict[str, Any]) -> str:
+        o = output
+        target = o.target
+        method = o.method.replace("_", " ")
+        if target.kind == "label":
+            goal = f"**{target.label}**" + (f" rather than {target.contrast}" if target.contrast else "")
+            p = (target.probabilities or {})[target.label]
+            head = (f"The model predicts {target.predicted} for {subject(o)}; "
+                    f"the probability of {target.label} is {p:.3f}.")
+        else:
+            goal = "its answer"
+            head = f"For {subject(o)} the model answers {quote(target.answer or '', 200)}."
+        pushing = [t for t in o.top if t.score > 0]
+        against = [t for t in o.top if t.score < 0]
+        text = head + f" By {method}, the words that pushed it towards {goal} most: "
+        text += ", ".join(f"'{t.word}' ({signed(t.score)})" for t in pushing) if pushing else "none pushed towards it"
+        if against:
+            text += "; words that pushed away: " + ", ".join(f"'{t.word}' ({signed(t.score)})" for t in against)
+        text += "."
+        if o.diagnostic_only:
+            text += " These are attention weights: where the model looked, not why it decided (a diagnostic only)."
+        f = o.faithfulness
+        if f:
+            text += (f"\nFaithfulness: deleting the top-ranked words lowers the {f.probability_measured} by "
+                     f"{f.comprehensiveness:.3f} on average (comprehensiveness; random rankings "
+                     f"{f.random_comprehensiveness:.3f}), and keeping only them loses {f.sufficiency:.3f} "
+                     f"(sufficiency, lower is better; random {f.random_sufficiency:.3f}). "
+                     f"Verdict: the explanation {f.verdict}.")
+        if o.matrix:
+            text += (f"\nPer answer token: a {len(o.matrix.outputs)} x {len(o.words)} matrix "
+                     "(answer tokens x input words) is in the heatmap.")
+        return text
+
+    def figure(self, output: AttributeOutput, path: Path) -> Path:
+        """The heatmap PNG, and next to it the same heatmap as a self-contained HTML file."""
+        from tools.atomic import write_bytes_atomic
+        from tools.attribution.heatmap import heatmap_png
+
+        heatmap_png(output.model_dump(), path)
+        page = f"<!doctype html><meta charset='utf-8'>{output.heatmap_html}"
+        write_bytes_atomic(path.with_suffix(".html"), page.encode())
+        return path
+
+    def terminal(self, output: AttributeOutput) -> str:
+        from tools.attribution.heatmap import heatmap_terminal
+
+        return heatmap_terminal([(w.word, w.score) for w in output.words])
 
     def card_for(self, params, output):
         return output["method"]  # each method has its own card, caveat and source

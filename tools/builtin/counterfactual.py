@@ -2,17 +2,20 @@
 the model, with minimality (MiCE), fluency (perplexity ratio) and the set's diversity."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
 
-from tools.base import InstanceParams, Tool
+from tools.base import InstanceParams, Output, Tool
 from tools.common import classifier_setup, resolve_instance
-from tools.context import ToolContext
 from tools.counterfactuals.search import MAX_EDITS
 from tools.errors import InputError
+from tools.narration import quote, subject
 from tools.planning import Trigger, alternatives
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
 
 class CounterfactualParams(InstanceParams):
@@ -20,10 +23,46 @@ class CounterfactualParams(InstanceParams):
     k: int | None = Field(default=None, ge=1, le=10, description="how many counterfactuals")
 
 
+class CounterfactualEdit(Output):
+    """One verified flip: the edited text, its edits, the new prediction and how small it is."""
+
+    text: str
+    edits: list[str]
+    kinds: list[str]
+    prediction: str
+    probability: float
+    probabilities: dict[str, float]
+    words_changed: int
+    minimality: float  # MiCE: word edit distance / number of words
+    perplexity_ratio: float | None = None  # causal LMs: perplexity of the edit / of the original
+
+
+class ImportantWord(Output):
+    word: str
+    drop: float
+
+
+class CounterfactualOutput(Output):
+    text: str
+    id: int | None = None
+    gold_label: str | None = None
+    prediction: str
+    probability: float
+    target: str | None = None
+    counterfactuals: list[CounterfactualEdit]
+    found: int
+    diversity: float | None = None
+    candidates_scored: int
+    rounds: int
+    search_seconds: float
+    important_words: list[ImportantWord]
+
+
 class Counterfactual(Tool):
     name = "counterfactual"
     description = "Minimal edits that change the prediction (to `target` when given), verified on the model."
     Params = CounterfactualParams
+    Output = CounterfactualOutput
     triggers = (
         Trigger(alternatives(
             r"counterfactual",
@@ -63,7 +102,7 @@ class Counterfactual(Tool):
     version = "3"
     examples = ("what is the smallest edit that flips review 4?", "what would make 'the food was cold' positive?")
 
-    def run(self, ctx: ToolContext, params: CounterfactualParams) -> dict[str, Any]:
+    def run(self, ctx: ToolContext, params: CounterfactualParams) -> CounterfactualOutput:
         from tools.counterfactuals.edits import (
             diversity,
             minimality,
@@ -102,25 +141,53 @@ class Counterfactual(Tool):
         items = []
         for i, c in enumerate(chosen):
             label = int(np.argmax(c.probs))
-            items.append({
-                "text": c.text, "edits": [e.description for e in c.edits], "kinds": sorted({e.kind for e in c.edits}),
-                "prediction": labels[label], "probability": round(float(c.probs[label]), 4),
-                "probabilities": {l: round(float(p), 4) for l, p in zip(labels, c.probs)},
-                "words_changed": word_edit_distance(words, c.words), "minimality": round(minimality(words, c.words), 4),
-                "perplexity_ratio": round(fluency[i + 1] / fluency[0], 3) if fluency and fluency[0] == fluency[0] else None,
-            })
+            ratio = round(fluency[i + 1] / fluency[0], 3) if fluency and fluency[0] == fluency[0] else None
+            items.append(CounterfactualEdit(
+                text=c.text, edits=[e.description for e in c.edits], kinds=sorted({e.kind for e in c.edits}),
+                prediction=labels[label], probability=round(float(c.probs[label]), 4),
+                probabilities={name: round(float(p), 4) for name, p in zip(labels, c.probs)},
+                words_changed=word_edit_distance(words, c.words), minimality=round(minimality(words, c.words), 4),
+                perplexity_ratio=ratio,
+            ))
         ranked = sorted(range(len(words)), key=lambda i: -result.importance[i])[:3]
-        return {
-            "text": text, **origin, "prediction": labels[current], "probability": round(float(original[current]), 4),
-            "target": params.target, "counterfactuals": items, "found": len(result.flips),
-            "diversity": round(d, 4) if (d := diversity([c.words for c in chosen])) is not None else None,
-            "candidates_scored": result.candidates_scored, "rounds": result.rounds, "search_seconds": round(result.seconds, 2),
-            "important_words": [{"word": words[i], "drop": round(result.importance[i], 4)} for i in ranked],
-        }
+        d = diversity([c.words for c in chosen])
+        return CounterfactualOutput(
+            text=text, **origin, prediction=labels[current], probability=round(float(original[current]), 4),
+            target=params.target, counterfactuals=items, found=len(result.flips),
+            diversity=round(d, 4) if d is not None else None,
+            candidates_scored=result.candidates_scored, rounds=result.rounds, search_seconds=round(result.seconds, 2),
+            important_words=[ImportantWord(word=words[i], drop=round(result.importance[i], 4)) for i in ranked],
+        )
+
+    def narrate(self, output: CounterfactualOutput, args: dict[str, Any]) -> str:
+        o = output
+        about = subject(o)
+        goal = f" to {o.target}" if o.target else ""
+        if not o.counterfactuals:
+            return (f"I found no edit of up to 3 words that changes the prediction{goal} for {about} "
+                    f"(it predicts {o.prediction} at {o.probability}); {o.candidates_scored} candidate edits "
+                    "were scored on the model.")
+        lines = []
+        for cf in o.counterfactuals:
+            fluency = f", perplexity x{cf.perplexity_ratio}" if cf.perplexity_ratio is not None else ""
+            plural = "s" if cf.words_changed != 1 else ""
+            lines.append(f"- {'; '.join(cf.edits)} → {cf.prediction} ({cf.probability}): {quote(cf.text)} "
+                         f"[{cf.words_changed} word{plural} changed, minimality {cf.minimality}{fluency}]")
+        best = o.counterfactuals[0]
+        text = (f"The model predicts {o.prediction} ({o.probability}) for {about}. "
+                f"The smallest verified change{goal}: {'; '.join(best.edits)}, which makes it "
+                f"{best.prediction} ({best.probability}). {o.found} flips found among {o.candidates_scored} "
+                "edits scored on the model:\n" + "\n".join(lines))
+        if o.diversity is not None:
+            text += (f"\nDiversity of these {len(o.counterfactuals)}: {o.diversity} "
+                     "(mean pairwise word edit distance, normalised).")
+        return text
+
 
     def caveats(self, ctx, params, output):
         notes = []
         if not output["counterfactuals"]:
-            notes.append(f"No verified flip within {MAX_EDITS} edits among {output['candidates_scored']} candidates: the prediction is robust "
-                         "to the word-level edits tried here (deletions, antonyms, negation, the model's own substitutes).")
+            notes.append(f"No verified flip within {MAX_EDITS} edits among {output['candidates_scored']} candidates: "
+                         "the prediction is robust to the word-level edits tried here (deletions, antonyms, "
+                         "negation, the model's own substitutes).")
         return notes

@@ -5,25 +5,51 @@ reads as "which rows would push the model towards / away from this prediction"."
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from tools.base import InstanceParams, Tool
-from tools.common import classifier_setup, resolve_instance
-from tools.context import ToolContext
+from tools.base import InstanceParams, Output, Tool
+from tools.common import RowView, classifier_setup, cosine, dataset_states, resolve_instance, row_view
 from tools.errors import InputError
+from tools.narration import row_line, subject
 from tools.planning import Trigger, alternatives
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
 
 class InfluenceParams(InstanceParams):
     k: int | None = Field(default=None, ge=1, le=50)
 
 
+class InfluentialRow(RowView):
+    influence: float  # TracIn score: > 0 a training step on the row supports the prediction
+
+
+class EmbeddingNeighbour(RowView):
+    similarity: float  # cosine similarity of the last hidden state
+
+
+class InfluenceOutput(Output):
+    text: str
+    id: int | None = None
+    gold_label: str | None = None
+    prediction: str
+    method: str
+    proponents: list[InfluentialRow]
+    opponents: list[InfluentialRow]
+    training_rows: int
+    by_embedding: list[EmbeddingNeighbour]
+    overlap_with_embedding: list[int]  # ids among the proponents/opponents and the embedding neighbours
+
+
 class Influence(Tool):
     name = "influence"
-    description = "Training rows that most influenced the prediction (TracIn on the last MLP layer), proponents and opponents."
+    description = ("Training rows that most influenced the prediction (TracIn on the last MLP layer), proponents "
+                   "and opponents.")
     Params = InfluenceParams
+    Output = InfluenceOutput
     triggers = (
         Trigger(alternatives(
             r"(?:influen\w*|dominant|prominent|important) (?:\w+ )?(?:training|train)",
@@ -44,12 +70,10 @@ class Influence(Tool):
     needs_model = True
     cacheable = True
     knowledge_card = "influence"
-    examples = ("which training reviews influenced the prediction for review 7?", "where did it learn to call 'cold food' negative?")
+    examples = ("which training reviews influenced the prediction for review 7?",
+                "where did it learn to call 'cold food' negative?")
 
-    def run(self, ctx: ToolContext, params: InfluenceParams) -> dict[str, Any]:
-        from tools.common import row_view
-        from tools.builtin.internals import dataset_states
-        from tools.common import cosine
+    def run(self, ctx: ToolContext, params: InfluenceParams) -> InfluenceOutput:
         from tools.internals.influence import gradient_factors, tracin_scores
         from tools.internals.probing import cached_states, pooled_states
 
@@ -61,7 +85,8 @@ class Influence(Tool):
             raise InputError("influence needs gold labels: the dataset has none to train on.")
         rows = [r for r in dataset.rows if r.label is not None]
         handle = ctx.model
-        key = hashlib.sha256(f"tracin-last-mlp|{handle.content_hash}|{task.signature}|{dataset.content_hash()}".encode()).hexdigest()[:24]
+        signature = f"tracin-last-mlp|{handle.content_hash}|{task.signature}|{dataset.content_hash()}"
+        key = hashlib.sha256(signature.encode()).hexdigest()[:24]
         factors = cached_states(ctx.settings.cache_dir, key, lambda: gradient_factors(
             handle, task, [r.text for r in rows], [r.label for r in rows], ctx.workspace.quiet))
         predicted = setup.labels[setup.current]
@@ -71,8 +96,9 @@ class Influence(Tool):
         k = params.k or 5
         by_score = sorted(keep, key=lambda i: (-scores[i], rows[i].id))
 
-        def view(i: int, value: float) -> dict[str, Any]:
-            return {**row_view(ctx, rows[i], with_prediction=True), "influence": float(f"{value:.4g}")}
+        def view(i: int, value: float) -> InfluentialRow:
+            view = row_view(ctx, rows[i], with_prediction=True)
+            return InfluentialRow(**{**view, "influence": float(f"{value:.4g}")})
 
         states = dataset_states(ctx)[:, -1]
         index = {r.id: i for i, r in enumerate(dataset.rows)}
@@ -81,15 +107,25 @@ class Influence(Tool):
         by_embedding = sorted(keep, key=lambda i: (-similarity[index[rows[i].id]], rows[i].id))[:k]
         proponents = [view(i, scores[i]) for i in by_score[:k]]
         opponents = [view(i, scores[i]) for i in reversed(by_score[-k:])]
-        embedding_view = [{**row_view(ctx, rows[i], with_prediction=True), "similarity": round(float(similarity[index[rows[i].id]]), 4)}
+        embedding_view = [EmbeddingNeighbour(**{**row_view(ctx, rows[i], with_prediction=True),
+                                                "similarity": round(float(similarity[index[rows[i].id]]), 4)})
                           for i in by_embedding]
-        return {
-            "text": text, **origin, "prediction": predicted, "method": "TracIn, one checkpoint, last MLP output projection",
-            "proponents": proponents, "opponents": opponents, "training_rows": len(keep),
-            "by_embedding": embedding_view,
-            "overlap_with_embedding": sorted({p["id"] for p in proponents + opponents} & {r["id"] for r in embedding_view}),
-        }
+        return InfluenceOutput(
+            text=text, **origin, prediction=predicted, method="TracIn, one checkpoint, last MLP output projection",
+            proponents=proponents, opponents=opponents, training_rows=len(keep), by_embedding=embedding_view,
+            overlap_with_embedding=sorted({p.id for p in proponents + opponents} & {r.id for r in embedding_view}),
+        )
+
+    def narrate(self, output: InfluenceOutput, args: dict[str, Any]) -> str:
+        o = output
+        proponents = "\n".join(f"{row_line(r)} influence {r.influence}" for r in o.proponents)
+        opponents = "\n".join(f"{row_line(r)} influence {r.influence}" for r in o.opponents)
+        neighbours = "\n".join(f"{row_line(r)} similarity {r.similarity}" for r in o.by_embedding)
+        return (f"Rows whose training step would most support the prediction {o.prediction} for {subject(o)} "
+                f"({o.method}, {o.training_rows} rows):\n{proponents}\n"
+                f"Rows that would most push against it:\n{opponents}\n"
+                f"For comparison, nearest rows by the model's last hidden state:\n{neighbours}")
 
     def caveats(self, ctx, params, output):
-        return ["The model was not trained on these rows: scores say how a training step on each row would move this prediction "
-                "(one checkpoint, last layer only), not where the model actually learned it."]
+        return ["The model was not trained on these rows: scores say how a training step on each row would move "
+                "this prediction (one checkpoint, last layer only), not where the model actually learned it."]

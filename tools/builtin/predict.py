@@ -1,20 +1,47 @@
 """predict: the model's prediction for one row or text, with probabilities."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from tools.base import InstanceParams, Tool
+from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
-from tools.context import ToolContext
+from tools.narration import quote, subject
 from tools.planning import Trigger, alternatives
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
 LOW_LABEL_MASS = 0.05
 
 
 class PredictParams(InstanceParams):
     max_new_tokens: int | None = Field(default=None, ge=1, le=256, description="generation only")
+
+
+class TokenProbability(Output):
+    token: str
+    probability: float
+
+
+class PredictOutput(Output):
+    """Classification: the label, its probability and the distribution (renormalised over the
+    label words, whose share of the next-token mass is `label_mass`). Generation: the
+    continuation with each token's probability. `id`/`gold_label`/`correct` for a dataset row."""
+
+    kind: Literal["classification", "generation"]
+    text: str
+    id: int | None = None
+    gold_label: str | None = None
+    correct: bool | None = None
+    label: str | None = None
+    probability: float | None = None
+    probabilities: dict[str, float] | None = None
+    label_mass: float | None = None
+    continuation: str | None = None
+    tokens: list[TokenProbability] | None = None
+    stopped: str | None = None
 
 
 class Predict(Tool):
@@ -59,34 +86,48 @@ class Predict(Tool):
     )
     needs_model = True
     cacheable = True
-    examples = ("what does the model predict for review 12?", "what does it predict for 'the battery died after a day'?")
+    examples = ("what does the model predict for review 12?",
+                "what does it predict for 'the battery died after a day'?")
+    Output = PredictOutput
 
-    def run(self, ctx: ToolContext, params: PredictParams) -> dict[str, Any]:
+    def run(self, ctx: ToolContext, params: PredictParams) -> PredictOutput:
         text, origin = resolve_instance(ctx, params)
         task = ctx.task
         if task.is_classifier:
             probs, mass = task.predict_proba([text])  # type: ignore[attr-defined]
             distribution = {label: round(float(p), 6) for label, p in zip(task.labels, probs[0])}
             label = max(distribution, key=distribution.get)
-            out = {"kind": "classification", "text": text, "label": label, "probability": distribution[label],
-                   "probabilities": distribution, "label_mass": round(float(mass[0]), 6), **origin}
-            if "gold_label" in origin:
-                out["correct"] = origin["gold_label"] == label if origin["gold_label"] is not None else None
-            return out
+            gold = origin.get("gold_label")
+            return PredictOutput(kind="classification", text=text, label=label, probability=distribution[label],
+                                 probabilities=distribution, label_mass=round(float(mass[0]), 6),
+                                 correct=gold == label if gold is not None else None, **origin)
         generation = task.generate(text, params.max_new_tokens)  # type: ignore[attr-defined]
-        return {
-            "kind": "generation", "text": text, "continuation": generation.text,
-            "tokens": [{"token": t, "probability": round(p, 6)} for t, p in zip(generation.tokens, generation.token_probs)],
-            "stopped": generation.stopped, **origin,
-        }
+        tokens = [TokenProbability(token=t, probability=round(p, 6))
+                  for t, p in zip(generation.tokens, generation.token_probs)]
+        return PredictOutput(kind="generation", text=text, continuation=generation.text, tokens=tokens,
+                             stopped=generation.stopped, **origin)
+
+    def narrate(self, output: PredictOutput, args: dict[str, Any]) -> str:
+        o = output
+        about = subject(o)
+        if o.kind == "generation":
+            tokens = ", ".join(f"{t.token!r} {t.probability:.2f}" for t in (o.tokens or [])[:8])
+            return (f"For {about} the model continues: {quote(o.continuation or '', 300)}\n"
+                    f"First tokens with their probabilities: {tokens}.")
+        others = ", ".join(f"{label} {p:.3f}" for label, p in (o.probabilities or {}).items())
+        text = f"The model predicts **{o.label}** for {about} with probability {o.probability:.3f} ({others})."
+        if o.id is not None and o.gold_label is not None:
+            verdict = "correct" if o.correct else "wrong"
+            text += f" The gold label is {o.gold_label}, so the prediction is {verdict}."
+        return text
 
     def caveats(self, ctx, params, output):
         notes = []
         if output.get("kind") == "classification":
             if output["label_mass"] < LOW_LABEL_MASS:
                 notes.append(
-                    f"The model put only {output['label_mass']:.1%} of its next-token probability on the label words; "
-                    "the label probabilities are renormalised and calibrated from that small share."
+                    f"The model put only {output['label_mass']:.1%} of its next-token probability on the label "
+                    "words; the label probabilities are renormalised and calibrated from that small share."
                 )
             if output["probability"] < 0.6:
                 notes.append("The prediction is close to a coin flip.")

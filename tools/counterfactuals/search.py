@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from tools.counterfactuals.edits import (
     Edit,
@@ -26,7 +25,6 @@ from tools.counterfactuals.edits import (
     swap,
 )
 from tools.counterfactuals.lexicon import FUNCTION_WORDS
-from tools.models.tasks import _forward_last_logits
 
 MAX_EDITS = 3
 BEAM = 6
@@ -57,6 +55,10 @@ class SearchResult:
 
 def model_proposals(handle, words: Sequence[str], position: int, k: int = PROPOSALS) -> list[str]:
     """A causal LM's own top next words after the left context, as substitutes for `position`."""
+    import torch
+
+    from tools.models.tasks import _forward_last_logits
+
     prefix = " ".join(words[:position])
     tokenizer = handle.tokenizer
     ids = tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else []
@@ -81,7 +83,8 @@ def model_proposals(handle, words: Sequence[str], position: int, k: int = PROPOS
 
 def search(words: list[str], score: Callable[[list[str]], np.ndarray], is_flip: Callable[[np.ndarray], bool],
            goal: Callable[[np.ndarray], float], k: int = 3, proposer: Callable[[int], list[str]] | None = None,
-           max_edits: int = MAX_EDITS, edits_for: Callable[[Sequence[str]], list[Edit]] = lexical_edits) -> SearchResult:
+           max_edits: int = MAX_EDITS,
+           edits_for: Callable[[Sequence[str]], list[Edit]] = lexical_edits) -> SearchResult:
     """score(texts) -> probabilities; is_flip(probs); goal(probs): higher is closer to a flip;
     edits_for(words): the single edits to start from (lexical ones for counterfactuals,
     meaning-preserving ones for adversarial examples)."""
@@ -114,7 +117,8 @@ def search(words: list[str], score: Callable[[list[str]], np.ndarray], is_flip: 
     rounds = 1
     if proposer is not None and sum(is_flip(c.probs) for c in singles) < k:
         positions = sorted(range(len(words)), key=lambda i: -importance[i])[:PROPOSAL_POSITIONS]
-        batch = [(Edit(i, (swap(words[i], w),), "model", f"'{parts(words[i])[1]}' → '{w}'"),) for i in positions for w in proposer(i)]
+        batch = [(Edit(i, (swap(words[i], w),), "model", f"'{parts(words[i])[1]}' → '{w}'"),)
+                 for i in positions for w in proposer(i)]
         singles += run(batch)
         rounds += 1
     frontier = singles
@@ -140,6 +144,8 @@ def search(words: list[str], score: Callable[[list[str]], np.ndarray], is_flip: 
 
 def perplexity(handle, texts: Sequence[str]) -> list[float]:
     """Per-text perplexity of the plain text under a causal LM (fluency)."""
+    import torch
+
     out = []
     tokenizer = handle.tokenizer
     bos = getattr(tokenizer, "bos_token_id", None)
