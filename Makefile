@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast test-slow test-llamacpp bench browser-deps setup clean
+.PHONY: lint intent-model run test test-fast test-slow test-llamacpp bench browser-deps setup clean
 
 setup: $(STAMP)
 
@@ -33,7 +33,10 @@ browser-deps:
 run: $(STAMP)
 	$(VENV)/bin/whybox ui --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser-deps
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) browser-deps lint
 	$(PY) -m pytest -m "not llamacpp" $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -50,6 +53,11 @@ test-llamacpp: $(STAMP)
 	$(LLAMA_VENV)/bin/python -c "import llama_cpp.server" 2>/dev/null || \
 	  CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" $(LLAMA_VENV)/bin/pip install -q "llama-cpp-python[server]==0.3.36"
 	$(PY) -m pytest -m llamacpp $(PYTEST_ARGS)
+
+# Retrain the planner's learned intent model from the tools' intent_examples, the development
+# sets and CoXQL's train split (../shared); writes agent/planner/data/. Development time only.
+intent-model: $(STAMP)
+	$(PY) tests/planner_eval/train_intent_model.py
 
 BENCH_STAMP := $(VENV)/.whybox-bench-installed
 $(BENCH_STAMP): $(STAMP)

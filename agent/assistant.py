@@ -22,7 +22,7 @@ from agent.planner import RulePlanner, planner_for
 from agent.records import RunRecord, Step, done_step, run_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
-from tools.registry import run_tool
+from tools.registry import all_tools, run_tool
 from tools.results import ToolResult
 from tools.settings import Settings
 
@@ -42,7 +42,8 @@ class Assistant:
         self._loop: Any = None
         self._narrator_llm: Any = None
         self.kind = llm_kind(self.settings)
-        self.store = ConversationStore(self.settings.home / "conversations.sqlite") if (persist or conversation_id) else None
+        persisted = persist or conversation_id
+        self.store = ConversationStore(self.settings.home / "conversations.sqlite") if persisted else None
         self.conversation_id = conversation_id
         self.reports_dir = self.settings.home / "reports"
         self.context.reporter = self.write_report
@@ -69,8 +70,8 @@ class Assistant:
             self.history.append(record)
             self.state.remember(Plan(question=record.question, calls=record.calls))
             for step in record.steps:
-                if step.tool == "edit_label" and step.status == "done" and step.output:
-                    self.context.label_edits[int(step.output["id"])] = step.output["new_label"]
+                if step.status == "done" and step.output and step.tool in all_tools():
+                    all_tools()[step.tool]().restore(self.context, step.output)  # e.g. label edits
 
     def plan(self, question: str, remember: bool = True) -> Plan:
         """Plan one turn with the offline planner, without running anything (no model weights load)."""
@@ -106,7 +107,8 @@ class Assistant:
             else:
                 model = PlannerChatModel(planner=self.planner, state=self.state)
             labels = ", ".join(self.workspace.labels or []) or "none"
-            system = load_prompt("agent").render("system", model=self.settings.model, data=self.workspace.dataset.name, labels=labels)
+            system = load_prompt("agent").render("system", model=self.settings.model,
+                                                 data=self.workspace.dataset.name, labels=labels)
             self._loop = AgentLoop(self.context, model, system, max_steps=MAX_STEPS)
         return self._loop
 
@@ -119,7 +121,9 @@ class Assistant:
         return messages
 
     def stream(self, question: str) -> Iterator[tuple[str, Any]]:
-        """Yield ("step_start", Call) and ("step", Step) per tool call, then ("record", RunRecord)."""
+        """Yield ("step_start", Step) when a tool call starts (status "running") and ("step", Step)
+        when it ends, both with the call's `call_id` (a turn may call one tool twice), then
+        ("record", RunRecord)."""
         start = time.perf_counter()
         record = RunRecord(question=question)
         pending: dict[str, tuple[Call, float]] = {}
@@ -132,16 +136,17 @@ class Assistant:
                 record.calls.append(call)
                 pending[call_id] = (call, time.perf_counter())
                 index[call_id] = len(index)
-                yield "step_start", call
+                yield "step_start", _started(call, call_id)
             elif event == "result":
                 call_id, message = value
                 call, t0 = pending.pop(call_id, (Call(tool=message.name or "?", args={}), time.perf_counter()))
-                step = _step(call, message, round(time.perf_counter() - t0, 4))
+                step = _step(call, message, round(time.perf_counter() - t0, 4), call_id)
                 ordered.append((index.get(call_id, len(index)), step))
                 yield "step", step
             elif event == "invalid":
-                ordered.append((len(index) + len(ordered), Step(tool=str(value.get("name")), args={}, status="error",
-                                                                error=f"Malformed tool call: {value.get('error')}")))
+                bad = Step(tool=str(value.get("name")), args={}, status="error", call_id=value.get("id"),
+                           error=f"Malformed tool call: {value.get('error')}")
+                ordered.append((len(index) + len(ordered), bad))
             elif event == "answer":
                 answer = value
             elif event == "limit":
@@ -172,9 +177,10 @@ class Assistant:
         if not plan.calls:
             return False
         record.calls = list(plan.calls)
-        for call in plan.calls:
-            yield "step_start", call
-            step = run_step(self.context, call.tool, call.args)
+        for number, call in enumerate(plan.calls):
+            call_id = f"fallback-{number}"
+            yield "step_start", _started(call, call_id)
+            step = run_step(self.context, call.tool, call.args, call_id)
             record.steps.append(step)
             yield "step", step
         return True
@@ -194,20 +200,22 @@ class Assistant:
         if grounding.ok:
             record.narration, record.narrated_by = answer, self.kind
         else:
-            record.narration = (template + f"\n\n(The {self.kind} LLM's answer mentioned {grounding.describe()}, which the results "
-                                "do not contain, so this is the template answer instead.)")
+            record.narration = (template + f"\n\n(The {self.kind} LLM's answer mentioned {grounding.describe()}, "
+                                "which the results do not contain, so this is the template answer instead.)")
 
     def _llm_text(self, system: str, user: str) -> str:
         """One completion from the configured LLM (the endpoint, or the local chat model)."""
         if self._narrator_llm is None:
-            self._narrator_llm = openai_chat_model(self.settings) if self.kind == "openai" else local_chat_model(self.settings)
+            make = openai_chat_model if self.kind == "openai" else local_chat_model
+            self._narrator_llm = make(self.settings)
         return str(self._narrator_llm.invoke([SystemMessage(system), HumanMessage(user)]).content)
 
     def _local_narration(self, record: RunRecord) -> str:
         if self._narrator_llm is None:
             self._narrator_llm = local_chat_model(self.settings)
         prompt = load_prompt("narrate")
-        results = json.dumps([{"tool": s.tool, "output": s.output} for s in record.steps if s.output], default=str)[:3000]
+        outputs = [{"tool": s.tool, "output": s.output} for s in record.steps if s.output]
+        results = json.dumps(outputs, default=str)[:3000]
         facts = narrate(record.steps, None)[:1500]
         messages = [SystemMessage(prompt.render("system")),
                     HumanMessage(prompt.render("user", question=record.question, results=results, facts=facts))]
@@ -222,12 +230,17 @@ class Assistant:
         return record
 
 
-def _step(call: Call, message: Any, seconds: float) -> Step:
+def _started(call: Call, call_id: str) -> Step:
+    """The "step_start" event's value: the call as a running step."""
+    return Step(tool=call.tool, args=call.args, status="running", call_id=call_id)
+
+
+def _step(call: Call, message: Any, seconds: float, call_id: str | None = None) -> Step:
     result = getattr(message, "artifact", None)
     if message.status == "error" or not isinstance(result, ToolResult):
         error = str(message.content).removeprefix("Error: ")
-        return Step(tool=call.tool, args=call.args, status="error", error=error, seconds=seconds)
-    return done_step(call.tool, call.args, result, seconds)
+        return Step(tool=call.tool, args=call.args, status="error", error=error, seconds=seconds, call_id=call_id)
+    return done_step(call.tool, call.args, result, seconds, call_id)
 
 
 __all__ = ["Assistant", "narrate_step"]

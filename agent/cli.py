@@ -98,15 +98,13 @@ def cmd_ask(ns: argparse.Namespace) -> int:
 def _print_figures(record, folder) -> None:
     """A tool's terminal figure (an attribution heatmap) when it has one, and where each figure's
     PNG (and its HTML side file, when the tool writes one) is."""
-    from agent.figures import figure_for_step
-    from tools.registry import all_tools
+    from agent.figures import figure_for_step, terminal_figure
 
     for step in record.steps:
         path = figure_for_step(step, folder)
         if path is None:
             continue
-        tool_cls = all_tools()[step.tool]
-        text = tool_cls().terminal(tool_cls.typed_output(step.output))
+        text = terminal_figure(step)
         if text is not None:
             print(text)
         side = path.with_suffix(".html")

@@ -90,10 +90,14 @@ class Tool(ABC):
     triggers: ClassVar[tuple[Trigger, ...]] = ()  # wordings that ask for this tool, with priorities
     intent_examples: ClassVar[tuple[str, ...]] = ()  # more questions, for the learned intent model
     precise: ClassVar[bool] = False  # triggers on exact words ("neuron 5"): the learned model never overrides
-    # The planner's structural roles: "concept" (questions about a concept), "rows" (show rows),
-    # "predict" (the default for an instance), "help" (what the assistant can do). At most one tool each.
+    # The planner's structural roles, one tool each: "concept" (questions about a concept), "rows"
+    # (show rows), "default" (what an instance gets when nothing else is asked), "help" (what the
+    # assistant can do), "metric" (a question asking for a performance figure).
     planner_role: ClassVar[str | None] = None
+    concept_topic: ClassVar[str | None] = None  # regex: after "explain <topic>", "use it on review 8" runs this tool
+    defers_to: ClassVar[tuple[str, ...]] = ()  # tools whose triggers win when they match the same clause
     figure_name: ClassVar[str | None] = None  # file-name prefix of the tool's figure, when it draws one
+    figure_caption: ClassVar[str | None] = None  # what the figure shows, under it in reports
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -110,6 +114,11 @@ class Tool(ABC):
             raise TypeError(f"Tool {cls.name}: Params must forbid extra arguments.")
         if not cls.description.strip():
             raise TypeError(f"Tool {cls.name}: description is empty.")
+        if cls.available and not (isinstance(cls.Output, type) and issubclass(cls.Output, BaseModel)):
+            raise TypeError(f"Tool {cls.name}: Output must be a pydantic model (the typed result).")
+        for trigger in cls.triggers:
+            if not isinstance(trigger, Trigger):
+                raise TypeError(f"Tool {cls.name}: triggers must be tools.planning.Trigger objects.")
         if cls.name in REGISTRY and REGISTRY[cls.name].__qualname__ != cls.__qualname__:
             raise TypeError(f"Tool name {cls.name!r} is registered twice.")
         REGISTRY[cls.name] = cls
@@ -127,15 +136,27 @@ class Tool(ABC):
         """Draw the result as a PNG at `path` (set `figure_name` too); None: no figure."""
         return None
 
+    def restore(self, ctx: "ToolContext", output: dict[str, Any]) -> None:
+        """Re-apply what a result changed in the conversation (a label edit) when a saved
+        conversation is resumed; most tools change nothing."""
+
     def terminal(self, output: Any) -> str | None:
         """A figure for the terminal chat (ANSI text); None: none."""
         return None
 
     @classmethod
-    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
         """Tool-specific arguments the planner cannot derive from `Params` alone (a target label,
-        a layer from the conversation...). `args` holds what the planner already filled."""
+        a metric...). `args` holds what the planner already filled from the `Params` fields (ids,
+        texts, `where`, `k`, `method`, `layer(s)`, `position`). A list means one call per item;
+        raise `NeedsClarification` to ask the user instead."""
         return args
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """When this tool's trigger matched a clause: another tool the clause really asks for
+        ("why is review 70 wrong?" matched mistakes, asks for attribute), else None."""
+        return None
 
     @classmethod
     def typed_output(cls, output: dict[str, Any] | BaseModel) -> Any:

@@ -27,22 +27,40 @@ class Trigger:
         return self.compiled.search(clause)
 
 
-class PlanQuery(Protocol):
-    """The question being planned (quoted text replaced by QUOTED) and its conversation."""
+class NeedsClarification(Exception):
+    """Raised by a `plan_args` hook when the question lacks something only the user can give
+    ("which neuron?"): the planner asks this message instead of guessing."""
 
-    text: str  # the clause or question, quotes stripped
+
+class PlanQuery(Protocol):
+    """One clause being planned (quoted text replaced by QUOTED) and its conversation. Slot
+    extractors are the planner's; the answer of each is None / [] when the clause has none."""
+
+    text: str  # the clause, quotes stripped
+    texts: list[str]  # the quoted texts of the question
     labels: list[str]  # the dataset's label set
-    last_layer: int | None  # from earlier turns
+    same_tool: bool  # a follow-up to the previous turn's tool ("and with lime?")
+    follow_up: bool  # planned as a follow-up of the previous call (new slots, same tool)
+    last_tool: str | None
+    last_args: dict[str, Any]
+    last_layer: int | None
     last_neuron: int | None
     last_id: int | None
+    instance: dict[str, Any] | None  # the conversation's current instance ({"id": 3} / {"text": ...})
 
     def ids(self) -> list[int]: ...
     def layers(self) -> list[int]: ...
     def neuron(self) -> int | None: ...
     def k(self) -> int | None: ...
-    def method(self) -> str | None: ...
+    def singular_k(self) -> int | None: ...
+    def metric(self) -> str | None: ...
+    def metrics(self) -> list[str]: ...
     def search(self, pattern: str) -> re.Match[str] | None: ...
-    def state_args(self) -> dict[str, Any]: ...
+    def matches(self, tool: str) -> bool: ...  # does one of that tool's triggers match the clause?
+    def points_at_instance(self) -> bool: ...  # "that review", "it", "this one"
+    def points_at_selection(self) -> bool: ...  # "those", "them", "among these"
+    def names_rows(self) -> bool: ...  # "reviews", "rows", "examples"...
+    def beyond_filters(self, tool: str) -> str: ...  # the tool asked for once filter words are removed
 
 
 def alternatives(*parts: str) -> str:

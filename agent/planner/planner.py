@@ -13,6 +13,7 @@ from typing import Any, Callable
 from agent.plan import Call, ConversationState, Plan
 from agent.planner.catalog import catalog
 from agent.planner.intent_model import Guess, IntentModel, shared_model
+from agent.planner.query import Query
 from agent.planner.rules import (
     OUT_OF_SCOPE,
     clause_intent,
@@ -25,43 +26,39 @@ from agent.planner.slots import (
     find_layers,
     find_method,
     find_metric,
-    find_metrics,
     find_neuron,
-    find_singular_k,
     find_where,
     quoted_texts,
     strip_quotes,
 )
 from agent.planner.spelling import shared_speller
+from agent.planner.vocabulary import (
+    APPLY_IT,
+    FOLLOW_UP,
+    LONG,
+    POINTS_BACK,
+    REFERENT,
+    SELECTION_REFERENT,
+    SHORT,
+    SPLIT,
+    USING_METHOD,
+)
 from agent.planner.whatif import apply_edits, find_edits
+from tools.planning import NeedsClarification
 
 VERSION = "rules+intent-model-3"
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
 FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0.9, 0.9
 
-REFERENT = re.compile(r"\b(?:it|its|that|this|those|these|them|they|the same|same one|that one|this one|the last one|the previous one|the answer|the prediction)\b", re.I)
-SELECTION_REFERENT = re.compile(r"\b(?:those|these|them|they|among (?:those|them|these)|of (?:those|them|these)|there|the same (?:rows|reviews|ones|selection))\b", re.I)
-FOLLOW_UP = re.compile(r"^\W*(?:and\b|now\b|ok(?:ay)?\b|what about\b|how about\b|same\b|the same\b|do the same\b|again\b|only\b|just\b|instead\b|also\b|but\b|then\b|at\b|with\b|using\b|use\b|top \d+\b|for\b|in\b|on\b)", re.I)
-SPLIT = re.compile(
-    r"\s*(?:;|\band then\b|\bthen\b|\band also\b|\bas well as\b|\balso\b|(?<=[?!.])\s+(?=[A-Z])|,\s*and\b"
-    r"|\band\b(?=\s+(?:what|why|how|show|give|tell|explain|predict|list|count|which|find|generate|write|compute|display|describe|make|produce|create|follow|provide|the rationale|a rationale|its|also|then)))\s*",
-)
-# "explain that with occlusion": with an instance in the conversation, "that"/"it" points at it.
-POINTS_BACK = re.compile(r"\b(?:it|that one|this one|that|this)\b(?!\s+(?:method|technique|approach|concept|term|metric|measure|means?|is|does|operation|feature|functionality)\b)", re.I)
-ROW_NOUN = re.compile(r"\b(?:reviews?|rows?|items?|examples?|instances?|data ?points?|samples?|texts?|entries|records)\b", re.I)
-APPLY_IT = re.compile(r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?(?:(?:use|apply|try|run|do) (?:it|that|this|that method|this method)|(?:generate|make|create|produce|give me|find|compute|show me) (?:one|some|an? (?:example|one))\b)", re.I)
-USING_METHOD = re.compile(r"\b(?:with|using|via|by|through)\s+(?:the\s+)?(?:integrated[ _-]?gradients?|gradients?[ _]?(?:x|times|\*)[ _]?inputs?|input[ _]?(?:x |times )?gradients?|occlusion|kernel[ _-]?shap|shap|lime|attention)\b", re.I)
-INSTANCE_POINTER = re.compile(r"\b(?:it|that one|this one|(?:that|this|the same) (?:review|row|item|instance|example|text|sample|data ?point|sentence))\b", re.I)
-TOOL_OF_TOPIC = ((r"counterfactual", "counterfactual"), (r"adversarial", "adversarial"), (r"augmentation", "augment"),
-                 (r"rationale", "rationalize"), (r"logit lens", "logit_lens"), (r"influence", "influence"),
-                 (r"similarity", "similar"), (r"feature attribution", "attribute"))
-SHORT = re.compile(r"\b(?:short|shorter|brief)\b(?! than)", re.I)
-LONG = re.compile(r"\b(?:long|longer|lengthy)\b(?! than)", re.I)
 CLARIFY_INSTANCE = "Which review or text do you mean? Give an id (\"review 12\") or quote a text for `{tool}`."
 DECLINE = ("whybox explains a fixed model; it does not train, fine-tune or unlearn it. I can show which rows "
            "matter (influence), or how a label edit changes the scores.")
 NOT_UNDERSTOOD = ("I did not understand that. Try \"What's the accuracy?\", \"Show me 3 mistakes\" or "
                   "\"What does the model predict for 'the battery died after a day'?\"")
+
+
+class _Ask(Exception):
+    """A tool's hook needs the user to say more; the planner asks its message."""
 
 
 class RulePlanner:
@@ -104,7 +101,7 @@ class RulePlanner:
         points_back = state.instance() is not None and bool(
             POINTS_BACK.search(bare) or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I)))
         if is_concept_question(bare, bool(ids or texts or points_back or re.search(r"\d", bare))):
-            return Plan(question=question, calls=[Call(tool="explain_concept", args={"topic": _topic(bare)})])
+            return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
         clauses = _clauses(bare)
@@ -135,29 +132,22 @@ class RulePlanner:
 
     # ---------- intents ----------
     def _tools(self, clauses: list[str], has_instance: bool, state: ConversationState) -> list[str]:
+        cat = catalog()
         tools: list[str] = []
         guessed: set[str] = set()  # tools that only the learned model found
         clauses_of: dict[str, str] = {}
         for clause in clauses:
             clause_has_instance = bool(find_ids(clause)) or "QUOTED" in clause
             if is_concept_question(clause, clause_has_instance or has_instance or bool(re.search(r"\d", clause))):
-                tool = rule_found = "explain_concept"
+                tool = rule_found = cat.role("concept")
             else:
                 tool = clause_intent(clause)
-                if tool in catalog().no_args and clause_has_instance:
-                    tool = "show"
+                if tool in cat.no_args and clause_has_instance:
+                    tool = cat.role("rows")
                 rule_found = tool
                 tool = self._arbitrate(tool, clause, clause_has_instance or has_instance, state)
-            if tool == "mistakes" and re.search(r"\bwhy\b", clause, re.I) and find_ids(clause):
-                tool = "attribute"  # "why is review 70 wrong?"
-            if tool == "show" and state.last_tool == "mistakes" and SELECTION_REFERENT.search(clause) and not find_ids(clause):
-                tool = "mistakes"  # "show me 4 of them" after a mistakes turn
-            if tool == "count" and state.last_tool == "mistakes" and not ROW_NOUN.search(clause):
-                tool = "mistakes"  # "how many are there in total?" after "show me 5 mistakes"
-            if tool in {"label_distribution", "predict"} and not find_ids(clause) and "QUOTED" not in clause:
-                tool = _beyond_filters(tool, clause, self.labels)
-            if tool == "label_distribution" and len(find_ids(clause)) == 1:
-                tool = "show"
+            if tool:  # the tool's own second look at the clause (tools/base.py `reroute`)
+                tool = cat.tools[tool].reroute(self._query(clause, state)) or tool
             if tool and tool != rule_found:
                 guessed.add(tool)
             if tool and tool not in tools:
@@ -166,9 +156,11 @@ class RulePlanner:
         if len(tools) > 1 and set(tools) - guessed:  # a clause only the model understood restates the request
             tools = [t for t in tools if t not in guessed]
         if len(tools) > 1:  # "... Could you display them?" / "Can you help me with that?" restate the request
-            tools = [t for t in tools if not (t in {"show", "capabilities"} and not find_ids(clauses_of[t]) and "QUOTED" not in clauses_of[t])] or tools
-        if len(tools) > 1 and "show" in tools[1:] and set(tools) & catalog().instance:
-            tools.remove("show")
+            restating = {cat.role("rows"), cat.role("help")}
+            tools = [t for t in tools if not (t in restating and not find_ids(clauses_of[t])
+                                              and "QUOTED" not in clauses_of[t])] or tools
+        if len(tools) > 1 and cat.role("rows") in tools[1:] and set(tools) & cat.instance:
+            tools.remove(cat.role("rows"))
         return tools
 
     def _arbitrate(self, rule: str | None, clause: str, has_instance: bool, state: ConversationState) -> str | None:
@@ -185,7 +177,7 @@ class RulePlanner:
             return guess.tool if fits and guess.probability >= FALLBACK_P else None
         if rule in catalog().instance and not has_instance and state.instance() is None:
             return guess.tool if fits and guess.tool not in catalog().instance and guess.probability >= NO_REFERENT_P else rule
-        if rule == "show" and fits and guess.probability >= OVER_SHOW_P:
+        if rule == catalog().role("rows") and fits and guess.probability >= OVER_SHOW_P:
             return guess.tool
         return guess.tool if fits and guess.probability >= OVERRIDE_P else rule
 
@@ -195,19 +187,25 @@ class RulePlanner:
         the model or the data point at none (not even "it" or "the same" with one in the state)."""
         if tool in catalog().instance:
             return has_instance or state.instance() is not None
-        if tool == "explain_concept" and concept_topic(clause) is None and REFERENT.search(clause):
+        concept = catalog().role("concept")
+        if tool == concept and concept_topic(clause) is None and REFERENT.search(clause):
             return False  # "explain it"
-        if tool in catalog().no_args or tool == "explain_concept":
+        if tool in catalog().no_args or tool == concept:
             return not has_instance and not (state.last_tool and (REFERENT.search(clause) or FOLLOW_UP.search(clause)))
         return True
 
     def _apply_concept(self, question: str, bare: str, texts: list[str], state: ConversationState) -> Plan | None:
         """'use it on review 8' right after 'explain integrated gradients': run what was explained."""
-        if state.last_tool != "explain_concept" or not APPLY_IT.search(bare):
+        cat = catalog()
+        if state.last_tool != cat.role("concept") or not APPLY_IT.search(bare):
             return None
         topic = str(state.last_args.get("topic") or "")
         method = find_method(topic)
-        tool = "attribute" if method else next((t for pattern, t in TOOL_OF_TOPIC if re.search(pattern, topic, re.I)), None)
+        if method:  # "explain integrated gradients", then "use it on review 8"
+            tool = next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
+        else:
+            tool = next((name for name, t in cat.tools.items()
+                         if t.concept_topic and re.search(t.concept_topic, topic, re.I)), None)
         instances = self._instances(bare, texts, ConversationState())
         if tool is None or not instances:
             return None
@@ -240,13 +238,27 @@ class RulePlanner:
             return previous
         return where
 
+    def _query(self, clause: str, state: ConversationState, texts: list[str] | None = None,
+               same_tool: bool = False, follow_up: bool = False) -> Query:
+        return Query(clause, self.labels, state, list(texts or []), same_tool, follow_up,
+                     beyond=lambda tool, text: _beyond_filters(tool, text, self.labels))
+
     def _fill(self, tool: str, bare: str, texts: list[str], state: ConversationState) -> tuple[list[Call], str | None]:
+        try:
+            return self._fill_calls(tool, bare, texts, state)
+        except _Ask as ask:
+            return [], str(ask)
+
+    def _fill_calls(self, tool: str, bare: str, texts: list[str], state: ConversationState) -> tuple[list[Call], str | None]:
+        cat = catalog()
         same_tool = tool == state.last_tool and bool(FOLLOW_UP.search(bare) or not (find_ids(bare) or texts))
-        args: dict[str, Any] = dict(state.last_args) if same_tool and tool in catalog().instance | {"explain_neuron", "probe", "logit_lens"} else {}
+        keeps = tool in cat.instance or cat.takes(tool, "layer") or cat.takes(tool, "layers")
+        args: dict[str, Any] = dict(state.last_args) if same_tool and keeps else {}
         k = find_k(bare)
-        if tool == "explain_concept":
+        query = self._query(bare, state, texts, same_tool)
+        if tool == cat.role("concept"):
             return [Call(tool=tool, args={"topic": _topic(bare)})], None
-        if tool in catalog().instance:
+        if tool in cat.instance:
             instances = self._instances(bare, texts, state) if (find_ids(bare) or texts or not same_tool) else [
                 {key: args[key]} for key in ("id", "text") if key in args]
             if not instances:
@@ -255,122 +267,66 @@ class RulePlanner:
                 args.pop(key, None)
             calls = []
             for instance in instances:
-                call_args = {**instance, **args}
-                calls.append(Call(tool=tool, args=call_args))
-            for call in calls:
-                self._tool_slots(tool, call.args, bare, k, state)
+                calls += self._hooked(tool, self._slots(tool, {**instance, **args}, bare, k, state), query)
             return calls, None
-        if tool == "show":
-            ids = find_ids(bare)
-            if len(ids) == 1:
-                return [Call(tool=tool, args={"id": ids[0]})], None
-            where = self._selection(bare, state, same_tool=False, texts=texts) if not ids else {"ids": ids}
-            if not where and not ids and REFERENT.search(bare) and state.instance() and not SELECTION_REFERENT.search(bare):
-                return [Call(tool=tool, args=dict(state.instance()))], None
-            if not where and state.instance() and re.search(r"\b(?:that one|this one|it)\b", bare, re.I):
-                return [Call(tool=tool, args=dict(state.instance()))], None
-            args = {"where": where} if where else {}
-            if k is not None:
-                args["k"] = k
-            return [Call(tool=tool, args=args)], None
-        if tool in catalog().where:
-            if tool == "score" and same_tool:
-                args = {key: v for key, v in state.last_args.items() if key == "metric"}
-            if tool == "mistakes" and same_tool:
-                args = {key: v for key, v in state.last_args.items() if key in {"mode", "k"}}
-            if tool == "keywords" and same_tool and "k" in state.last_args:
-                args["k"] = state.last_args["k"]
-            if tool == "report" and re.search(r"\b(?:conversation|chat|session|discussion|so far|what we (?:did|discussed|found))\b", bare, re.I):
-                return [Call(tool=tool, args={})], None  # the conversation's own record
+        if tool == cat.role("rows"):
+            return [self._rows_call(tool, bare, texts, k, state)], None
+        if tool in cat.where:
+            if same_tool:  # "and on the short ones?": the same request on another selection
+                args = {key: v for key, v in state.last_args.items() if key not in ("where", "id", "text")}
             where = self._selection(bare, state, same_tool, texts)
             ids = find_ids(bare)
-            if tool == "report" and ids:
-                return [Call(tool=tool, args={"id": ids[0]})], None
-            if tool == "report" and texts:
-                return [Call(tool=tool, args={"text": texts[0]})], None
-            if tool == "report" and state.instance() and INSTANCE_POINTER.search(bare):
-                return [Call(tool=tool, args=dict(state.instance()))], None  # "a report on that review"
             if ids:
                 where["ids"] = ids
-            if tool == "mistakes":
-                where.pop("correct", None)
-                counting = re.search(r"how many|number of|\bcount|how often|\brate\b|how much|total|amount|frequen|how common|\bcommon\b|regularly|occurrence", bare, re.I)
-                args["mode"] = "count" if counting else ("sample" if not same_tool or k is not None or re.search(r"\b(?:show|list|give|which|what are|examples?|some)\b", bare, re.I) else args.get("mode", "sample"))
-                if args["mode"] == "count":
-                    args.pop("k", None)
-            if tool == "report" and re.search(r"\b(?:mistakes|errors|misclassif\w*|wrong)\b", bare, re.I):
-                where["correct"] = False
             if where:
                 args["where"] = where
-            if tool == "score":
-                metrics = find_metrics(bare)
-                if len(metrics) > 1:  # "the recall and the f1 on long reviews": one call per metric
-                    return [Call(tool=tool, args={**args, "metric": metric}) for metric in metrics], None
-                args["metric"] = find_metric(bare) or args.get("metric") or "accuracy"
-            if k is not None and tool in catalog().k and not (tool == "mistakes" and args.get("mode") == "count"):
+            if k is not None and cat.takes(tool, "k"):
                 args["k"] = k
-            return [Call(tool=tool, args=args)], None
-        if tool == "edit_label":
-            ids = find_ids(bare) or ([state.last_id] if state.last_id is not None else [])
-            if not ids:
-                return [], "Which row's label should I change? Give its id."
-            label = next((l for l in self.labels if re.search(rf"\b(?:to|as|into|with|be|is)\s+(?:the label\s+|label\s+)?['\"]?{re.escape(l)}\b", bare, re.I)), None)
-            return [Call(tool=tool, args={"id": ids[0], **({"label": label} if label else {})})], None
-        if tool == "explain_neuron":
-            layers, neuron = find_layers(bare), find_neuron(bare)
-            layer = layers[0] if layers else state.last_layer
-            neuron = neuron if neuron is not None else state.last_neuron
-            if layer is None or neuron is None:
-                return [], "Which neuron? Say e.g. \"neuron 811 in layer 14\"."
-            return [Call(tool=tool, args={"layer": layer, "neuron": neuron})], None
-        if tool == "probe":
-            layers = find_layers(bare)
-            if layers:
-                args["layers"] = layers
-            concept = _probe_concept(bare)
-            if concept:
-                args["concept"] = concept
-            return [Call(tool=tool, args=args)], None
-        return [Call(tool=tool, args=args)], None
+            return self._hooked(tool, args, query), None
+        return self._hooked(tool, self._slots(tool, args, bare, k, state), query), None
 
-    def _tool_slots(self, tool: str, args: dict[str, Any], bare: str, k: int | None, state: ConversationState) -> None:
-        if k is None and tool in {"similar", "influence", "attribute"}:
-            k = find_singular_k(bare)
-        if k is not None and tool in catalog().k:
+    def _hooked(self, tool: str, args: dict[str, Any], query: Query) -> list[Call]:
+        """The tool's own `plan_args` hook on what the planner filled (several calls for a list)."""
+        try:
+            out = catalog().tools[tool].plan_args(query, args)
+        except NeedsClarification as ask:
+            raise _Ask(str(ask)) from None
+        return [Call(tool=tool, args=a) for a in (out if isinstance(out, list) else [out])]
+
+    def _rows_call(self, tool: str, bare: str, texts: list[str], k: int | None, state: ConversationState) -> Call:
+        """Rows to show: one id, several ids, a selection, or the conversation's instance."""
+        ids = find_ids(bare)
+        if len(ids) == 1:
+            return Call(tool=tool, args={"id": ids[0]})
+        where = self._selection(bare, state, same_tool=False, texts=texts) if not ids else {"ids": ids}
+        if not where and not ids and REFERENT.search(bare) and state.instance() and not SELECTION_REFERENT.search(bare):
+            return Call(tool=tool, args=dict(state.instance()))
+        if not where and state.instance() and re.search(r"\b(?:that one|this one|it)\b", bare, re.I):
+            return Call(tool=tool, args=dict(state.instance()))
+        args: dict[str, Any] = {"where": where} if where else {}
+        if k is not None:
             args["k"] = k
-        if tool == "attribute":
-            method = find_method(bare)
-            if method:
-                args["method"] = method
-            # "why positive rather than negative?" contrasts two labels; a single label in "why did it
-            # call it negative?" restates the prediction and adds nothing (planner convention).
-            named = [l for l in self.labels if re.search(rf"\b{re.escape(l)}\b", bare, re.I)]
-            if len(named) == 2 and re.search(r"\b(?:rather than|instead of|and not|versus|vs\.?)\b", bare, re.I):
-                first, second = sorted(named, key=lambda l: re.search(rf"\b{re.escape(l)}\b", bare, re.I).start())
-                args["target"], args["contrast"] = first, second
-            else:  # "which words push it towards negative?" names the label to explain
-                toward = next((l for l in named if re.search(
-                    rf"\b(?:towards?|in favou?r of|evidence for|push\w* (?:it |them )?(?:to|into)|for the label|for label)\s+(?:the label\s+)?['\"]?{re.escape(l)}\b", bare, re.I)), None)
-                if toward:
-                    args["target"] = toward
-            if "text" in args and re.search(r"\b(?:the|its|that|this) (?:generated )?(?:answer|continuation|completion) to\b", bare, re.I):
-                args["output"] = "answer"  # "which prompt words drove the answer to 'My favourite food is'?"
-        if tool == "counterfactual":
-            target = next((l for l in self.labels if re.search(
-                rf"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){{0,3}})\s+(?:the label\s+|an?\s+)?{re.escape(l)}\b", bare, re.I)), None)
-            if target is None and re.search(r"\b(?:make|turn|flip|get)\b", bare, re.I):  # "make 'the food was cold' positive?"
-                target = next((l for l in self.labels if re.search(rf"\b{re.escape(l)}\W*$", bare, re.I)), None)
-            if target:
-                args["target"] = target
-        if tool in {"top_neurons", "logit_lens"}:
-            layers = find_layers(bare)
-            if tool == "top_neurons" and layers:
+        return Call(tool=tool, args=args)
+
+    def _slots(self, tool: str, args: dict[str, Any], bare: str, k: int | None, state: ConversationState) -> dict[str, Any]:
+        """Arguments read straight from the tool's `Params` fields: k, method, layer(s), position."""
+        cat = catalog()
+        if k is not None and cat.takes(tool, "k"):
+            args["k"] = k
+        if cat.takes(tool, "method") and (method := find_method(bare)):
+            args["method"] = method
+        layers = find_layers(bare)
+        if cat.takes(tool, "layer"):
+            if layers:
                 args["layer"] = layers[0]
-            elif tool == "top_neurons" and re.search(r"\b(?:that|this|the same) layer\b", bare, re.I) and state.last_layer is not None:
+            elif re.search(r"\b(?:that|this|the same) layer\b", bare, re.I) and state.last_layer is not None:
                 args["layer"] = state.last_layer
-            m = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
-            if tool == "logit_lens" and m:
-                args["position"] = int(m.group(1))
+        if cat.takes(tool, "layers") and layers:
+            args["layers"] = layers
+        m = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
+        if cat.takes(tool, "position") and m:
+            args["position"] = int(m.group(1))
+        return args
 
     # ---------- follow-ups ----------
     def _follow_up(self, question: str, bare: str, texts: list[str], state: ConversationState) -> Plan | None:
@@ -390,41 +346,39 @@ class RulePlanner:
             k = int(bare_k.group(1))
         if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where or k is not None):
             return None
+        cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
-        if tool not in catalog().instance | {"show"} and (ids or texts):
-            tool, args = ("show" if ids else "predict"), {}
+        if tool not in cat.instance | {cat.role("rows")} and (ids or texts):
+            tool, args = (cat.role("rows") if ids else cat.role("default")), {}
         if ids or texts:
             for key in ("id", "text", "where"):
                 args.pop(key, None)
             args.update({"id": ids[0]} if ids else {"text": texts[0]})
-        if method and tool == "attribute":
+        if method and cat.takes(tool, "method"):
             args["method"] = method
-        if metric and tool == "score":
+        if metric and cat.takes(tool, "metric"):
             args["metric"] = metric
-        if k is not None and tool in catalog().k:
+        if k is not None and cat.takes(tool, "k"):
             args["k"] = k
-        if where and tool in catalog().where:
+        if where and tool in cat.where:
             args.pop("id", None)
             args.pop("text", None)
             args["where"] = where
-        if tool == "explain_neuron":
-            if layers:
-                args["layer"] = layers[0]
-            if neuron is not None:
-                args["neuron"] = neuron
-        elif tool == "top_neurons" and layers:
+        if layers and cat.takes(tool, "layer"):
             args["layer"] = layers[0]
-        elif tool == "probe":
-            if layers:
-                args["layers"] = layers
-            concept = _probe_concept(bare) or _follow_up_concept(bare)
-            if concept:
-                args["concept"] = concept
-        if tool == "logit_lens" and position:
+        if layers and cat.takes(tool, "layers"):
+            args["layers"] = layers
+        if neuron is not None and cat.takes(tool, "neuron"):
+            args["neuron"] = neuron
+        if position and cat.takes(tool, "position"):
             args["position"] = int(position.group(1))
-        if args == state.last_args and tool == state.last_tool and not FOLLOW_UP.search(bare):
+        try:
+            calls = self._hooked(tool, args, self._query(bare, state, texts, same_tool=True, follow_up=True))
+        except _Ask as ask:
+            return Plan(question=question, message=str(ask))
+        if len(calls) == 1 and calls[0].args == state.last_args and tool == state.last_tool and not FOLLOW_UP.search(bare):
             return None
-        return Plan(question=question, calls=[Call(tool=tool, args=args)])
+        return Plan(question=question, calls=calls)
 
     def _what_if(self, question: str, raw: str, edits: list, state: ConversationState) -> Plan:
         base = state.last_text
@@ -439,10 +393,13 @@ class RulePlanner:
             return Plan(question=question, message="That edit would leave no text.")
         rest = re.sub(r"[\"'“‘][^\"'”’]+[\"'”’]", " ", raw)
         tool = clause_intent(re.sub(r"\b(?:replace|swap|substitute|change|without|remove|delete|add|insert|what if|with|by)\b", " ", rest, flags=re.I))
-        tool = tool if tool in catalog().instance else "predict"
-        args: dict[str, Any] = {"text": edited}
-        self._tool_slots(tool, args, strip_quotes(raw), find_k(strip_quotes(raw)), state)
-        return Plan(question=question, calls=[Call(tool=tool, args=args)])
+        tool = tool if tool in catalog().instance else catalog().role("default")
+        bare = strip_quotes(raw)
+        args = self._slots(tool, {"text": edited}, bare, find_k(bare), state)
+        try:
+            return Plan(question=question, calls=self._hooked(tool, args, self._query(bare, state, [edited])))
+        except _Ask as ask:
+            return Plan(question=question, message=str(ask))
 
 
 def planner_for(dataset: Any, labels: list[str] | None) -> RulePlanner:
@@ -491,16 +448,9 @@ def _beyond_filters(tool: str, clause: str, labels: list[str]) -> str:
     other = clause_intent(rest)
     if other and other != tool:
         return other
-    return "show" if tool == "predict" and re.search(r"\b(?:reviews|rows|items|examples|instances|samples|data ?points|ones)\b", clause, re.I) else tool
-
-
-def _follow_up_concept(bare: str) -> str | None:
-    """'and negation in those layers?' after a probe: the concept is the bare noun phrase."""
-    m = re.match(r"\W*(?:and|what about|how about|now|then)\s+(?:for\s+)?(?:the\s+)?([a-z][a-z -]*?)\s*(?:(?:in|at|for|across|on|of)\s+(?:those|these|the same|that|all|each)?\s*layers?\b.*)?\W*$", bare, re.I)
-    concept = m.group(1).strip().lower() if m else None
-    if not concept or len(concept.split()) > 3 or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|layers?.*|it|them|those|these|same|all)", concept):
-        return None
-    return concept
+    rows = catalog().role("rows")
+    plural = re.search(r"\b(?:reviews|rows|items|examples|instances|samples|data ?points|ones)\b", clause, re.I)
+    return rows if tool == catalog().role("default") and plural else tool
 
 
 def _unquote_concepts(text: str) -> str:
@@ -522,11 +472,3 @@ def _topic(question: str) -> str:
     t = re.sub(r"^(?:what(?:'s| is| are| does)|explain|define|describe|tell me about|how does|how do|can you explain|could you explain)\s+", "", question.strip(), flags=re.I)
     t = re.sub(r"\b(?:mean|work|works|stand for)\b\??$", "", t, flags=re.I)
     return t.strip(" ?.!").removeprefix("the ").removeprefix("a ").strip() or question.strip()
-
-
-def _probe_concept(bare: str) -> str | None:
-    m = re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|know)\s+(?:the\s+)?([a-z][\w -]*?)(?:\?|$| in | at | across | by )", bare, re.I)
-    concept = m.group(1).strip().lower() if m else None
-    if not concept or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|gold labels?|layers?(?: \d+.*)?|each layer|it|them)", concept):
-        return None
-    return concept

@@ -133,16 +133,18 @@ def intents() -> tuple[Intent, ...]:
     return tuple(sorted(found, key=lambda intent: intent.trigger.priority))
 
 
-_AGGREGATES_OVER_ROWS = ("label_distribution", "keywords")
-
-
 def clause_intent(clause: str) -> str | None:
+    """The tool the clause's wording asks for: the first trigger that matches, in priority order,
+    unless that tool defers to another whose trigger matches too ("keywords in the reviews the
+    model misclassifies" is keywords over a selection, not mistakes)."""
+    from agent.planner.catalog import catalog
+
+    cat = catalog()
     if METRIC_QUESTION.search(clause) and not re.search(r"\b(?:mistakes?|errors?|wrong)\b", clause, re.I):
-        return "score"
+        return cat.role("metric")
     for intent in intents():
         if intent.trigger.search(clause):
-            if intent.tool == "mistakes":  # "keywords in the reviews the model misclassifies": keywords over a selection
-                over = next((i.tool for i in intents() if i.tool in _AGGREGATES_OVER_ROWS and i.trigger.search(clause)), None)
-                return over or "mistakes"
-            return intent.tool
+            deferred = cat.tools[intent.tool].defers_to
+            over = next((i.tool for i in intents() if i.tool in deferred and i.trigger.search(clause)), None)
+            return over or intent.tool
     return None

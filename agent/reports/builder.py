@@ -25,11 +25,9 @@ from agent.reports.content import ReportContent
 from tools import __version__
 from tools.atomic import write_bytes_atomic
 from tools.errors import InputError
+from tools.registry import get_tool
 
 PACKAGES = ("torch", "transformers", "captum", "scikit-learn", "chromadb", "gradio", "langchain-core", "weasyprint")
-CAPTIONS = {"attribute": "Attribution heatmap: blue pushed towards the target, red away.",
-            "logit_lens": "Logit lens: probability of the final answer and KL to the final distribution per layer.",
-            "probe": "Probe accuracy per layer with 95% interval, control task and majority baseline."}
 
 
 @dataclass
@@ -108,9 +106,9 @@ def _view(content: ReportContent, figures_folder: Path) -> tuple[list[dict[str, 
             path = figure_for_step(step, figures_folder)
             if path is not None:
                 figures.append({"data": base64.b64encode(path.read_bytes()).decode("ascii"),
-                                "caption": CAPTIONS[step.tool]})
+                                "caption": get_tool(step.tool).figure_caption or ""})
                 n_figures += 1
-            faith = (step.output or {}).get("faithfulness") if step.tool == "attribute" else None
+            faith = (step.output or {}).get("faithfulness")  # attributions carry their check
             text = (markdown_html(narrate_step(step, with_caveats=False))
                     if per_step and step.status == "done" else None)
             steps.append({"tool": step.tool, "text": text, "error": step.error, "figures": figures,

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from agent.narrator import narrate
 from agent.plan import Call
 from agent.records import RunRecord, Step, run_step
+from tools.builtin.report import Report
 from tools.context import ToolContext
 from tools.errors import WhyboxError
 from tools.registry import get_tool
@@ -44,10 +45,11 @@ def _record(question: str, steps: list[Step]) -> RunRecord:
 
 def instance_record(ctx: ToolContext, instance: dict[str, Any], method: str | None = None) -> RunRecord:
     """Prediction, attribution (with its faithfulness) and, when the tool exists, a counterfactual."""
-    attribute_args = {**instance, **({"method": method} if method else {})}
-    steps = [run_step(ctx, "predict", instance), run_step(ctx, "attribute", attribute_args)]
-    if get_tool("counterfactual").available:
-        steps.append(run_step(ctx, "counterfactual", instance))
+    steps = []
+    for name in Report.instance_steps:
+        tool = get_tool(name)
+        if tool.available:
+            steps.append(run_step(ctx, name, {**instance, **({"method": method} if method and tool.takes("method") else {})}))
     subject = f"row {instance['id']}" if "id" in instance else f"\"{instance['text']}\""
     return _record(f"Why does the model predict what it does for {subject}?", steps)
 
@@ -62,10 +64,8 @@ def instance_report(ctx: ToolContext, instance: dict[str, Any], method: str | No
 
 def _overview(ctx: ToolContext, where: dict[str, Any] | None) -> RunRecord:
     args = {"where": where} if where else {}
-    steps = [run_step(ctx, "count", args), run_step(ctx, "label_distribution", args)]
-    if ctx.dataset.has_labels:
-        steps += [run_step(ctx, "score", {**args, "metric": "accuracy"}),
-                  run_step(ctx, "mistakes", {**args, "mode": "count"})]
+    recipe = Report.overview_steps + (Report.labelled_overview_steps if ctx.dataset.has_labels else ())
+    steps = [run_step(ctx, name, {**args, **extra}) for name, extra in recipe]
     return _record(f"What is in {Where(**(where or {})).describe()} and how well does the model do there?", steps)
 
 
@@ -136,7 +136,8 @@ def mistake_summary(rows: list, wrong: list, predicted: dict[int, str], confiden
     faithful = []
     for record in explained:
         for step in record.steps:
-            if step.tool == "attribute" and step.status == "done" and step.output:
+            # the attribution step: the one whose tool takes the report's `method`
+            if step.status == "done" and step.output and get_tool(step.tool).takes("method"):
                 top_words.update(word for w in step.output.get("top", [])[:3]
                                  if (word := w["word"].lower().strip(" .,!?;:\"'")) and word not in STOPWORDS)
                 faith = step.output.get("faithfulness") or {}
@@ -162,7 +163,7 @@ def mistake_summary(rows: list, wrong: list, predicted: dict[int, str], confiden
 
 def conversation_report(history: list[RunRecord]) -> ReportContent:
     """Every turn so far, except turns that only asked for a report."""
-    records = [r for r in history if (r.steps or r.message) and not all(s.tool == "report" for s in r.steps)]
+    records = [r for r in history if (r.steps or r.message) and not all(s.tool == Report.name for s in r.steps)]
     if not records:
         raise WhyboxError("There is nothing to report yet: ask a question first, or name a row, a text or a selection "
                           "(e.g. \"a report on review 12\", \"a report on its mistakes\").")

@@ -81,6 +81,8 @@ class Adversarial(Tool):
     examples = ("can a typo fool the model on review 3?",
                 "find an adversarial example for 'great food, friendly staff'")
 
+    concept_topic = r"adversarial"
+
     def run(self, ctx: ToolContext, params: AdversarialParams) -> AdversarialOutput:
         from tools.counterfactuals.edits import perturbation_edits, word_edit_distance
         from tools.counterfactuals.search import search

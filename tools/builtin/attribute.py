@@ -1,6 +1,7 @@
 """attribute: which input words drove the prediction (or the generated answer), with faithfulness."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,7 +14,7 @@ from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
 from tools.errors import InputError
 from tools.narration import quote, signed, subject
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -122,6 +123,7 @@ class Attribute(Tool):
     Params = AttributeParams
     Output = AttributeOutput
     figure_name = "attribution"
+    figure_caption = "Attribution heatmap: blue pushed towards the target, red away."
     triggers = (
         Trigger(alternatives(
             rf"\b{METHOD_WORDING}\b",
@@ -162,6 +164,32 @@ class Attribute(Tool):
     version = "1"
     examples = ("why did it call review 12 negative?", "top 3 words for id 78 by integrated gradients",
                 "which prompt words drove the answer to 'My favourite food is'?")
+
+    concept_topic = r"feature attribution"
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """'the most important word' asks for k=1; 'why positive rather than negative?' contrasts two
+        labels; 'which words push it towards negative?' names the label to explain. A single label
+        in 'why did it call it negative?' restates the prediction and adds nothing."""
+        if query.follow_up:
+            return args
+        if query.k() is None and (one := query.singular_k()) is not None:
+            args["k"] = one
+        named = [label for label in query.labels if query.search(rf"\b{re.escape(label)}\b")]
+        if len(named) == 2 and query.search(r"\b(?:rather than|instead of|and not|versus|vs\.?)\b"):
+            first, second = sorted(named, key=lambda label: query.search(rf"\b{re.escape(label)}\b").start())
+            args["target"], args["contrast"] = first, second
+        else:
+            toward = next((label for label in named if query.search(
+                r"\b(?:towards?|in favou?r of|evidence for|push\w* (?:it |them )?(?:to|into)|for the label|for label)"
+                rf"\s+(?:the label\s+)?['\"]?{re.escape(label)}\b")), None)
+            if toward:
+                args["target"] = toward
+        answer = r"\b(?:the|its|that|this) (?:generated )?(?:answer|continuation|completion) to\b"
+        if "text" in args and query.search(answer):
+            args["output"] = "answer"  # "which prompt words drove the answer to 'My favourite food is'?"
+        return args
 
     def run(self, ctx: ToolContext, params: AttributeParams) -> AttributeOutput:
         from tools.attribution.engine import Request, explain

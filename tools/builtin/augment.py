@@ -76,6 +76,8 @@ class Augment(Tool):
     knowledge_card = "augment"
     examples = ("give me 3 paraphrases of review 5 that keep its label", "augment 'the staff were friendly'")
 
+    concept_topic = r"augmentation"
+
     def run(self, ctx: ToolContext, params: AugmentParams) -> AugmentOutput:
         from tools.counterfactuals.edits import apply, diversity, synonym_edits
 

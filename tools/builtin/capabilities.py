@@ -61,6 +61,8 @@ class Capabilities(Tool):
     )
     examples = ("what can you do?", "help")
 
+    planner_role = "help"  # what the assistant can do
+
     def run(self, ctx: ToolContext, params: NoParams) -> CapabilitiesOutput:
         from tools.registry import all_tools
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from tools.base import Output, Params, Tool
 from tools.common import selected_rows
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ class Count(Tool):
         "how many texts does the classifier call negative?",
     )
     examples = ("how many reviews are there?", "how many reviews mention price?")
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """'how many are there in total?' after 'show me 5 mistakes' counts the mistakes."""
+        return "mistakes" if query.last_tool == "mistakes" and not query.names_rows() else None
 
     def run(self, ctx: ToolContext, params: CountParams) -> CountOutput:
         rows = selected_rows(ctx, params.where)

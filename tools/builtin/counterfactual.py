@@ -2,6 +2,7 @@
 the model, with minimality (MiCE), fluency (perplexity ratio) and the set's diversity."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from tools.common import classifier_setup, resolve_instance
 from tools.counterfactuals.search import MAX_EDITS
 from tools.errors import InputError
 from tools.narration import quote, subject
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -101,6 +102,22 @@ class Counterfactual(Tool):
     knowledge_card = "counterfactual"
     version = "3"
     examples = ("what is the smallest edit that flips review 4?", "what would make 'the food was cold' positive?")
+
+    concept_topic = r"counterfactual"
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """The label to flip to: 'turn it into negative', 'make "the food was cold" positive?'."""
+        if query.follow_up:
+            return args
+        target = next((label for label in query.labels if query.search(
+            r"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3})"
+            rf"\s+(?:the label\s+|an?\s+)?{re.escape(label)}\b")), None)
+        if target is None and query.search(r"\b(?:make|turn|flip|get)\b"):
+            target = next((label for label in query.labels if query.search(rf"\b{re.escape(label)}\W*$")), None)
+        if target:
+            args["target"] = target
+        return args
 
     def run(self, ctx: ToolContext, params: CounterfactualParams) -> CounterfactualOutput:
         from tools.counterfactuals.edits import (

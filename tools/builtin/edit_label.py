@@ -1,11 +1,12 @@
 """edit_label: change a row's gold label for this conversation (the data file is not changed)."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from tools.base import Output, Params, Tool
 from tools.errors import InputError
-from tools.planning import Trigger, alternatives
+from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -46,6 +47,21 @@ class EditLabel(Tool):
     )
     precise = True
     examples = ("change the label of review 5 to positive",)
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """The row (named, or the conversation's) and the new label if the question gives one."""
+        if query.follow_up:
+            return args
+        ids = query.ids() or ([query.last_id] if query.last_id is not None else [])
+        if not ids:
+            raise NeedsClarification("Which row's label should I change? Give its id.")
+        label = next((label for label in query.labels if query.search(
+            rf"\b(?:to|as|into|with|be|is)\s+(?:the label\s+|label\s+)?['\"]?{re.escape(label)}\b")), None)
+        return {"id": ids[0], **({"label": label} if label else {})}
+
+    def restore(self, ctx: ToolContext, output: dict[str, Any]) -> None:
+        ctx.label_edits[int(output["id"])] = output["new_label"]
 
     def run(self, ctx: ToolContext, params: EditLabelParams) -> EditLabelOutput:
         row = ctx.dataset.get(params.id)

@@ -114,6 +114,8 @@ class ExplainConcept(Tool):
     )
     examples = ("Can I trust attention weights as explanations?", "what does comprehensiveness measure?")
 
+    planner_role = "concept"  # questions about a concept, answered from the knowledge cards
+
     def run(self, ctx: ToolContext, params: ExplainConceptParams) -> ExplainConceptOutput:
         retriever = ctx.knowledge
         retriever.store.index_session(session_documents(ctx))

@@ -13,7 +13,7 @@ from tools.base import Output, Params, Tool
 from tools.cache import cache_key
 from tools.errors import InputError
 from tools.narration import quote
-from tools.planning import Trigger, alternatives
+from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -151,6 +151,18 @@ class ExplainNeuron(Tool):
     needs_model = True
     knowledge_card = "explain_neuron"
     examples = ("what does neuron 811 in layer 14 do?", "explain neuron 5 of layer 0")
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """Layer and neuron from the question, else from the conversation ('now neuron 301')."""
+        if query.follow_up:
+            return args
+        layers, neuron = query.layers(), query.neuron()
+        layer = layers[0] if layers else query.last_layer
+        neuron = neuron if neuron is not None else query.last_neuron
+        if layer is None or neuron is None:
+            raise NeedsClarification("Which neuron? Say e.g. \"neuron 811 in layer 14\".")
+        return {"layer": layer, "neuron": neuron}
 
     def run(self, ctx: ToolContext, params: ExplainNeuronParams) -> ExplainNeuronOutput:
         from tools.internals.descriptions import remember_description

@@ -13,7 +13,7 @@ from tools.base import InstanceParams, Output, Tool
 from tools.common import RowView, classifier_setup, cosine, dataset_states, resolve_instance, row_view
 from tools.errors import InputError
 from tools.narration import row_line, subject
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -72,6 +72,15 @@ class Influence(Tool):
     knowledge_card = "influence"
     examples = ("which training reviews influenced the prediction for review 7?",
                 "where did it learn to call 'cold food' negative?")
+
+    concept_topic = r"influence"
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """'the most similar review', 'the most influential training point': k=1."""
+        if not query.follow_up and query.k() is None and (one := query.singular_k()) is not None:
+            args["k"] = one
+        return args
 
     def run(self, ctx: ToolContext, params: InfluenceParams) -> InfluenceOutput:
         from tools.internals.influence import gradient_factors, tracin_scores

@@ -8,7 +8,7 @@ from tools.base import Output, Params, Tool
 from tools.common import selected_rows
 from tools.errors import InputError
 from tools.narration import pct
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -75,6 +75,16 @@ class LabelDistribution(Tool):
         "what fraction of the reviews are positive?",
     )
     examples = ("what labels are there?", "label distribution of reviews longer than 20 words")
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """'the gold label of review 5' shows the row; 'how many reviews labelled negative' counts."""
+        ids = query.ids()
+        if len(ids) == 1:
+            return "show"
+        if not ids and "QUOTED" not in query.text:
+            return query.beyond_filters(cls.name)
+        return None
 
     def run(self, ctx: ToolContext, params: LabelDistributionParams) -> LabelDistributionOutput:
         if not ctx.dataset.has_labels:

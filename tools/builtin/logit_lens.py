@@ -62,6 +62,7 @@ class LogitLens(Tool):
     Params = LogitLensParams
     Output = LogitLensOutput
     figure_name = "logit-lens"
+    figure_caption = "Logit lens: probability of the final answer and KL to the final distribution per layer."
     triggers = (
         Trigger(alternatives(
             r"logit[ -]?lens",
@@ -83,6 +84,8 @@ class LogitLens(Tool):
     cacheable = True
     knowledge_card = "logit_lens"
     examples = ("what does each layer predict for 'The capital of France is'?", "logit lens on review 3")
+
+    concept_topic = r"logit lens"
 
     def run(self, ctx: ToolContext, params: LogitLensParams) -> LogitLensOutput:
         from tools.internals.lens import logit_lens

@@ -8,7 +8,7 @@ from pydantic import Field
 from tools.base import Output, Params, Tool
 from tools.common import RowView, labelled_rows, row_view
 from tools.narration import pct, row_line
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -63,6 +63,36 @@ class Mistakes(Tool):
     )
     needs_model = True
     examples = ("how many mistakes does it make?", "show me 3 mistakes")
+
+    defers_to = ("label_distribution", "keywords")  # "keywords in the reviews it misclassifies"
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        return "attribute" if query.search(r"\bwhy\b") and query.ids() else None  # "why is review 70 wrong?"
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """Count or sample: 'how many mistakes' counts; 'show 3 mistakes' samples; a follow-up keeps
+        the mode unless it asks again. `correct` is implied, so a filter never restates it."""
+        if query.follow_up:
+            return args
+        where = args.get("where")
+        if where is not None:
+            where.pop("correct", None)
+            if not where:
+                del args["where"]
+        counting = query.search(r"how many|number of|\bcount|how often|\brate\b|how much|total|amount|frequen"
+                                r"|how common|\bcommon\b|regularly|occurrence")
+        asks_rows = query.search(r"\b(?:show|list|give|which|what are|examples?|some)\b")
+        if counting:
+            args["mode"] = "count"
+        elif not query.same_tool or query.k() is not None or asks_rows:
+            args["mode"] = "sample"
+        else:
+            args["mode"] = args.get("mode", "sample")
+        if args["mode"] == "count":
+            args.pop("k", None)
+        return args
 
     def run(self, ctx: ToolContext, params: MistakesParams) -> MistakesOutput:
         rows = labelled_rows(ctx, params.where)

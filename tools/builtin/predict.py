@@ -8,7 +8,7 @@ from pydantic import Field
 from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
 from tools.narration import quote, subject
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -89,6 +89,15 @@ class Predict(Tool):
     examples = ("what does the model predict for review 12?",
                 "what does it predict for 'the battery died after a day'?")
     Output = PredictOutput
+
+    planner_role = "default"  # what an instance gets when nothing else is asked (a what-if edit)
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """'5 reviews predicted negative' is a selection, not a request for a prediction."""
+        if not query.ids() and "QUOTED" not in query.text:
+            return query.beyond_filters(cls.name)
+        return None
 
     def run(self, ctx: ToolContext, params: PredictParams) -> PredictOutput:
         text, origin = resolve_instance(ctx, params)

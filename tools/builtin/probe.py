@@ -3,8 +3,9 @@ probes live in tools/internals/probing.py; this tool turns the concept into labe
 draws the accuracy per layer."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -12,7 +13,7 @@ from tools.base import Output, Params, Tool
 from tools.common import dataset_states
 from tools.errors import InputError
 from tools.figures import layer_names, pyplot, save
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where, select
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Probe(Tool):
     Params = ProbeParams
     Output = ProbeOutput
     figure_name = "probe"
+    figure_caption = "Probe accuracy per layer with 95% interval, control task and majority baseline."
     triggers = (
         Trigger(alternatives(
             r"\bprob(?:e|ing)\b",
@@ -85,6 +87,14 @@ class Probe(Tool):
     cacheable = True
     knowledge_card = "probe"
     examples = ("does layer 10 encode sentiment?", "probe every layer for the labels", "which layers encode 'price'?")
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """The concept to probe for ('does layer 10 encode negation?'); none means the labels."""
+        concept = _probe_concept(query.text) or (_follow_up_concept(query.text) if query.follow_up else None)
+        if concept:
+            args["concept"] = concept
+        return args
 
     def run(self, ctx: ToolContext, params: ProbeParams) -> ProbeOutput:
         from tools.internals.probing import run_probes
@@ -157,3 +167,26 @@ class Probe(Tool):
         ax.legend(fontsize=8, loc="lower right")
         ax.set_title("Linear probe accuracy per layer", fontsize=10, loc="left")
         return save(fig, path)
+
+
+def _probe_concept(text: str) -> str | None:
+    """'does layer 10 encode negation?' -> 'negation'; the labels themselves are the default."""
+    m = re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|know)\s+(?:the\s+)?([a-z][\w -]*?)"
+                  r"(?:\?|$| in | at | across | by )", text, re.I)
+    concept = m.group(1).strip().lower() if m else None
+    if not concept or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|gold labels?|layers?(?: \d+.*)?"
+                                   r"|each layer|it|them)", concept):
+        return None
+    return concept
+
+
+def _follow_up_concept(text: str) -> str | None:
+    """'and negation in those layers?' after a probe: the concept is the bare noun phrase."""
+    m = re.match(r"\W*(?:and|what about|how about|now|then)\s+(?:for\s+)?(?:the\s+)?([a-z][a-z -]*?)\s*"
+                 r"(?:(?:in|at|for|across|on|of)\s+(?:those|these|the same|that|all|each)?\s*layers?\b.*)?\W*$",
+                 text, re.I)
+    concept = m.group(1).strip().lower() if m else None
+    if not concept or len(concept.split()) > 3 or re.fullmatch(
+            r"(?:the )?(?:sentiment|labels?|classes|class|layers?.*|it|them|those|these|same|all)", concept):
+        return None
+    return concept

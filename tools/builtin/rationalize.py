@@ -115,6 +115,8 @@ class Rationalize(Tool):
     examples = ("ask the model why it called review 7 negative",
                 "how does the model justify its answer for 'great food'?")
 
+    concept_topic = r"rationale"
+
     def run(self, ctx: ToolContext, params: RationalizeParams) -> RationalizeOutput:
         from tools.models.tasks import GenerationTask
         from tools.registry import run_tool

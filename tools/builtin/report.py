@@ -7,14 +7,14 @@ import the agent). Without one, the tool says how to get a report.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
 from tools.attribution.catalog import MethodName
 from tools.base import InstanceParams, Output, Tool
 from tools.errors import ToolUnavailable
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -80,6 +80,14 @@ class Report(Tool):
     knowledge_card = "report"
     Params = ReportParams
     Output = ReportOutput
+    # What a report runs (agent/reports/content.py reads these). For one row or text: the
+    # prediction, its attribution (the tool that takes the report's `method`) and, when the tool
+    # is available, a counterfactual. For a selection: its size and labels, then, with gold
+    # labels, the accuracy and the number of mistakes.
+    instance_steps: ClassVar[tuple[str, ...]] = ("predict", "attribute", "counterfactual")
+    overview_steps: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (("count", {}), ("label_distribution", {}))
+    labelled_overview_steps: ClassVar[tuple[tuple[str, dict[str, Any]], ...]] = (
+        ("score", {"metric": "accuracy"}), ("mistakes", {"mode": "count"}))
     triggers = (
         Trigger(alternatives(
             r"\breport\b",
@@ -97,6 +105,23 @@ class Report(Tool):
     needs_model = True
     examples = ("write me a report on its mistakes", "make a PDF report of review 12",
                 "export this conversation as a report")
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """A report on the conversation, on one row or text, or on a selection ('on its mistakes')."""
+        if query.follow_up:
+            return args
+        if query.search(r"\b(?:conversation|chat|session|discussion|so far|what we (?:did|discussed|found))\b"):
+            return {}  # the conversation's own record
+        if ids := query.ids():
+            return {"id": ids[0]}
+        if query.texts:
+            return {"text": query.texts[0]}
+        if query.instance and query.points_at_instance():
+            return dict(query.instance)  # "a report on that review"
+        if query.search(r"\b(?:mistakes|errors|misclassif\w*|wrong)\b"):
+            args.setdefault("where", {})["correct"] = False
+        return args
 
     def run(self, ctx: ToolContext, params: ReportParams) -> ReportOutput:
         if ctx.reporter is None:

@@ -9,7 +9,7 @@ from pydantic import Field
 from tools.base import Output, Params, Tool
 from tools.common import labelled_rows
 from tools.errors import InputError
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -107,6 +107,19 @@ class Score(Tool):
 
     def card_for(self, params: ScoreParams, output: dict[str, Any]) -> str | None:
         return METRIC_CARDS[params.metric]
+
+    planner_role = "metric"  # "what's the accuracy?" asks for a number
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
+        """One call per metric named ('the recall and the f1 on long reviews'); accuracy by default."""
+        if query.follow_up:
+            return args
+        metrics = query.metrics()
+        if len(metrics) > 1:
+            return [{**args, "metric": metric} for metric in metrics]
+        args["metric"] = query.metric() or args.get("metric") or "accuracy"
+        return args
 
     def run(self, ctx: ToolContext, params: ScoreParams) -> ScoreOutput:
         rows = labelled_rows(ctx, params.where)

@@ -10,7 +10,7 @@ from tools.base import Output, Params, Tool
 from tools.common import RowView, row_view, selected_rows
 from tools.errors import InputError
 from tools.narration import row_line
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -79,6 +79,15 @@ class Show(Tool):
         "list 5 reviews",
     )
     examples = ("show me review 12", "show 3 reviews that mention battery")
+
+    planner_role = "rows"  # the rows themselves: the planner's fallback for a row id
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """'show me 4 of them' after a mistakes turn asks for more mistakes."""
+        if query.last_tool == "mistakes" and query.points_at_selection() and not query.ids():
+            return "mistakes"
+        return None
 
     def run(self, ctx: ToolContext, params: ShowParams) -> ShowOutput:
         if params.id is not None and params.where is not None:

@@ -12,7 +12,7 @@ from tools.base import InstanceParams, Output, Tool
 from tools.common import RowView, cosine, dataset_states, resolve_instance, row_view
 from tools.errors import InputError
 from tools.narration import pct, row_line, subject
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -81,6 +81,15 @@ class Similar(Tool):
     cacheable = True
     knowledge_card = "similar"
     examples = ("which reviews are most similar to review 12?", "find reviews like 'the battery died after a day'")
+
+    concept_topic = r"similarity"
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """'the most similar review', 'the most influential training point': k=1."""
+        if not query.follow_up and query.k() is None and (one := query.singular_k()) is not None:
+            args["k"] = one
+        return args
 
     def run(self, ctx: ToolContext, params: SimilarParams) -> SimilarOutput:
         from tools.embeddings import default_encoder
