@@ -80,7 +80,7 @@ def test_chat_reads_questions_until_eof(tiny_models, tiny_data):
 def test_agent_imports_without_gradio():
     code = ("import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):\n"
             "        if name == 'gradio' or name.startswith('gradio.'):\n            raise ImportError('blocked')\n"
-            "sys.meta_path.insert(0, Block())\nimport agent, agent.cli\nfrom agent import Assistant\n"
+            "sys.meta_path.insert(0, Block())\nimport agent, ui.cli\nfrom agent import Assistant\n"
             "assert 'gradio' not in sys.modules\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr

@@ -104,7 +104,7 @@ def test_report_errors_are_clear(tiny_assistant):
 
 
 def test_whybox_report_cli(tiny_models, tiny_data, tmp_path):
-    base = [sys.executable, "-m", "agent.cli", "report", "--model", str(tiny_models["causal"]),
+    base = [sys.executable, "-m", "ui.cli", "report", "--model", str(tiny_models["causal"]),
             "--data", str(tiny_data)]
     out = subprocess.run(base + ["--where", '{"includes": "food"}', "--k", "1", "--method", "gradient_x_input",
                                  "--out", str(tmp_path / "r"), "--json"], capture_output=True, text=True, timeout=300)

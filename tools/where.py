@@ -24,6 +24,8 @@ class Where(BaseModel):
     min_words: int | None = Field(default=None, ge=0)
     max_words: int | None = Field(default=None, ge=0)
     correct: bool | None = None
+    match: dict[str, str] | None = Field(
+        default=None, description="{column: value}: another column of the dataset equals the value (case-insensitive)")
 
     @property
     def needs_predictions(self) -> bool:
@@ -51,6 +53,8 @@ class Where(BaseModel):
             parts.append(f"with at most {self.max_words} words")
         if self.correct is not None:
             parts.append("predicted correctly" if self.correct else "misclassified")
+        for column, value in (self.match or {}).items():
+            parts.append(f"with {column} {value}")
         return "rows " + " and ".join(parts) if parts else "all rows"
 
 
@@ -59,6 +63,21 @@ def _label_check(value: str, known: list[str], what: str) -> str:
         if label.lower() == value.lower():
             return label
     raise InputError(f"Unknown {what} {value!r}.", f"Labels: {', '.join(known) or '(none)'}.")
+
+
+def _matching(dataset: "Dataset", rows: list["Row"], column: str, value: str) -> list["Row"]:
+    """Rows whose `column` equals `value`, case-insensitively. An unknown column or a value the
+    column never takes is the user's mistake: say which columns and values exist."""
+    values = {str(row.extra.get(column)) for row in dataset.rows if row.extra.get(column) is not None}
+    if not values:
+        others = [c for c in dataset.columns if any(r.extra.get(c) is not None for r in dataset.rows[:50])]
+        raise InputError(f"The dataset has no column {column!r} to match on.",
+                         f"Other columns: {', '.join(others) or '(none)'}.")
+    wanted = str(value).strip().lower()
+    if wanted not in {v.lower() for v in values}:
+        shown = ", ".join(sorted(values)[:20])
+        raise InputError(f"No row has {column} = {value!r}.", f"Values of {column}: {shown}.")
+    return [r for r in rows if str(r.extra.get(column, "")).lower() == wanted]
 
 
 def select(
@@ -83,6 +102,8 @@ def select(
             raise InputError("`includes` is empty.")
         pattern = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", re.IGNORECASE)
         rows = [r for r in rows if pattern.search(r.text)]
+    for column, value in (where.match or {}).items():
+        rows = _matching(dataset, rows, column, value)
     if where.label is not None:
         label = _label_check(where.label, dataset.labels, "label")
         rows = [r for r in rows if r.label == label]

@@ -1,6 +1,7 @@
 """mistakes: the misclassified rows of a selection, counted or the most confident ones shown."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -16,28 +17,46 @@ if TYPE_CHECKING:
 
 
 class MistakesParams(Params):
-    mode: Literal["count", "sample"] = "sample"
+    mode: Literal["count", "sample", "confusion"] = "sample"
     k: int | None = Field(default=None, ge=1, le=50)
     where: Where | None = None
 
 
+class Confusion(Output):
+    gold: str
+    predicted: str
+    count: int
+    share_of_gold: float  # of the rows with this gold label
+
+
 class MistakesOutput(Output):
-    mode: Literal["count", "sample"]
+    mode: Literal["count", "sample", "confusion"]
     selection: str  # the filter in words ("all rows" without one)
     rows: int  # labelled rows looked at
     mistakes: int
     error_rate: float
     by_gold_label: dict[str, int]  # mistakes per gold label (every label of the selection)
     examples: list[RowView] | None = None  # mode=sample: the k most confident mistakes
+    labels: list[str] | None = None  # mode=confusion: the order of the matrix's rows and columns
+    confusion: list[list[int]] | None = None  # mode=confusion: [gold][predicted] counts
+    confusions: list[Confusion] | None = None  # mode=confusion: the off-diagonal cells, largest first
 
 
 class Mistakes(Tool):
     name = "mistakes"
-    description = "Misclassified rows: how many (mode=count) or the k most confident ones (mode=sample)."
+    description = ("Misclassified rows: how many (mode=count), the k most confident ones (mode=sample), or which gold "
+                   "labels are mistaken for which (mode=confusion).")
     knowledge_card = "mistakes"
     Params = MistakesParams
     Output = MistakesOutput
     triggers = (
+        Trigger(alternatives(  # "which label does it confuse most?": the confusion matrix
+            r"\bconfus\w* (?:most|with|for|between)\b",
+            r"\bconfusion matrix\b",
+            r"\bmix(?:es|ed|ing)? up\b",
+            r"\bmistak\w* (?:for|as) (?:the )?(?:other|another|which)\b",
+            r"\bwhich (?:labels?|classes?) (?:does it|do they|is|are) (?:\w+ )?confus",
+        ), priority=75),
         Trigger(alternatives(
             r"(?:predicts?|predicting|predicted|forecasts?|classif\w*|gets?|"
             r"got|labell?ed) (?:\w+ )?(?:incorrectly|falsely|inaccurately|"
@@ -84,13 +103,15 @@ class Mistakes(Tool):
         counting = query.search(r"how many|number of|\bcount|how often|\brate\b|how much|total|amount|frequen"
                                 r"|how common|\bcommon\b|regularly|occurrence")
         asks_rows = query.search(r"\b(?:show|list|give|which|what are|examples?|some)\b")
-        if counting:
+        if query.search(r"\bconfus|\bmix(?:es|ed|ing)? up\b|\bmistak\w* (?:for|as)\b"):
+            args["mode"] = "confusion"
+        elif counting:
             args["mode"] = "count"
         elif not query.same_tool or query.k() is not None or asks_rows:
             args["mode"] = "sample"
         else:
             args["mode"] = args.get("mode", "sample")
-        if args["mode"] == "count":
+        if args["mode"] in ("count", "confusion"):
             args.pop("k", None)
         return args
 
@@ -105,7 +126,11 @@ class Mistakes(Tool):
             wrong.sort(key=lambda r: (-confidence[r.id], r.id))  # most confident errors first
             examples = [row_view(ctx, r, with_prediction=True) for r in wrong[:k]]
         labels = sorted({r.label for r in rows})
+        extra: dict[str, Any] = {}
+        if params.mode == "confusion":
+            extra = confusion_of(rows, predicted, sorted(set(labels) | set(table.labels)))
         return MistakesOutput(
+            **extra,
             mode=params.mode,
             selection=(params.where or Where()).describe(),
             rows=len(rows),
@@ -114,6 +139,29 @@ class Mistakes(Tool):
             by_gold_label={label: sum(1 for r in wrong if r.label == label) for label in labels},
             examples=examples,
         )
+
+    figure_name = "confusion"
+    figure_caption = "Confusion matrix: rows are gold labels, columns predicted labels; off the diagonal are mistakes."
+
+    def figure(self, output: MistakesOutput, path: Path) -> Path | None:
+        if output.confusion is None or output.labels is None:
+            return None
+        from tools.figures import pyplot, save
+
+        plt = pyplot()
+        n = len(output.labels)
+        fig, ax = plt.subplots(figsize=(1.1 * n + 2.2, 0.9 * n + 1.6))
+        ax.imshow(output.confusion, cmap="Blues")
+        top = max(max(row) for row in output.confusion) or 1
+        for i, row in enumerate(output.confusion):
+            for j, value in enumerate(row):
+                ax.text(j, i, str(value), ha="center", va="center", color="white" if value > top / 2 else "black")
+        ax.set_xticks(range(n), output.labels, rotation=30, ha="right")
+        ax.set_yticks(range(n), output.labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.set_title(f"Confusions on {output.selection}", fontsize=10, loc="left")
+        return save(fig, path)
 
     def narrate(self, output: MistakesOutput, args: dict[str, Any]) -> str:
         o = output
@@ -124,4 +172,31 @@ class Mistakes(Tool):
             text += f" Of these, {by}."
         if o.examples:
             text += f"\nThe {len(o.examples)} most confident mistakes:\n" + "\n".join(row_line(r) for r in o.examples)
+        if o.confusions is not None:
+            if not o.confusions:
+                text += " There is nothing to confuse: every row is predicted right."
+            else:
+                top = o.confusions[0]
+                text += (f"\nThe most common confusion: gold {top.gold} predicted as {top.predicted}, "
+                         f"{top.count} times ({pct(top.share_of_gold)} of the {top.gold} rows).")
+                rest = "; ".join(f"{c.gold} → {c.predicted} {c.count}" for c in o.confusions[1:6])
+                if rest:
+                    text += f" Then: {rest}."
         return text
+
+
+def confusion_of(rows: list, predicted: dict[int, str], labels: list[str]) -> dict[str, Any]:
+    """Gold x predicted counts over `labels`, and the off-diagonal cells as words, largest first."""
+    where = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for row in rows:
+        matrix[where[row.label]][where[predicted[row.id]]] += 1
+    cells = []
+    for gold, i in where.items():
+        total = sum(matrix[i])
+        for guess, j in where.items():
+            if i != j and matrix[i][j]:
+                cells.append(Confusion(gold=gold, predicted=guess, count=matrix[i][j],
+                                       share_of_gold=round(matrix[i][j] / total, 4)))
+    cells.sort(key=lambda c: (-c.count, c.gold, c.predicted))
+    return {"labels": labels, "confusion": matrix, "confusions": cells}

@@ -2,6 +2,7 @@
 roc_auc, from scikit-learn), against the majority-label baseline."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -26,6 +27,8 @@ METRIC_CARDS = {"accuracy": "accuracy", "f1": "f1", "precision": "precision_reca
 if not set(METRIC_NAMES) == set(METRIC_CARDS) == set(METRICS):
     raise TypeError("score: every metric in METRICS needs a display name and a knowledge card")
 SMALL_SAMPLE = 30  # fewer rows than this: the figure is noisy (a caveat)
+MAX_GROUPS = 20  # `by` needs a column with few values (a domain, a source), not free text
+BOOTSTRAP = 1000  # resamples for the 95% interval of a group's figure (seeded: the same answer twice)
 
 
 class ScoreParams(Params):
@@ -34,6 +37,17 @@ class ScoreParams(Params):
     average: Literal["macro", "micro", "weighted"] | None = Field(
         default=None, description="averaging over labels for f1/precision/recall (default macro)"
     )
+    by: str | None = Field(default=None, description="a column of the dataset: one figure per value (e.g. domain)")
+
+
+class GroupScore(Output):
+    """The figure on the rows whose `by` column has this value."""
+
+    value: str
+    score: float | None  # None: not computable on this group (roc_auc with one gold label)
+    ci95: tuple[float, float] | None  # bootstrap over the group's rows
+    rows: int
+    correct: int
 
 
 class ScoreOutput(Output):
@@ -45,6 +59,8 @@ class ScoreOutput(Output):
     correct: int
     selection: str  # the filter in words ("all rows" without one)
     majority_baseline: float  # accuracy of always predicting the most common gold label
+    by: str | None = None  # the column of `groups`
+    groups: list[GroupScore] | None = None  # one per value of `by`, best first
 
 
 def compute_score(metric: str, gold: list[str], predicted: list[str], probs: np.ndarray, labels: list[str],
@@ -65,6 +81,46 @@ def compute_score(metric: str, gold: list[str], predicted: list[str], probs: np.
     headline = float(fn(gold, predicted, labels=labels, average=average, zero_division=0))
     per_label = fn(gold, predicted, labels=labels, average=None, zero_division=0)
     return headline, {label: float(v) for label, v in zip(labels, per_label)}
+
+
+def group_scores(ctx: ToolContext, params: ScoreParams, rows: list, gold: list[str], predicted: list[str],
+                 probs: np.ndarray, labels: list[str], average: str) -> list[GroupScore]:
+    """One figure per value of the `by` column, with a seeded bootstrap 95% interval over the rows."""
+    import numpy as np
+
+    column = params.by or ""
+    values = [row.extra.get(column) for row in rows]
+    if all(v is None for v in values):
+        known = [c for c in ctx.dataset.columns if any(r.extra.get(c) is not None for r in ctx.dataset.rows[:50])]
+        raise InputError(f"The dataset has no column {column!r} to group by.",
+                         f"Other columns: {', '.join(known) or '(none)'}.")
+    distinct = sorted({str(v) for v in values if v is not None})
+    if len(distinct) > MAX_GROUPS:
+        raise InputError(f"Column {column!r} has {len(distinct)} different values; `by` needs one with at most "
+                         f"{MAX_GROUPS} (a domain or a source, not free text).")
+    rng = np.random.default_rng(0)
+    out = []
+    for value in distinct:
+        idx = [i for i, v in enumerate(values) if v is not None and str(v) == value]
+        g, p, pr = [gold[i] for i in idx], [predicted[i] for i in idx], probs[idx]
+        try:
+            score, _ = compute_score(params.metric, g, p, pr, labels, average)
+        except InputError:
+            score = None
+        samples = []
+        for _ in range(BOOTSTRAP if score is not None and len(idx) > 1 else 0):
+            pick = rng.integers(0, len(idx), len(idx))
+            try:
+                samples.append(compute_score(params.metric, [g[i] for i in pick], [p[i] for i in pick], pr[pick],
+                                             labels, average)[0])
+            except InputError:
+                continue  # a resample with one gold label has no ROC AUC
+        ci = None
+        if samples:
+            ci = (round(float(np.percentile(samples, 2.5)), 4), round(float(np.percentile(samples, 97.5)), 4))
+        out.append(GroupScore(value=value, score=None if score is None else round(score, 4), ci95=ci, rows=len(idx),
+                              correct=int(sum(a == b for a, b in zip(g, p)))))
+    return sorted(out, key=lambda grp: (grp.score is None, -(grp.score or 0.0), grp.value))
 
 
 class Score(Tool):
@@ -121,6 +177,9 @@ class Score(Tool):
         args["metric"] = query.metric() or args.get("metric") or "accuracy"
         return args
 
+    figure_name = "score-by"
+    figure_caption = "The figure per group with its 95% bootstrap interval; the dashed line is all rows together."
+
     def run(self, ctx: ToolContext, params: ScoreParams) -> ScoreOutput:
         rows = labelled_rows(ctx, params.where)
         table = ctx.predictions()
@@ -130,7 +189,12 @@ class Score(Tool):
         predicted = [table.labels[i] for i in probs.argmax(axis=1)]
         average = params.average or "macro"
         value, per_label = compute_score(params.metric, gold, predicted, probs, table.labels, average)
+        groups = None
+        if params.by is not None:
+            groups = group_scores(ctx, params, rows, gold, predicted, probs, table.labels, average)
         return ScoreOutput(
+            by=params.by,
+            groups=groups,
             metric=params.metric,
             average=average if params.metric in PER_LABEL else None,
             value=round(value, 4),
@@ -162,4 +226,45 @@ class Score(Tool):
             text += f" over {o.rows} rows."
         if o.per_label:
             text += " Per label: " + ", ".join(f"{k} {v:.3f}" for k, v in o.per_label.items()) + "."
+        if o.groups:
+            text += "\n" + self._narrate_groups(o)
         return text
+
+    @staticmethod
+    def _narrate_groups(o: ScoreOutput) -> str:
+        """Per group, best first; says whether the best and worst groups' intervals overlap."""
+        parts = []
+        for grp in o.groups or []:
+            figure = "n/a" if grp.score is None else f"{grp.score:.3f}"
+            ci = f", 95% CI {grp.ci95[0]:.3f}-{grp.ci95[1]:.3f}" if grp.ci95 else ""
+            parts.append(f"{grp.value} {figure} ({grp.correct}/{grp.rows} correct{ci})")
+        text = f"By {o.by}: " + "; ".join(parts) + "."
+        scored = [grp for grp in o.groups or [] if grp.score is not None and grp.ci95]
+        if len(scored) >= 2:
+            best, worst = scored[0], scored[-1]
+            if best.ci95[0] > worst.ci95[1]:
+                text += f" It does better on {best.value} than on {worst.value}: their intervals do not overlap."
+            else:
+                text += (f" Best: {best.value}; worst: {worst.value}. Their intervals overlap, so the difference "
+                         "may be chance.")
+        return text
+
+    def figure(self, output: ScoreOutput, path: Path) -> Path | None:
+        if not output.groups:
+            return None
+        from tools.figures import pyplot, save
+
+        plt = pyplot()
+        groups = [grp for grp in output.groups if grp.score is not None]
+        fig, ax = plt.subplots(figsize=(7, 0.5 * len(groups) + 1.2))
+        y = list(range(len(groups)))[::-1]
+        lows = [grp.score - grp.ci95[0] if grp.ci95 else 0 for grp in groups]
+        highs = [grp.ci95[1] - grp.score if grp.ci95 else 0 for grp in groups]
+        ax.barh(y, [grp.score for grp in groups], xerr=[lows, highs], color="#2166ac", capsize=3)
+        ax.set_yticks(y, [f"{grp.value} ({grp.rows})" for grp in groups])
+        ax.axvline(output.value, color="#b2182b", linestyle="--", label=f"all rows {output.value:.3f}")
+        ax.set_xlim(0, 1.02)
+        ax.set_xlabel(METRIC_NAMES[output.metric])
+        ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(f"{METRIC_NAMES[output.metric]} by {output.by}", fontsize=10, loc="left")
+        return save(fig, path)
