@@ -12,21 +12,24 @@ from agent.plan import Call
 class Step(BaseModel):
     tool: str
     args: dict[str, Any]
-    status: str  # "done" | "error"
+    status: str  # "done" | "error"; "running" only in the stream's "step_start" events
     output: dict[str, Any] | None = None
     caveats: list[str] = Field(default_factory=list)
     error: str | None = None
     provenance: dict[str, Any] | None = None
     seconds: float = 0.0
+    # The tool call's id (LangChain's tool_call id; the plan's index for the offline fallback): a
+    # turn may call one tool twice, so the UI matches a step's start and its result by this id.
+    call_id: str | None = None
 
 
-def done_step(tool: str, args: dict[str, Any], result: Any, seconds: float) -> Step:
+def done_step(tool: str, args: dict[str, Any], result: Any, seconds: float, call_id: str | None = None) -> Step:
     """The Step of a successful tool call (a tools.results.ToolResult)."""
     return Step(tool=tool, args=args, status="done", output=result.output, caveats=result.caveats,
-                provenance=result.provenance.model_dump(mode="json"), seconds=seconds)
+                provenance=result.provenance.model_dump(mode="json"), seconds=seconds, call_id=call_id)
 
 
-def run_step(ctx: Any, tool: str, args: dict[str, Any]) -> Step:
+def run_step(ctx: Any, tool: str, args: dict[str, Any], call_id: str | None = None) -> Step:
     """One tool call as a Step; a tool error becomes an error step (the caller's answer says so)."""
     import time
 
@@ -37,8 +40,9 @@ def run_step(ctx: Any, tool: str, args: dict[str, Any]) -> Step:
     try:
         result = run_tool(ctx, tool, args)
     except WhyboxError as exc:
-        return Step(tool=tool, args=args, status="error", error=str(exc), seconds=round(time.perf_counter() - start, 4))
-    return done_step(tool, args, result, round(time.perf_counter() - start, 4))
+        seconds = round(time.perf_counter() - start, 4)
+        return Step(tool=tool, args=args, status="error", error=str(exc), seconds=seconds, call_id=call_id)
+    return done_step(tool, args, result, round(time.perf_counter() - start, 4), call_id)
 
 
 class RunRecord(BaseModel):

@@ -17,7 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.planner import VERSION, RulePlanner  # noqa: E402
 from tests.planner_eval.harness import (  # noqa: E402
-    LABELS, coxql_items, load_jsonl, score_conversations, score_single,
+    LABELS,
+    coxql_items,
+    load_jsonl,
+    score_conversations,
+    score_single,
 )
 
 
@@ -53,6 +57,28 @@ def main() -> None:
         if show:
             for question, got, gold in score.failures:
                 print(f"  x {question!r}\n      got  {got}\n      gold {gold}")
+    fuzz_latency()
+
+
+FUZZ_ALPHABET = "abcdefghijklmnopqrstuvwxyz 0123456789'\"?!.,;:-éü中文🙂\n\t"
+
+
+def fuzz_latency(n: int = 300) -> None:
+    """Planning time per question after start-up on random text (what tests/test_planner.py fuzzes
+    for crashes), and on one 10,000-character question (planning reads its first 2,000)."""
+    rng = random.Random(0)
+    texts = ["".join(rng.choice(FUZZ_ALPHABET) for _ in range(rng.randint(0, 200))) for _ in range(n)]
+    planner = make()
+    planner.plan("warm up")
+    start = time.perf_counter()
+    for text in texts:
+        planner.plan(text)
+    per_question = (time.perf_counter() - start) * 1000 / n
+    start = time.perf_counter()
+    planner.plan("x" * 10_000 + " how many reviews?")
+    huge = (time.perf_counter() - start) * 1000
+    print(f"random text ({n} questions): {per_question:.2f} ms per question; "
+          f"a 10,000-character question: {huge:.1f} ms")
 
 
 def with_typo(question: str, rng: random.Random) -> str:
@@ -71,14 +97,17 @@ def with_typo(question: str, rng: random.Random) -> str:
 
 def typo_robustness() -> None:
     """Exact plans with one typo per question (3 seeds), clean figure alongside."""
-    sets = [("CoXQL development 70%", coxql_items("dev")), ("whybox held-out v3 single questions", load_jsonl("heldout_single_v3.jsonl"))]
+    sets = [("CoXQL development 70%", coxql_items("dev")),
+            ("whybox held-out v3 single questions", load_jsonl("heldout_single_v3.jsonl"))]
     for name, items in sets:
         if not items:
             continue
         clean = score_single(make, items).rate
-        noisy = [score_single(make, [{**it, "q": with_typo(it["q"], random.Random(seed * 7919 + n))} for n, it in enumerate(items)]).rate
+        noisy = [score_single(make, [{**it, "q": with_typo(it["q"], random.Random(seed * 7919 + n))}
+                                     for n, it in enumerate(items)]).rate
                  for seed in (1, 2, 3)]
-        print(f"{name}: clean {clean:.1%}; one typo per question {sum(noisy) / 3:.1%} (seeds: {', '.join(f'{r:.1%}' for r in noisy)})")
+        seeds = ", ".join(f"{r:.1%}" for r in noisy)
+        print(f"{name}: clean {clean:.1%}; one typo per question {sum(noisy) / 3:.1%} (seeds: {seeds})")
 
 
 if __name__ == "__main__":

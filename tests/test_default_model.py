@@ -63,19 +63,39 @@ def test_done_questions_are_answered_correctly(real_workspace):
 
 
 @pytest.mark.slow
-def test_local_llm_narration_is_grounded_or_replaced(real_workspace, monkeypatch):
-    """WHYBOX_LLM=local: the packaged SmolLM2 writes the prose; the grounding check keeps it honest."""
+def test_local_llm_narration_is_kept_only_when_grounded(real_workspace, monkeypatch):
+    """WHYBOX_LLM=local: the packaged SmolLM2 writes the prose; the grounding check keeps it honest.
+
+    Whether SmolLM2-135M's prose passes the check is the model's doing (and may change with the
+    torch or transformers build, greedy decoding or not), so the test does not guess it: it keeps
+    the prose the model wrote, checks it itself, and asserts the one narration that verdict calls
+    for: the prose, or the template answer with the note naming what the results do not contain."""
     from dataclasses import replace
 
-    from agent import Assistant
+    from agent.grounding import check
+    from agent.narrator import narrate
     from tools.context import Workspace
 
+    written = []
+    local_narration = Assistant._local_narration
+
+    def keep(self, record):
+        written.append(local_narration(self, record))
+        return written[-1]
+
+    monkeypatch.setattr(Assistant, "_local_narration", keep)
     settings = replace(real_workspace.settings, llm="local")
     assistant = Assistant(workspace=Workspace(settings, quiet=True))
     record = assistant.ask("How many reviews mention price?")
-    assert record.steps[0].tool == "count" and record.steps[0].status == "done"
-    assert record.grounding is not None
-    if record.grounding["ok"]:
-        assert record.narrated_by == "local" and record.narration
+    assert [(s.tool, s.status) for s in record.steps] == [("count", "done")]
+    assert len(written) == 1 and written[0].strip()  # the local model was asked, and wrote something
+    results = [{"tool": s.tool, "args": s.args, "output": s.output, "error": s.error} for s in record.steps]
+    verdict = check(written[0], results, record.question)
+    assert record.grounding == {"ok": verdict.ok, "unsupported": verdict.describe()}
+    template = narrate(record.steps, record.message)
+    if verdict.ok:
+        expected = (written[0], "local")
     else:
-        assert record.narrated_by == "template" and "do not contain" in record.narration
+        expected = (template + f"\n\n(The local LLM's answer mentioned {verdict.describe()}, which the results "
+                    "do not contain, so this is the template answer instead.)", "template")
+    assert (record.narration, record.narrated_by) == expected

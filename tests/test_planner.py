@@ -20,12 +20,16 @@ def plan_one(question, state=None):
     ("How many reviews are there?", [("count", {})]),
     ("What's the accuracy?", [("score", {"metric": "accuracy"})]),
     ("Show me 3 mistakes", [("mistakes", {"mode": "sample", "k": 3})]),
-    ("What does the model predict for 'the battery died after a day'?", [("predict", {"text": "the battery died after a day"})]),
-    ("how accurate is it on reviews that mention price?", [("score", {"metric": "accuracy", "where": {"includes": "price"}})]),
-    ("accuracy on reviews longer than 20 words that mention price", [("score", {"metric": "accuracy", "where": {"includes": "price", "min_words": 21}})]),
+    ("What does the model predict for 'the battery died after a day'?",
+     [("predict", {"text": "the battery died after a day"})]),
+    ("how accurate is it on reviews that mention price?",
+     [("score", {"metric": "accuracy", "where": {"includes": "price"}})]),
+    ("accuracy on reviews longer than 20 words that mention price",
+     [("score", {"metric": "accuracy", "where": {"includes": "price", "min_words": 21}})]),
     ("f1 on reviews labelled negative", [("score", {"metric": "f1", "where": {"label": "negative"}})]),
     ("How many reviews does the model predict positive?", [("count", {"where": {"prediction": "positive"}})]),
-    ("Which 6 features matter most for id 11 using integrated gradients?", [("attribute", {"id": 11, "k": 6, "method": "integrated_gradients"})]),
+    ("Which 6 features matter most for id 11 using integrated gradients?",
+     [("attribute", {"id": 11, "k": 6, "method": "integrated_gradients"})]),
     ("what does neuron 811 in layer 14 do?", [("explain_neuron", {"layer": 14, "neuron": 811})]),
     ("does layer 10 encode sentiment?", [("probe", {"layers": [10]})]),
     ("Can you modify the label of id 605 to positive?", [("edit_label", {"id": 605, "label": "positive"})]),
@@ -37,7 +41,8 @@ def plan_one(question, state=None):
     ("describe the data", [("describe_data", {})]),
     ("top 5 keywords", [("keywords", {"k": 5})]),
     ("how could review 3 become negative?", [("counterfactual", {"id": 3, "target": "negative"})]),
-    ("what would make 'the food was cold' positive?", [("counterfactual", {"text": "the food was cold", "target": "positive"})]),
+    ("what would make 'the food was cold' positive?",
+     [("counterfactual", {"text": "the food was cold", "target": "positive"})]),
     ("ask the model why it called review 7 negative", [("rationalize", {"id": 7})]),
     ("make a report of this conversation", [("report", {})]),
     ("write me a report on its mistakes", [("report", {"where": {"correct": False}})]),
@@ -77,20 +82,32 @@ def test_several_requests_give_several_calls():
     assert all(c[1] == {"id": 21} for c in calls)
 
 
-def test_fuzz_never_crashes_and_stays_fast():
-    import time
+def test_fuzz_never_crashes_and_plans_only_runnable_calls():
+    """Random text never crashes the planner, and each plan is one of its two outcomes: calls the
+    registry can run (known tools, arguments their `Params` accept) and no message, or no call and
+    a message saying what to ask. (Its latency is printed by benchmarks/planner_eval.py.)"""
+    from tools.base import parse_params
+    from tools.registry import get_tool
 
     rng = random.Random(0)
     alphabet = "abcdefghijklmnopqrstuvwxyz 0123456789'\"?!.,;:-éü中文🙂\n\t"
     planner = RulePlanner(LABELS)
-    planner.plan("warm up: loads the intent model", ConversationState())  # "after start-up" (the issue)
-    start = time.perf_counter()
+    outcomes = set()
     for n in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
         plan = planner.plan(text, ConversationState())
-        assert plan.calls or plan.message
-    planner.plan("x" * 10_000 + " how many reviews?", ConversationState())
-    assert (time.perf_counter() - start) / 301 < 0.05
+        if plan.calls:
+            assert plan.message is None, text
+            for call in plan.calls:
+                parse_params(get_tool(call.tool), call.args)  # an unknown tool or a bad argument raises
+        else:
+            assert plan.message and plan.message.strip(), text
+        outcomes.add(bool(plan.calls))
+    assert outcomes == {True, False}  # the fuzz reaches both
+    huge = planner.plan("x" * 10_000 + " how many reviews?", ConversationState())
+    # planning reads the first 2,000 characters (huge inputs stay fast), so this question is lost
+    assert huge.calls == [] and huge.message.startswith("I did not understand")
+    assert plan_one("how many reviews? " + "x" * 10_000) == ([("count", {})], None)
 
 
 @pytest.mark.skipif(not COXQL.exists(), reason="shared CoXQL data not beside the checkout")

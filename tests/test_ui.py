@@ -43,7 +43,8 @@ def _texts(history: list) -> list[str]:
 
 
 def _figures(history: list) -> list:
-    return [part for m in history if not isinstance(m["content"], str) for part in m["content"] if part.get("type") != "text"]
+    return [part for m in history if not isinstance(m["content"], str)
+            for part in m["content"] if part.get("type") != "text"]
 
 
 def _ask(client: Client, question: str) -> list:
@@ -92,3 +93,68 @@ def test_report_download_and_switching(app_url, tmp_path):
     assert message.startswith("Could not switch:") and "not-a-model" in message
     info, _, message = client.predict("", str(tmp_path / "missing.csv"), api_name="/switch")
     assert message.startswith("Could not switch:") and "missing.csv" in message
+
+
+class _TwoCallsPlanner:
+    """Plans two calls to one tool, whatever the question (the offline planner's shape)."""
+
+    def plan(self, question, state):
+        from agent.plan import Call, Plan
+
+        calls = [Call(tool="predict", args={"id": 100}), Call(tool="predict", args={"id": 101})]
+        return Plan(question=question, calls=calls)
+
+
+def _statuses(history: list) -> list:
+    return [(m.metadata or {}).get("status") for m in history if getattr(m, "metadata", None)]
+
+
+def test_two_calls_to_one_tool_in_a_turn_each_end_their_own_step(tiny_assistant):
+    from ui.app import respond
+
+    tiny_assistant._planner = _TwoCallsPlanner()
+    *_, (_, history, _) = respond("predict reviews 100 and 101", [], tiny_assistant, pool=None)
+    steps = [m for m in history if m.metadata and m.metadata.get("title", "").startswith("tool")]
+    assert [m.metadata["title"] for m in steps] == ["tool: predict", "tool: predict"]
+    assert "pending" not in _statuses(history) and _statuses(history) == ["done", "done"]
+    ids = [m.metadata["id"] for m in steps]
+    assert len(set(ids)) == 2 and all(ids)
+    assert ['{"id": 100}' in m.content for m in steps] == [True, False]
+    assert ['{"id": 101}' in m.content for m in steps] == [False, True]
+    assert [s.call_id for s in tiny_assistant.history[-1].steps] == ids  # the run record carries the ids too
+
+
+class _ScriptedAssistant:
+    """Stream events as the agent loop sends them when a turn's calls finish out of order."""
+
+    def __init__(self, tmp_path):
+        from types import SimpleNamespace
+
+        self.settings = SimpleNamespace(home=tmp_path)
+
+    def stream(self, question):
+        from agent.records import RunRecord, Step
+
+        def step(call_id, row, status):
+            seconds = 0.5 if status != "running" else 0.0
+            return Step(tool="show", args={"id": row}, status=status, call_id=call_id, seconds=seconds)
+
+        yield "step_start", step("a", 1, "running")
+        yield "step_start", step("b", 2, "running")
+        yield "step_start", step("c", 3, "running")  # never reports (the turn hit its step limit)
+        yield "step", step("b", 2, "done")
+        yield "step", step("a", 1, "error")
+        yield "record", RunRecord(question=question, narration="done")
+
+
+def test_steps_are_matched_to_their_call_by_id(tmp_path):
+    from ui.app import respond
+
+    *_, (_, history, _) = respond("show 1, 2 and 3", [], _ScriptedAssistant(tmp_path), pool=None)
+    steps = {m.metadata["id"]: m for m in history if m.metadata}
+    assert list(steps) == ["a", "b", "c"]
+    assert steps["a"].metadata["title"] == "tool failed: show" and '{"id": 1}' in steps["a"].content
+    assert steps["b"].metadata["title"] == "tool: show" and '{"id": 2}' in steps["b"].content
+    assert steps["c"].metadata["title"] == "tool: show (no result)"
+    assert "pending" not in _statuses(history)
+    assert history[-1].content == "done"

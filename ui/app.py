@@ -43,7 +43,8 @@ class WorkspacePool:
         self._workspaces: dict[tuple[str, str], Workspace] = {}
 
     def get(self, model: str | None = None, data: str | None = None) -> Workspace:
-        settings = self.default.with_(model=(model or self.default.model).strip(), data=(data or self.default.data).strip())
+        settings = self.default.with_(model=(model or self.default.model).strip(),
+                                      data=(data or self.default.data).strip())
         key = (settings.model, settings.data)
         with self._lock:
             if key not in self._workspaces:
@@ -66,13 +67,26 @@ def session_info(workspace: Workspace) -> str:
 
 
 def _step_message(step: Any, pending: bool = False) -> gr.ChatMessage:
+    """A collapsible step; its metadata id is the tool call's id (one tool may run twice a turn)."""
     detail = f"`{step.tool}` {json.dumps(step.args)}"
+    ids = {"id": step.call_id} if step.call_id else {}
     if pending:
-        return gr.ChatMessage(role="assistant", content=detail, metadata={"title": f"tool: {step.tool}", "status": "pending"})
+        metadata = {"title": f"tool: {step.tool}", "status": "pending", **ids}
+        return gr.ChatMessage(role="assistant", content=detail, metadata=metadata)
     if step.error:
         detail += f"\n\nerror: {step.error}"
     title = f"tool: {step.tool}" if step.status == "done" else f"tool failed: {step.tool}"
-    return gr.ChatMessage(role="assistant", content=detail, metadata={"title": title, "status": "done", "duration": step.seconds})
+    metadata = {"title": title, "status": "done", "duration": step.seconds, **ids}
+    return gr.ChatMessage(role="assistant", content=detail, metadata=metadata)
+
+
+def _close_pending(history: list, pending: dict[str, int]) -> None:
+    """Steps that started but never reported (the turn hit its step limit or failed) stop spinning."""
+    for index in pending.values():
+        message = history[index]
+        metadata = {**message.metadata, "title": f"{message.metadata['title']} (no result)", "status": "done"}
+        history[index] = gr.ChatMessage(role="assistant", content=message.content, metadata=metadata)
+    pending.clear()
 
 
 def figure_messages(record: RunRecord, folder: Path) -> list[gr.ChatMessage]:
@@ -81,12 +95,14 @@ def figure_messages(record: RunRecord, folder: Path) -> list[gr.ChatMessage]:
     for step in record.steps:
         path = figure_for_step(step, folder)
         if path is not None:
-            messages.append(gr.ChatMessage(role="assistant", content=gr.Image(value=str(path), label=f"{step.tool} figure",
-                                                                              show_label=False, elem_classes=["wb-figure"])))
+            image = gr.Image(value=str(path), label=f"{step.tool} figure", show_label=False,
+                             elem_classes=["wb-figure"])
+            messages.append(gr.ChatMessage(role="assistant", content=image))
     return messages
 
 
-def respond(question: str, history: list, assistant: Assistant | None, pool: WorkspacePool) -> Iterator[tuple[str, list, Assistant]]:
+def respond(question: str, history: list, assistant: Assistant | None,
+            pool: WorkspacePool) -> Iterator[tuple[str, list, Assistant]]:
     """Stream one turn: the question, a pending step per tool call, the narration, the figures."""
     if assistant is None:
         assistant = Assistant(workspace=pool.get())
@@ -97,21 +113,25 @@ def respond(question: str, history: list, assistant: Assistant | None, pool: Wor
         return
     history.append(gr.ChatMessage(role="user", content=question))
     yield "", history, assistant
-    pending: dict[str, int] = {}
+    pending: dict[str, int] = {}  # call id -> index of its step message
     try:
         for kind, value in assistant.stream(question):
             if kind == "step_start":
                 history.append(_step_message(value, pending=True))
-                pending[value.tool] = len(history) - 1
+                pending[value.call_id] = len(history) - 1
             elif kind == "step":
-                index = pending.pop(value.tool, None)
+                index = pending.pop(value.call_id, None)
                 if index is not None:
                     history[index] = _step_message(value)
+                else:  # a step that never started (a malformed call): shown as it ends
+                    history.append(_step_message(value))
             elif kind == "record":
+                _close_pending(history, pending)
                 history.append(gr.ChatMessage(role="assistant", content=value.narration))
                 history += figure_messages(value, assistant.settings.home / "figures")
             yield "", history, assistant
     except WhyboxError as exc:  # e.g. the model could not be loaded: say so, keep the chat going
+        _close_pending(history, pending)
         history.append(gr.ChatMessage(role="assistant", content=f"I could not answer: {exc}"))
         yield "", history, assistant
 
@@ -121,7 +141,8 @@ def write_report(assistant: Assistant | None) -> tuple[Any, Any, str]:
     from tools.builtin.report import ReportParams
 
     if assistant is None or not assistant.history:
-        return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False), "Ask something first; the report writes up the conversation."
+        hint = "Ask something first; the report writes up the conversation."
+        return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False), hint
     try:
         result = assistant.write_report(ReportParams())
     except WhyboxError as exc:
@@ -132,14 +153,16 @@ def write_report(assistant: Assistant | None) -> tuple[Any, Any, str]:
     return pdf, html, f"Report ready: {result['sections']} sections, {result['figures']} figures{pages}."
 
 
-def switch(model: str, data: str, assistant: Assistant | None, pool: WorkspacePool) -> tuple[str, list, Assistant | None, str]:
+def switch(model: str, data: str, assistant: Assistant | None,
+           pool: WorkspacePool) -> tuple[str, list, Assistant | None, str]:
     """Start a new conversation on another local model folder and/or data file."""
     try:
         workspace = pool.get(model or None, data or None)
     except WhyboxError as exc:
         current = assistant.workspace if assistant is not None else pool.get()
         return session_info(current), gr.skip(), assistant, f"Could not switch: {exc}"
-    return session_info(workspace), [], Assistant(workspace=workspace), f"Switched to {workspace.model_id} on {workspace.dataset.name}."
+    switched = f"Switched to {workspace.model_id} on {workspace.dataset.name}."
+    return session_info(workspace), [], Assistant(workspace=workspace), switched
 
 
 def build_app(pool: WorkspacePool) -> gr.Blocks:
@@ -149,7 +172,8 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Conversation", height=620, elem_id="chat")
-                question = gr.Textbox(placeholder="Ask about the model or the data…", show_label=False, elem_id="question", autofocus=True)
+                question = gr.Textbox(placeholder="Ask about the model or the data…", show_label=False,
+                                      elem_id="question", autofocus=True)
                 with gr.Row():
                     ask = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("New conversation", elem_id="clear")
@@ -162,8 +186,10 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
                     html_button = gr.DownloadButton("Download HTML", visible=False, elem_id="download-html")
                 gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[question], label="Try")
                 with gr.Accordion("Model and data", open=False):
-                    model_box = gr.Textbox(label="Model: 'smollm2' or a local Hugging Face folder", value=default.settings.model, elem_id="model-path")
-                    data_box = gr.Textbox(label="Data: 'demo' or a .csv/.json/.jsonl file", value=default.settings.data, elem_id="data-path")
+                    model_box = gr.Textbox(label="Model: 'smollm2' or a local Hugging Face folder",
+                                           value=default.settings.model, elem_id="model-path")
+                    data_box = gr.Textbox(label="Data: 'demo' or a .csv/.json/.jsonl file",
+                                          value=default.settings.data, elem_id="data-path")
                     load = gr.Button("Load", elem_id="load")
                     load_status = gr.Markdown("", elem_id="load-status")
         state = gr.State(None)
@@ -174,22 +200,27 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
 
         def _new(assistant: Assistant | None):
             workspace = assistant.workspace if assistant is not None else pool.get()
-            return [], Assistant(workspace=workspace), gr.DownloadButton(visible=False), gr.DownloadButton(visible=False), ""
+            hidden = gr.DownloadButton(visible=False)
+            return [], Assistant(workspace=workspace), hidden, gr.DownloadButton(visible=False), ""
 
         question.submit(_respond, [question, chatbot, state], [question, chatbot, state], api_name="ask")
         ask.click(_respond, [question, chatbot, state], [question, chatbot, state], api_name=False)
-        clear.click(_new, [state], [chatbot, state, pdf_button, html_button, report_status], api_name="new_conversation")
+        clear.click(_new, [state], [chatbot, state, pdf_button, html_button, report_status],
+                    api_name="new_conversation")
         make_report.click(write_report, [state], [pdf_button, html_button, report_status], api_name="report")
-        load.click(lambda m, d, a: switch(m, d, a, pool), [model_box, data_box, state], [info, chatbot, state, load_status], api_name="switch")
+        load.click(lambda m, d, a: switch(m, d, a, pool), [model_box, data_box, state],
+                   [info, chatbot, state, load_status], api_name="switch")
     return demo
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, block: bool = True) -> Any:
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           block: bool = True) -> Any:
     pool = WorkspacePool(settings)
     workspace = pool.get()  # a bad --model or --data fails now, with its one-line message
     demo = build_app(pool)
     demo.queue(default_concurrency_limit=4)
-    print(f"whybox: web UI on http://{host}:{port} (model {workspace.model_id}; the model loads on the first question that needs it)", flush=True)
+    print(f"whybox: web UI on http://{host}:{port} (model {workspace.model_id}; "
+          "the model loads on the first question that needs it)", flush=True)
     allowed = [str(settings.home / "figures"), str(settings.home / "reports")]
     return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True,
                        allowed_paths=allowed, quiet=True)
