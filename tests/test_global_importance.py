@@ -108,7 +108,8 @@ def planted_classifier(tiny_models, tmp_path_factory):
     model.save_pretrained(folder, safe_serialization=True)
     tok.save_pretrained(folder)
     data = folder.parent / "planted.jsonl"
-    lines = [json.dumps({"id": i, "text": text, "label": label}) for i, (text, label) in enumerate(PLANTED_ROWS)]
+    lines = [json.dumps({"id": i, "text": text, "label": label, "domain": "film" if "movie" in text else "other"})
+             for i, (text, label) in enumerate(PLANTED_ROWS)]
     data.write_text("\n".join(lines) + "\n")
     return folder, data
 
@@ -134,6 +135,11 @@ def test_the_planted_word_tops_the_ranking_with_a_stable_interval(planted_classi
     flipped = run_tool(ctx, "global_importance", {"target": "negative", "k": 3}).output
     assert flipped["against"][0]["word"] == "great" and flipped["against"][0]["ci_high"] < 0
     assert flipped["cached_rows"] == 0  # another target is another attribution per row
+    films = run_tool(ctx, "global_importance", {"target": "positive", "where": {"match": {"domain": "film"}},
+                                                "min_rows": 1}).output
+    assert films["rows_used"] == [1, 2, 9] and films["selection"] == "rows with domain film"
+    assert films["cached_rows"] == 3 and films["forwards"] == 0  # the same rows' attributions, from the cache
+    assert films["towards"][0]["word"] == "great" and films["towards"][0]["rows"] == 1
 
 
 # -- the suite's tiny model: rows, cap, cache, errors ------------------------------------------------
