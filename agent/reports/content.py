@@ -49,7 +49,8 @@ def instance_record(ctx: ToolContext, instance: dict[str, Any], method: str | No
     for name in Report.instance_steps:
         tool = get_tool(name)
         if tool.available:
-            steps.append(run_step(ctx, name, {**instance, **({"method": method} if method and tool.takes("method") else {})}))
+            extra = {"method": method} if method and tool.takes("method") else {}
+            steps.append(run_step(ctx, name, {**instance, **extra}))
     subject = f"row {instance['id']}" if "id" in instance else f"\"{instance['text']}\""
     return _record(f"Why does the model predict what it does for {subject}?", steps)
 

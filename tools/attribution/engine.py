@@ -1,6 +1,7 @@
 """One entry point for attribution: build the input and target, run a method, merge sub-words
 into words, measure faithfulness, and return a JSON-ready dict (tools consume this, never tensors).
 """
+
 from __future__ import annotations
 
 import time
@@ -55,8 +56,12 @@ def _classification_target(task: "Task", text: str, request: Request) -> tuple[T
     contrast = request.contrast
     if contrast == label:
         raise InputError(f"The contrast label is the explained label ({label}).", "Name two different labels.")
-    info = {"label": label, "contrast": contrast, "predicted": predicted,
-            "probabilities": {k: round(v, 6) for k, v in distribution.items()}}
+    info = {
+        "label": label,
+        "contrast": contrast,
+        "predicted": predicted,
+        "probabilities": {k: round(v, 6) for k, v in distribution.items()},
+    }
     return Target("label", label=label, contrast=contrast), info
 
 
@@ -79,8 +84,11 @@ def build_input(handle: "ModelHandle", task: "Task", text: str, request: Request
             raise InputError("The model's answer to this text is empty, so there is nothing to attribute.")
         tokens = tuple(handle.tokenizer.decode([t]) for t in answer_ids)
         target = Target("tokens", answer_ids=tuple(answer_ids), answer_tokens=tokens)
-        info = {"answer": handle.tokenizer.decode(answer_ids), "answer_tokens": list(tokens),
-                "forced": request.answer is not None}
+        info = {
+            "answer": handle.tokenizer.decode(answer_ids),
+            "answer_tokens": list(tokens),
+            "forced": request.answer is not None,
+        }
         ids = list(encoded.input_ids) + list(answer_ids)
         mask = list(encoded.content_mask) + [False] * len(answer_ids)
         encoded.content_mask = mask
@@ -139,23 +147,36 @@ def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k:
         "method": request.method,
         "diagnostic_only": request.method == "attention",
         "target": {"kind": inp.target.kind, **target_info},
-        "words": [{"word": w.text, "score": round(float(s), 6), "start": w.start, "end": w.end}
-                  for w, s in zip(inp.words, word_scores[0])],
-        "method_info": {**scores.info, "unit": request.unit if get_method(request.method).kind != "gradient" else "token",
-                        "seconds": round(method_seconds, 3)},
+        "words": [
+            {"word": w.text, "score": round(float(s), 6), "start": w.start, "end": w.end}
+            for w, s in zip(inp.words, word_scores[0])
+        ],
+        "method_info": {
+            **scores.info,
+            "unit": request.unit if get_method(request.method).kind != "gradient" else "token",
+            "seconds": round(method_seconds, 3),
+        },
     }
     order = np.argsort(-np.abs(word_scores[0]), kind="stable")[:k]
-    result["top"] = [{"word": inp.words[i].text, "score": round(float(word_scores[0][i]), 6), "index": int(i)} for i in order]
+    result["top"] = [
+        {"word": inp.words[i].text, "score": round(float(word_scores[0][i]), 6), "index": int(i)} for i in order
+    ]
     if scores.unit == "token":
         offset = inp.prefix_len
         owner = inp.token_owner()
         result["tokens"] = [
-            {"token": handle.tokenizer.decode([inp.ids[p + offset]]), "score": round(float(scores.values[0][p]), 6), "word": owner[p]}
+            {
+                "token": handle.tokenizer.decode([inp.ids[p + offset]]),
+                "score": round(float(scores.values[0][p]), 6),
+                "word": owner[p],
+            }
             for p in sorted(owner)
         ]
     if request.per_output and inp.target.kind == "tokens" and word_scores.shape[0] > 1:
-        result["matrix"] = {"outputs": list(inp.target.answer_tokens),
-                            "scores": [[round(float(v), 6) for v in row] for row in word_scores[1:]]}
+        result["matrix"] = {
+            "outputs": list(inp.target.answer_tokens),
+            "scores": [[round(float(v), 6) for v in row] for row in word_scores[1:]],
+        }
     if request.with_faithfulness:
         result["faithfulness"] = faithfulness(scorer, word_scores[0], seed=request.seed)
     result["forwards"] = scorer.forwards

@@ -3,7 +3,7 @@ tools/internals/lens.py; this tool resolves the instance and the prompt, narrate
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -11,7 +11,7 @@ from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
 from tools.figures import layer_names, pyplot, save
 from tools.narration import subject
-from tools.planning import Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -21,7 +21,18 @@ class LogitLensParams(InstanceParams):
     position: int | None = Field(default=None, description="token position (0-based; negative counts from the end); "
                                                             "default: the last")
     top: int | None = Field(default=None, ge=1, le=20, description="top tokens per layer")
-    raw: bool | None = Field(default=None, description="read the plain text instead of the task's prompt")
+    framing: Literal["raw", "task"] | None = Field(
+        default=None, description="raw: the text as written (its plain continuation; the default for `text`); "
+                                  "task: inside the task's prompt (the label position; the default for `id`)")
+    raw: bool | None = Field(default=None, description="deprecated: framing='raw'")
+
+    def resolved_framing(self) -> str:
+        """The contract's defaults (tools.md): a free text reads as written, a dataset row inside the task."""
+        if self.framing is not None:
+            return self.framing
+        if self.raw is not None:
+            return "raw" if self.raw else "task"
+        return "raw" if self.text is not None else "task"
 
 
 class LensToken(Output):
@@ -57,6 +68,7 @@ class LogitLensOutput(Output):
 
 class LogitLens(Tool):
     name = "logit_lens"
+    version = "2"  # framing: a free text now reads as written (tools.md), not inside the task prompt
     description = ("What each layer would predict next (logit lens), with the final answer's probability and KL "
                    "per layer.")
     Params = LogitLensParams
@@ -87,19 +99,31 @@ class LogitLens(Tool):
 
     concept_topic = r"logit lens"
 
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """'... as written' / 'the raw text' reads the text itself; 'inside the classification prompt'
+        reads it as the classifier sees it. Neither: the tool's default for id / text."""
+        if query.search(r"\b(?:inside|within|in|through) the (?:task|classification|classifier)(?:'s)? prompt\b"
+                        r"|\bas the classifier sees it\b"):
+            args["framing"] = "task"
+        elif query.search(r"\bas written\b|\b(?:the )?raw text\b|\bplain text\b|\bwithout the (?:task )?prompt\b"):
+            args["framing"] = "raw"
+        return args
+
     def run(self, ctx: ToolContext, params: LogitLensParams) -> LogitLensOutput:
         from tools.internals.lens import logit_lens
 
         text, origin = resolve_instance(ctx, params)
         handle, task = ctx.model, ctx.task
-        if params.raw or not hasattr(task, "encode"):
+        raw = params.resolved_framing() == "raw"
+        if raw or not hasattr(task, "encode"):
             ids = handle.tokenizer(text)["input_ids"]
             prompt = "plain text"
         else:
             ids = list(task.encode(text).input_ids)
             prompt = f"the {task.name} prompt"
         watch = None
-        if not params.raw and hasattr(task, "label_token_ids"):
+        if not raw and hasattr(task, "label_token_ids"):
             watch = {label: list(t) for label, t in zip(task.labels, task.label_token_ids)}
         result = logit_lens(handle, ids, params.position, params.top or 5, watch)
         return LogitLensOutput.model_validate({"text": text, **origin, "prompt": prompt, **result})

@@ -13,6 +13,7 @@
   detection balanced accuracy (top vs random windows, a window is predicted active when any
   token matches), each with a bootstrap 95% interval, next to baselines scored the same way.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,30 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-NEGATIONS = frozenset({"not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without", "n't", "cannot",
-                       "dont", "don't", "didn't", "doesn't", "isn't", "wasn't", "won't", "can't", "hardly"})
+NEGATIONS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "nobody",
+        "nothing",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "n't",
+        "cannot",
+        "dont",
+        "don't",
+        "didn't",
+        "doesn't",
+        "isn't",
+        "wasn't",
+        "won't",
+        "can't",
+        "hardly",
+    }
+)
 PUNCTUATION = re.compile(r"^[^\w\s]+$")
 CATEGORIES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "digit": ("digits and numbers", lambda t: any(c.isdigit() for c in t)),
@@ -31,8 +54,12 @@ CATEGORIES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "negation": ("negation words", lambda t: t.lower() in NEGATIONS),
     "punctuation": ("punctuation", lambda t: bool(PUNCTUATION.match(t))),
 }
-CATEGORY_WORDS = {"digit": r"\bdigits?\b|\bnumbers?\b|\bnumerals?\b", "capitalised": r"\bcapitali[sz]ed\b|\bupper-?case\b",
-                  "negation": r"\bnegations?\b|\bnegative words?\b|\bnegating\b", "punctuation": r"\bpunctuation\b"}
+CATEGORY_WORDS = {
+    "digit": r"\bdigits?\b|\bnumbers?\b|\bnumerals?\b",
+    "capitalised": r"\bcapitali[sz]ed\b|\bupper-?case\b",
+    "negation": r"\bnegations?\b|\bnegative words?\b|\bnegating\b",
+    "punctuation": r"\bpunctuation\b",
+}
 MAX_TOKENS_IN_SET = 8
 
 
@@ -65,6 +92,7 @@ class Rule:
 @dataclass
 class Description:
     """What an explainer wrote; the simulator reads the rule back from `positive` (rule_from_text)."""
+
     positive: str
     negative: str
     explainer: str
@@ -102,14 +130,17 @@ def balanced_accuracy(predicted_active: Sequence[bool], windows: Sequence[Window
     return float(np.mean(rates)) if rates else 0.0
 
 
-def _bootstrap(windows: Sequence[Window], stat: Callable[[list[int]], float], seed: int = 0, n: int = 300) -> list[float]:
+def _bootstrap(
+    windows: Sequence[Window], stat: Callable[[list[int]], float], seed: int = 0, n: int = 300
+) -> list[float]:
     rng = np.random.default_rng(seed)
     values = sorted(stat(list(rng.integers(0, len(windows), len(windows)))) for _ in range(n))
     return [round(values[int(0.025 * n)], 4), round(values[int(0.975 * n) - 1], 4)]
 
 
-def score_predictions(predicted: list[np.ndarray], windows: list[Window], scale: float, threshold: float = 5.0,
-                      seed: int = 0) -> dict[str, object]:
+def score_predictions(
+    predicted: list[np.ndarray], windows: list[Window], scale: float, threshold: float = 5.0, seed: int = 0
+) -> dict[str, object]:
     """Simulation correlation and detection balanced accuracy, each with a bootstrap interval."""
     active = [bool(len(p) and p.max() >= threshold) for p in predicted]
 
@@ -120,8 +151,12 @@ def score_predictions(predicted: list[np.ndarray], windows: list[Window], scale:
         return balanced_accuracy([active[i] for i in idx], [windows[i] for i in idx])
 
     every = list(range(len(windows)))
-    return {"simulation": round(corr_of(every), 4), "simulation_ci95": _bootstrap(windows, corr_of, seed),
-            "detection": round(detect_of(every), 4), "detection_ci95": _bootstrap(windows, detect_of, seed + 1)}
+    return {
+        "simulation": round(corr_of(every), 4),
+        "simulation_ci95": _bootstrap(windows, corr_of, seed),
+        "detection": round(detect_of(every), 4),
+        "detection_ci95": _bootstrap(windows, detect_of, seed + 1),
+    }
 
 
 # ---------- the deterministic explainer ----------
@@ -133,7 +168,9 @@ def _candidates(windows: Sequence[Window], scale: float) -> list[Rule]:
         for token, act in zip(w.tokens, scaled(w.acts, scale)):
             if token.strip():
                 sums.setdefault(norm(token), []).append(float(act))
-    ranked = sorted((t for t, v in sums.items() if len(v) >= 2 or np.mean(v) >= 5), key=lambda t: (-np.mean(sums[t]), t))
+    ranked = sorted(
+        (t for t, v in sums.items() if len(v) >= 2 or np.mean(v) >= 5), key=lambda t: (-np.mean(sums[t]), t)
+    )
     chosen: list[str] = []
     best = -math.inf
     for token in ranked[:40]:
@@ -165,13 +202,18 @@ def rule_sentence(rule: Rule, windows: Sequence[Window], side: str) -> str:
 
 def best_rule(explain: list[Window], validation: list[Window], scale: float, val_scale: float) -> Rule:
     rules = _candidates(explain, scale)
-    scored = [(correlation(simulate(r, validation), validation, val_scale), -len(r.tokens), i) for i, r in enumerate(rules)]
+    scored = [
+        (correlation(simulate(r, validation), validation, val_scale), -len(r.tokens), i) for i, r in enumerate(rules)
+    ]
     best = max(scored)
     return rules[best[2]] if best[0] > 0 else Rule()
 
 
-def explain_deterministic(pos: tuple[list[Window], list[Window]], neg: tuple[list[Window], list[Window]],
-                          scales: tuple[float, float, float, float]) -> Description:
+def explain_deterministic(
+    pos: tuple[list[Window], list[Window]],
+    neg: tuple[list[Window], list[Window]],
+    scales: tuple[float, float, float, float],
+) -> Description:
     """pos / neg: (explain, validation) windows for each side; scales: their 0-10 scale maxima."""
     rule = best_rule(pos[0], pos[1], scales[0], scales[1])
     negative_rule = best_rule(neg[0], neg[1], scales[2], scales[3])

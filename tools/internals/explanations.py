@@ -8,6 +8,7 @@ deterministic), simulate and score on the test part next to three baselines:
 Activations come through `acts(doc_indices) -> [(tokens, [tokens, neurons])]`, so the same code
 runs on a real model's layer and on planted synthetic units in the tests.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -34,8 +35,15 @@ RANDOM_DRAWS = 10
 WINDOW = 8  # tokens per exemplar window
 
 
-def select_docs(values: np.ndarray, parts: np.ndarray, part: int, n_top: int, n_random: int, rng: np.random.Generator,
-                descending: bool = True) -> tuple[list[int], list[int]]:
+def select_docs(
+    values: np.ndarray,
+    parts: np.ndarray,
+    part: int,
+    n_top: int,
+    n_random: int,
+    rng: np.random.Generator,
+    descending: bool = True,
+) -> tuple[list[int], list[int]]:
     """The part's top documents by `values` and random others from the same part."""
     members = np.flatnonzero(parts == part)
     order = members[np.argsort(-values[members] if descending else values[members], kind="stable")]
@@ -45,8 +53,14 @@ def select_docs(values: np.ndarray, parts: np.ndarray, part: int, n_top: int, n_
     return top, random
 
 
-def random_descriptions(vocab: Sequence[str], test: list[Window], scale: float, rng: np.random.Generator, seed: int,
-                        draws: int = RANDOM_DRAWS) -> dict:
+def random_descriptions(
+    vocab: Sequence[str],
+    test: list[Window],
+    scale: float,
+    rng: np.random.Generator,
+    seed: int,
+    draws: int = RANDOM_DRAWS,
+) -> dict:
     """Baseline: descriptions quoting 5 random corpus tokens, averaged over draws (one draw is noisy);
     the intervals are the 2.5-97.5 percentiles over the draws."""
     results = []
@@ -59,7 +73,10 @@ def random_descriptions(vocab: Sequence[str], test: list[Window], scale: float, 
     for key in ("simulation", "detection"):
         values = np.array([r[key] for r in results])
         out[key] = round(float(values.mean()), 4)
-        out[f"{key}_ci95"] = [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
+        out[f"{key}_ci95"] = [
+            round(float(np.percentile(values, 2.5)), 4),
+            round(float(np.percentile(values, 97.5)), 4),
+        ]
     return out
 
 
@@ -75,7 +92,9 @@ class _Windows:
         if missing:
             self._memo.update(zip(missing, self._acts(missing)))
 
-    def windows(self, docs: Sequence[int], neuron: int, kind: str, sign: float, rng: np.random.Generator) -> list[Window]:
+    def windows(
+        self, docs: Sequence[int], neuron: int, kind: str, sign: float, rng: np.random.Generator
+    ) -> list[Window]:
         """Windows of WINDOW tokens: around the extreme token for top windows, at a random place
         for random ones, so that both kinds have the same length (longer text is not a cue)."""
         self.fetch(docs)
@@ -87,7 +106,7 @@ class _Windows:
             else:
                 start = int(rng.integers(0, max(1, len(tokens) - WINDOW + 1)))
             start = max(0, min(start, len(tokens) - WINDOW))
-            out.append(Window(tokens[start:start + WINDOW], acts[start:start + WINDOW].tolist(), kind, d))
+            out.append(Window(tokens[start : start + WINDOW], acts[start : start + WINDOW].tolist(), kind, d))
         return out
 
 
@@ -95,15 +114,33 @@ def _scale(windows: Sequence[Window]) -> float:
     return max((max(w.acts) for w in windows if w.acts), default=0.0)
 
 
-def _llm_description(llm: LLM, prompt_system: str, top: list[Window], bottom: list[Window], scale: float, neg_scale: float,
-                     render: Callable[..., str], name: str) -> Description:
+def _llm_description(
+    llm: LLM,
+    prompt_system: str,
+    top: list[Window],
+    bottom: list[Window],
+    scale: float,
+    neg_scale: float,
+    render: Callable[..., str],
+    name: str,
+) -> Description:
     positive = llm(prompt_system, render("user", side="highest", exemplars=exemplar_prompt(top, scale))).strip()
-    negative = llm(prompt_system, render("user", side="most negative", exemplars=exemplar_prompt(bottom, neg_scale))).strip()
+    negative = llm(
+        prompt_system, render("user", side="most negative", exemplars=exemplar_prompt(bottom, neg_scale))
+    ).strip()
     return Description(positive=positive, negative=negative, explainer=f"LLM ({name})")
 
 
-def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, parts: np.ndarray, neuron: int,
-                        n_neurons: int, seed: int = 0, llm: tuple[LLM, Callable[..., str], str] | None = None) -> dict:
+def explain_neuron_from(
+    acts: ActsFn,
+    maxima: np.ndarray,
+    minima: np.ndarray,
+    parts: np.ndarray,
+    neuron: int,
+    n_neurons: int,
+    seed: int = 0,
+    llm: tuple[LLM, Callable[..., str], str] | None = None,
+) -> dict:
     """maxima / minima: [docs, neurons] per-document extremes of the layer; parts from document_parts."""
     rng = np.random.default_rng(seed)
     source = _Windows(acts)
@@ -112,28 +149,51 @@ def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, pa
         values = maxima[:, target] if sign > 0 else minima[:, target]
         out = {}
         for index, part in enumerate(("explain", "validation", "test")):
-            top, random = select_docs(values.astype(float), parts, index, N_TOP[part], N_RANDOM[part], rng, descending=sign > 0)
-            out[part] = (source.windows(top, target, "top", sign, rng), source.windows(random, target, "random", sign, rng))
+            top, random = select_docs(
+                values.astype(float), parts, index, N_TOP[part], N_RANDOM[part], rng, descending=sign > 0
+            )
+            out[part] = (
+                source.windows(top, target, "top", sign, rng),
+                source.windows(random, target, "random", sign, rng),
+            )
         return out
 
     def describe(target: int) -> tuple[Description, dict, dict]:
         pos, neg = side_windows(target, 1.0), side_windows(target, -1.0)
-        scales = (_scale(pos["explain"][0]), _scale(pos["validation"][0]), _scale(neg["explain"][0]), _scale(neg["validation"][0]))
-        explained = explain_deterministic((pos["explain"][0] + pos["explain"][1], pos["validation"][0] + pos["validation"][1]),
-                                          (neg["explain"][0] + neg["explain"][1], neg["validation"][0] + neg["validation"][1]), scales)
+        scales = (
+            _scale(pos["explain"][0]),
+            _scale(pos["validation"][0]),
+            _scale(neg["explain"][0]),
+            _scale(neg["validation"][0]),
+        )
+        explained = explain_deterministic(
+            (pos["explain"][0] + pos["explain"][1], pos["validation"][0] + pos["validation"][1]),
+            (neg["explain"][0] + neg["explain"][1], neg["validation"][0] + neg["validation"][1]),
+            scales,
+        )
         return explained, pos, neg
 
     description, pos, neg = describe(neuron)
     explain_scale = _scale(pos["explain"][0])
     if llm is not None:
         chat, render, name = llm
-        description = _llm_description(chat, render("system"), pos["explain"][0], neg["explain"][0], explain_scale,
-                                       _scale(neg["explain"][0]), render, name)
+        description = _llm_description(
+            chat,
+            render("system"),
+            pos["explain"][0],
+            neg["explain"][0],
+            explain_scale,
+            _scale(neg["explain"][0]),
+            render,
+            name,
+        )
     test = pos["test"][0] + pos["test"][1]
     test_scale = _scale(pos["test"][0])
 
     def scored(rule_or_predictions, label: str, **extra) -> dict:
-        predicted = simulate(rule_or_predictions, test) if isinstance(rule_or_predictions, Rule) else rule_or_predictions
+        predicted = (
+            simulate(rule_or_predictions, test) if isinstance(rule_or_predictions, Rule) else rule_or_predictions
+        )
         return {"baseline": label, **extra, **score_predictions(predicted, test, test_scale, seed=seed)}
 
     rule = rule_from_text(description.positive)  # the simulator reads the words, whoever wrote them
@@ -142,7 +202,12 @@ def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, pa
     vocab = sorted({t.strip().lower() for w in pos["explain"][1] for t in w.tokens if t.strip()})
     scores = scored(rule, "description")
     baselines = [
-        scored(rule_from_text(other_description.positive), "another neuron's description", neuron=other, description=other_description.positive),
+        scored(
+            rule_from_text(other_description.positive),
+            "another neuron's description",
+            neuron=other,
+            description=other_description.positive,
+        ),
         scored(token_table(pos["explain"][0] + pos["explain"][1], explain_scale)(test), "token look-up table"),
         random_descriptions(vocab, test, test_scale, rng, seed),
     ]
@@ -154,10 +219,18 @@ def explain_neuron_from(acts: ActsFn, maxima: np.ndarray, minima: np.ndarray, pa
         "rule": {"categories": list(rule.categories), "tokens": sorted(rule.tokens)},
         "scores": scores,
         "baselines": baselines,
-        "beats": {b["baseline"]: scores["simulation"] > b["simulation"] and scores["detection"] >= b["detection"] for b in baselines},
-        "exemplars": [{"doc": w.doc, "tokens": list(w.tokens), "activations": [round(a, 3) for a in w.acts]} for w in top_explain[:5]],
-        "negative_exemplars": [{"doc": w.doc, "tokens": list(w.tokens), "activations": [round(-a, 3) for a in w.acts]}
-                               for w in neg["explain"][0][:3]],
+        "beats": {
+            b["baseline"]: scores["simulation"] > b["simulation"] and scores["detection"] >= b["detection"]
+            for b in baselines
+        },
+        "exemplars": [
+            {"doc": w.doc, "tokens": list(w.tokens), "activations": [round(a, 3) for a in w.acts]}
+            for w in top_explain[:5]
+        ],
+        "negative_exemplars": [
+            {"doc": w.doc, "tokens": list(w.tokens), "activations": [round(-a, 3) for a in w.acts]}
+            for w in neg["explain"][0][:3]
+        ],
         "test_windows": {"top": len(pos["test"][0]), "random": len(pos["test"][1])},
         "split_documents": {name: int((parts == i).sum()) for i, name in enumerate(("explain", "validation", "test"))},
         "seed": seed,
