@@ -1,6 +1,8 @@
 """Attribution: agreement with Captum, known-answer properties, faithfulness logic, cleanup, tool."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 import torch
@@ -21,7 +23,8 @@ def _setup(workspace, text, request=None, task=None):
     return handle, task, inp, make_scorer(handle, task, inp)
 
 
-def _captum_agreement(handle, task, inp, scorer, methods=("gradient_x_input", "integrated_gradients", "occlusion", "kernel_shap")):
+def _captum_agreement(handle, task, inp, scorer,
+                      methods=("gradient_x_input", "integrated_gradients", "occlusion", "kernel_shap")):
     from captum.attr import FeatureAblation, InputXGradient, IntegratedGradients, KernelShap
 
     forward = ref.label_forward(handle, task, inp) if inp.target.kind == "label" else ref.answer_forward(handle, inp)
@@ -75,9 +78,11 @@ def test_agrees_with_captum_on_a_tiny_sequence_classifier(tiny_models, tiny_data
     from captum.attr import InputXGradient
 
     def forward(embeds):
-        return torch.log_softmax(handle.model(inputs_embeds=embeds).logits.float(), -1)[:, task.labels.index(inp.target.label)]
+        logits = handle.model(inputs_embeds=embeds).logits.float()
+        return torch.log_softmax(logits, -1)[:, task.labels.index(inp.target.label)]
 
-    theirs = ref.variable_part(InputXGradient(forward).attribute(ref.full_embeds(handle, inp).requires_grad_(True)), inp)
+    embeds = ref.full_embeds(handle, inp).requires_grad_(True)
+    theirs = ref.variable_part(InputXGradient(forward).attribute(embeds), inp)
     assert ref.pearson(ours, theirs) >= 0.999
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
@@ -121,7 +126,7 @@ class _PlantedScorer(Scorer):
 
     def __init__(self, inp, great_id):
         self.inp, self.target, self.great_id, self.forwards, self.batch_size = inp, inp.target, great_id, 0, 16
-        self.handle = type("H", (), {"pad_token_id": -1})()
+        self.handle = type("H", (), {"pad_token_id": -1, "exclusive": staticmethod(nullcontext)})()  # no model
         self.embedding = lambda ids: ids
 
     def _score_padded(self, ids, lengths):
@@ -147,7 +152,7 @@ def test_faithfulness_rewards_the_planted_word_and_punishes_its_reverse(tiny_ass
 
 
 def test_words_merge_subwords_and_skip_the_template(real_workspace):
-    handle, task = real_workspace.model, real_workspace.task
+    task = real_workspace.task
     text = "The soup was lukewarm, honestly."
     encoded = task.encode(text)
     words = split_words(text, encoded)
@@ -194,7 +199,8 @@ def test_attribute_tool_results_errors_and_cache(tiny_assistant):
     assert "wb-heatmap" in out["heatmap_html"] and result.caveats
     again = run_tool(ctx, "attribute", {"id": 100, "method": "occlusion", "k": 2})
     assert again.provenance.cached and again.output == out
-    contrast = run_tool(ctx, "attribute", {"text": "bad service", "target": "positive", "contrast": "negative", "method": "gradient_x_input"})
+    contrast = run_tool(ctx, "attribute", {"text": "bad service", "target": "positive", "contrast": "negative",
+                                           "method": "gradient_x_input"})
     assert contrast.output["target"]["contrast"] == "negative"
     with pytest.raises(InputError, match="Unknown label 'neutral'"):
         run_tool(ctx, "attribute", {"id": 100, "target": "neutral"})

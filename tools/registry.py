@@ -90,6 +90,11 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
         output = _checked(tool_cls, ctx.cache.get(key))
         provenance.cached = output is not None
     if output is None:
+        # No model lock around the whole run: it is taken where hooks are registered and the model
+        # runs (captures, tasks, scorers; tools/models/lock.py). A run asks the workspace for the
+        # model, task or predictions under the workspace's lock, and computing the predictions takes
+        # the model's lock inside it; holding the model's lock here would take the two the other way
+        # round, and two concurrent calls could deadlock.
         output = _as_output(tool_cls, tool.run(ctx, params))
         if key is not None:
             ctx.cache.put(key, output)

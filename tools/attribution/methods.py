@@ -11,6 +11,7 @@ the `lime` package for text (cosine distance kernel, ridge regression).
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -205,8 +206,10 @@ def lime(
 def captured_attention(model: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
     """Attention weights of every layer, captured by our own forward hooks on the eager kernel
     (transformers' `output_attentions` leaves its capture hooks on the model for good). The hooks
-    and the previous attention implementation are restored on exit, also after an error."""
+    and the previous attention implementation are restored on exit, also after an error; the
+    model's lock is held meanwhile (both are shared model state)."""
     from tools.models.architecture import attention_modules
+    from tools.models.lock import model_lock
 
     modules = attention_modules(model)
     if not modules:
@@ -214,20 +217,26 @@ def captured_attention(model: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
 
         raise ToolUnavailable("whybox does not know where this architecture keeps its attention modules.")
     captured: list[torch.Tensor] = []
-    previous = model.config._attn_implementation
-    handles = []
-    try:
-        if previous != "eager":
-            model.set_attn_implementation("eager")
-        for module in modules:
-            handles.append(module.register_forward_hook(
-                lambda _m, _i, out: captured.append(out[1].detach()) if isinstance(out, tuple) and out[1] is not None else None))
-        yield captured
-    finally:
-        for handle in handles:
-            handle.remove()
-        if model.config._attn_implementation != previous:
-            model.set_attn_implementation(previous)
+    owner = threading.get_ident()
+
+    def keep(_module, _args, out) -> None:
+        if isinstance(out, tuple) and out[1] is not None and threading.get_ident() == owner:
+            captured.append(out[1].detach())
+
+    with model_lock(model):
+        previous = model.config._attn_implementation
+        handles = []
+        try:
+            if previous != "eager":
+                model.set_attn_implementation("eager")
+            for module in modules:
+                handles.append(module.register_forward_hook(keep))
+            yield captured
+        finally:
+            for handle in handles:
+                handle.remove()
+            if model.config._attn_implementation != previous:
+                model.set_attn_implementation(previous)
 
 
 def attention(scorer: Scorer, per_output: bool = False) -> Scores:

@@ -10,6 +10,9 @@ Why it is faster than wrapping `model(...)` (what Captum and Inseq do): the pref
 instruction) is run once and its KV cache reused for every row; the unembedding is applied only at
 the positions the target reads (not over the whole sequence and vocabulary); a whole generated
 answer is scored in one teacher-forced pass instead of one pass per token.
+
+Every forward pass holds the model's lock (`handle.exclusive()`, tools/models/lock.py); a backward
+pass through a returned graph does not need it (no module backward hooks, frozen weights).
 """
 from __future__ import annotations
 
@@ -66,7 +69,7 @@ class Scorer:
 
     # ----- public ------------------------------------------------------------------------
     def embed(self, ids: Sequence[int]) -> torch.Tensor:
-        with torch.no_grad():
+        with self.handle.exclusive(), torch.no_grad():
             return self.embedding(torch.tensor([list(ids)]))[0]
 
     def variable_embeds(self) -> torch.Tensor:
@@ -76,12 +79,13 @@ class Scorer:
         """[B, S, H] -> [B, T] (keeps the graph)."""
         lengths = torch.full((embeds.shape[0],), embeds.shape[1], dtype=torch.long)
         self.forwards += embeds.shape[0]
-        return self._score_padded(embeds, lengths)
+        with self.handle.exclusive():
+            return self._score_padded(embeds, lengths)
 
     def score_ids(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
         """Token-id rows (variable part) -> [len(rows), T], batched, no gradient."""
         out = []
-        with torch.no_grad():
+        with self.handle.exclusive(), torch.no_grad():
             for chunk in _chunks(list(rows), self.batch_size):
                 width = max(len(r) for r in chunk)
                 ids = torch.full((len(chunk), width), self.handle.pad_token_id, dtype=torch.long)
@@ -106,7 +110,7 @@ class CausalScorer(Scorer):
         self.head = model.get_output_embeddings()
         self.prefix = None
         if inp.prefix_len:
-            with torch.no_grad():
+            with handle.exclusive(), torch.no_grad():
                 ids = torch.tensor([inp.ids[:inp.prefix_len]])
                 self.prefix = self.base(input_ids=ids, use_cache=True).past_key_values
 
@@ -115,7 +119,8 @@ class CausalScorer(Scorer):
             return None
         from transformers import DynamicCache
 
-        layers = [(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1)) for layer in self.prefix.layers]
+        layers = [(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1))
+                  for layer in self.prefix.layers]
         return DynamicCache(ddp_cache_data=layers, config=self.handle.model.config)
 
     def _score_padded(self, embeds: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,7 @@
 """Activation capture through context managers (design.md habit 10): the hooks are removed on
-exit, after success and after errors.
+exit, after success and after errors. Each context holds the model's lock while its hooks are on
+the model (habit 15, tools/models/lock.py), and its hooks record only forward passes of the thread
+that opened it: a forward pass some other code runs without the lock cannot fill the store.
 
 - `captured_neurons`: every MLP neuron of every layer in one forward pass, taken at the input of
   the MLP's output projection, so the value is the signed one the model uses (SiLU(gate) x up for
@@ -8,19 +10,27 @@ exit, after success and after errors.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
 from tools.errors import ToolUnavailable
 from tools.models.architecture import decoder_layers, mlp_output_projections
+from tools.models.lock import model_lock
 
 
 def _unknown(what: str) -> ToolUnavailable:
     return ToolUnavailable(f"whybox does not know where this architecture keeps its {what}.",
                            "Supported: LLaMA-family, GPT-2, GPT-J, Pythia, OPT and BERT-style models.")
+
+
+def _this_thread() -> Callable[[], bool]:
+    """True when called from the thread that made it (hooks ignore other threads' passes)."""
+    owner = threading.get_ident()
+    return lambda: threading.get_ident() == owner
 
 
 @contextmanager
@@ -30,8 +40,11 @@ def captured_neurons(model: nn.Module, keep_grad: bool = False) -> Iterator[list
     if not projections:
         raise _unknown("MLP layers")
     store: list[torch.Tensor] = []
+    mine = _this_thread()
 
     def hook(module, args):
+        if not mine():
+            return
         x = args[0]
         if keep_grad and x.requires_grad:
             x.retain_grad()
@@ -39,12 +52,13 @@ def captured_neurons(model: nn.Module, keep_grad: bool = False) -> Iterator[list
         else:
             store.append(x.detach())
 
-    handles = [p.register_forward_pre_hook(hook) for p in projections]
-    try:
-        yield store
-    finally:
-        for h in handles:
-            h.remove()
+    with model_lock(model):
+        handles = [p.register_forward_pre_hook(hook) for p in projections]
+        try:
+            yield store
+        finally:
+            for h in handles:
+                h.remove()
 
 
 @contextmanager
@@ -54,22 +68,25 @@ def captured_residual(model: nn.Module) -> Iterator[list[torch.Tensor]]:
     if not layers:
         raise _unknown("transformer blocks")
     store: list[torch.Tensor] = []
+    mine = _this_thread()
 
     def first(module, args, kwargs):
         hidden = args[0] if args else kwargs.get("hidden_states")
-        if not store:
+        if not store and mine():
             store.append(hidden.detach())
 
     def after(module, args, output):
-        store.append((output[0] if isinstance(output, tuple) else output).detach())
+        if mine():
+            store.append((output[0] if isinstance(output, tuple) else output).detach())
 
-    handles = [layers[0].register_forward_pre_hook(first, with_kwargs=True)]
-    handles += [layer.register_forward_hook(after) for layer in layers]
-    try:
-        yield store
-    finally:
-        for h in handles:
-            h.remove()
+    with model_lock(model):
+        handles = [layers[0].register_forward_pre_hook(first, with_kwargs=True)]
+        handles += [layer.register_forward_hook(after) for layer in layers]
+        try:
+            yield store
+        finally:
+            for h in handles:
+                h.remove()
 
 
 def hook_count(model: nn.Module) -> int:
@@ -82,17 +99,20 @@ def captured_input_and_output_grad(module: nn.Module) -> Iterator[dict[str, torc
     """A dict filled by the next forward and backward pass: "input" (the module's input) and
     "grad" (the gradient of the loss with respect to its output)."""
     store: dict[str, torch.Tensor] = {}
+    mine = _this_thread()
 
     def pre(mod, args):
-        store["input"] = args[0].detach()
+        if mine():
+            store["input"] = args[0].detach()
 
     def after(mod, args, output):
-        if output.requires_grad:
+        if output.requires_grad and mine():
             output.register_hook(lambda grad: store.__setitem__("grad", grad.detach()))
 
-    handles = [module.register_forward_pre_hook(pre), module.register_forward_hook(after)]
-    try:
-        yield store
-    finally:
-        for h in handles:
-            h.remove()
+    with model_lock(module):  # a submodule shares its model's lock
+        handles = [module.register_forward_pre_hook(pre), module.register_forward_hook(after)]
+        try:
+            yield store
+        finally:
+            for h in handles:
+                h.remove()

@@ -39,7 +39,7 @@ def gradient_factors(handle, task, texts: Sequence[str], labels: Sequence[str], 
         with torch.enable_grad(), captured_input_and_output_grad(last) as store:
             loss = -scorer.score_embeds(embeds)[0, 0]
             loss.backward()
-        handle.model.zero_grad(set_to_none=True)
+            handle.model.zero_grad(set_to_none=True)  # shared model state: under the capture's lock
         rows.append(torch.cat([store["grad"][0, -1], store["input"][0, -1]]).float().numpy())
         progress.update(1)
     progress.close()

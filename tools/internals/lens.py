@@ -12,10 +12,20 @@ from tools.internals.capture import captured_residual
 from tools.models.architecture import final_norm
 
 
+def _check_states(states: list[torch.Tensor], n_layers: int, n_tokens: int) -> None:
+    """One [1, tokens, H] state per layer and the embeddings, else our bug (design.md habit 15:
+    results are shape-checked before they are cached)."""
+    shapes = [tuple(s.shape[:2]) for s in states]
+    if len(states) != n_layers + 1 or any(shape != (1, n_tokens) for shape in shapes):
+        raise RuntimeError(f"The logit lens captured {len(states)} states of shapes {shapes}; expected "
+                           f"{n_layers + 1} of [1, {n_tokens}, hidden].")
+
+
 def logit_lens(handle, ids: list[int], position: int | None = None, top: int = 5,
                watch: dict[str, list[int]] | None = None) -> dict[str, Any]:
-    """Per layer (-1 = embeddings, i = the output of block i): top tokens, the probability and rank of the model's final next
-    token, KL(final || layer), and the probability of each watched token set (e.g. label words)."""
+    """Per layer (-1 = embeddings, i = the output of block i): top tokens, the probability and rank
+    of the model's final next token, KL(final || layer), and the probability of each watched token
+    set (e.g. label words)."""
     model = handle.model
     if handle.kind == "sequence_classifier" or model.get_output_embeddings() is None:
         raise ToolUnavailable("The logit lens needs a language-model head; this model is a sequence classifier.")
@@ -25,10 +35,12 @@ def logit_lens(handle, ids: list[int], position: int | None = None, top: int = 5
     n = len(ids)
     pos = n - 1 if position is None else position
     if not -n <= pos < n:
-        raise InputError(f"Position {position} is out of range: the input has {n} tokens (0 to {n - 1}, or -1 for the last).")
+        raise InputError(f"Position {position} is out of range: the input has {n} tokens "
+                         f"(0 to {n - 1}, or -1 for the last).")
     pos %= n
     with torch.no_grad(), captured_residual(model) as states:
         final_logits = model(input_ids=torch.tensor([ids])).logits[0, pos].float()
+        _check_states(states, handle.n_layers, n)
         stacked = torch.stack([s[0, pos] for s in states])  # [layers+1, H]
         logits = model.get_output_embeddings()(norm(stacked)).float()
     log_probs = torch.log_softmax(logits, -1)
@@ -47,7 +59,8 @@ def logit_lens(handle, ids: list[int], position: int | None = None, top: int = 5
             "kl_to_final": round(float(kl[i]), 4),
         }
         if watch:
-            row["watched"] = {name: round(float(torch.logsumexp(log_probs[i, t], -1).exp()), 4) for name, t in watch.items()}
+            row["watched"] = {name: round(float(torch.logsumexp(log_probs[i, t], -1).exp()), 4)
+                              for name, t in watch.items()}
         layers.append(row)
     first = next((row["layer"] for row in layers if row["answer_rank"] == 1), None)
     return {

@@ -23,11 +23,12 @@ def neuron_scores(handle, task, text: str) -> tuple[torch.Tensor, torch.Tensor, 
     with torch.enable_grad(), captured_neurons(handle.model, keep_grad=True) as acts:
         score = scorer.score_embeds(embeds)[0].sum()
         score.backward()
+        handle.model.zero_grad(set_to_none=True)  # shared model state: under the capture's lock
     read = len(inp.ids) - 1 if inp.target.kind == "label" else inp.n_prompt - 1
     active = torch.stack([a[0, read] for a in acts]).detach()
     contribution = torch.stack([(a[0] * a.grad[0]).sum(0) for a in acts]).detach()
-    handle.model.zero_grad(set_to_none=True)
-    target = {"kind": inp.target.kind, "label": inp.target.label, **{k: v for k, v in info.items() if k in ("answer",)}}
+    answer = {k: v for k, v in info.items() if k in ("answer",)}
+    target = {"kind": inp.target.kind, "label": inp.target.label, **answer}
     return active, contribution, {"target": target, "score": float(score.detach()), "read_position": read}
 
 

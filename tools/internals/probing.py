@@ -37,6 +37,8 @@ def pooled_states(handle, task, texts: Sequence[str], quiet: bool = True) -> np.
             mask = torch.tensor(encoded.content_mask, dtype=torch.bool)
             states.clear()
             handle.model(input_ids=torch.tensor([list(encoded.input_ids)]))
+            if len(states) != handle.n_layers + 1:  # our bug: checked before the states are cached
+                raise RuntimeError(f"Captured {len(states)} hidden states; expected {handle.n_layers + 1}.")
             out.append(torch.stack([s[0][mask].mean(0) for s in states]).float().numpy())
             progress.update(1)
     progress.close()
@@ -120,16 +122,18 @@ def online_codelength(x: np.ndarray, y: np.ndarray, order: np.ndarray, c: float)
     return bits, n * math.log2(len(classes))
 
 
-def run_probes(states: np.ndarray, labels: Sequence[str], layers: Sequence[int] | None = None, seed: int = 0) -> dict[str, Any]:
+def run_probes(states: np.ndarray, labels: Sequence[str], layers: Sequence[int] | None = None,
+               seed: int = 0) -> dict[str, Any]:
     y = np.asarray(labels)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise InputError("A probe needs at least two label values among the rows.")
     if counts.min() < 5:
-        raise InputError(f"Too few rows for a probe: the rarest label value has {counts.min()} rows (need at least 5).")
+        raise InputError(f"Too few rows for a probe: the rarest label value has {counts.min()} rows "
+                         "(need at least 5).")
     n_layers = states.shape[1] - 1  # states[:, 0] are the embeddings, states[:, i + 1] block i's output
     chosen = list(range(n_layers)) if layers is None else list(layers)
-    bad = [l for l in chosen if not 0 <= l < n_layers]
+    bad = [layer for layer in chosen if not 0 <= layer < n_layers]
     if bad:
         raise InputError(f"Layer {bad[0]} is out of range: the model has {n_layers} layers (0 to {n_layers - 1}).")
     parts = split(y, seed)
@@ -148,12 +152,14 @@ def run_probes(states: np.ndarray, labels: Sequence[str], layers: Sequence[int] 
         rows.append({
             "layer": layer, "name": "embeddings" if layer == -1 else f"block {layer}",
             "accuracy": round(real["accuracy"], 4), "ci95": [round(low, 4), round(high, 4)],
-            "control_accuracy": round(ctrl["accuracy"], 4), "selectivity": round(real["accuracy"] - ctrl["accuracy"], 4),
+            "control_accuracy": round(ctrl["accuracy"], 4),
+            "selectivity": round(real["accuracy"] - ctrl["accuracy"], 4),
             "c": real["c"], "val_accuracy": round(real["val_accuracy"], 4),
             "codelength_bits": round(bits, 2), "compression": round(uniform / bits, 3) if bits else None,
         })
     embeddings, rows = rows[0], rows[1:]
     best = max(rows, key=lambda r: (r["accuracy"], r["selectivity"]))
-    return {"embeddings": embeddings, "classes": classes.tolist(), "rows_total": len(y), "split": [len(p) for p in parts],
+    return {"embeddings": embeddings, "classes": classes.tolist(), "rows_total": len(y),
+            "split": [len(p) for p in parts],
             "majority_baseline": round(majority, 4), "majority_label": str(majority_label),
             "layers": rows, "best_layer": best["layer"], "seed": seed}

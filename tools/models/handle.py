@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 
 from tools.errors import ModelLoadError
 from tools.models.architecture import decoder_layers
 from tools.models.loading import folder_hash, resolve_model_folder
+from tools.models.lock import model_lock
 from tools.models.tasks import (
     GenerationTask,
     LabelWordTask,
@@ -37,6 +40,21 @@ class ModelHandle:
     load_seconds: float = 0.0
     _accepts: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        self.lock  # the model and all its submodules get their lock now, before any thread uses them
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The model's re-entrant lock (tools/models/lock.py), shared with its submodules."""
+        return model_lock(self.model)
+
+    @contextmanager
+    def exclusive(self) -> Iterator["ModelHandle"]:
+        """Hold the model's lock: for hooks, shared model state, and forward passes that hooks
+        registered by another thread must not see."""
+        with self.lock:
+            yield self
+
     @property
     def config(self):
         return self.model.config
@@ -56,7 +74,8 @@ class ModelHandle:
 
     @property
     def n_layers(self) -> int:
-        return int(getattr(self.config, "num_hidden_layers", 0) or (len(self.layers) if self.layers is not None else 0))
+        counted = len(self.layers) if self.layers is not None else 0
+        return int(getattr(self.config, "num_hidden_layers", 0) or counted)
 
     @property
     def hidden_size(self) -> int:

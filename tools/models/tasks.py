@@ -9,7 +9,8 @@
 - `GenerationTask`: greedy continuation with the probability of each generated token.
 
 Every task exposes `encode(text)`, which marks the tokens that belong to the user's text so that
-later tools score and perturb only content, never the template.
+later tools score and perturb only content, never the template. Every forward pass and generation
+holds the model's lock (`handle.exclusive()`, tools/models/lock.py).
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ class Encoded:
 
 
 def label_words_signature(prompt_signature: str, calibrate: bool, labels: Sequence[str], words: Sequence[str]) -> str:
-    return f"label_words|{prompt_signature}|{'calibrated' if calibrate else 'raw'}|{','.join(labels)}|{','.join(words)}"
+    mode = "calibrated" if calibrate else "raw"
+    return f"label_words|{prompt_signature}|{mode}|{','.join(labels)}|{','.join(words)}"
 
 
 def sequence_classifier_signature(labels: Sequence[str]) -> str:
@@ -130,12 +132,13 @@ def _forward_last_logits(handle: "ModelHandle", batch: Sequence[list[int]]) -> t
         kwargs["position_ids"] = (attention.cumsum(-1) - 1).clamp(min=0)
     if handle.accepts("logits_to_keep"):
         kwargs["logits_to_keep"] = 1
-    with torch.inference_mode():
+    with handle.exclusive(), torch.inference_mode():
         logits = model(**kwargs).logits
     return logits[:, -1, :].float()
 
 
-def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]], min_prefix: int = 8) -> torch.Tensor:
+def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]],
+                                min_prefix: int = 8) -> torch.Tensor:
     """Like `_forward_last_logits`, but the token prefix every sequence shares (the prompt before
     the text) is run once and its key/value cache reused; the suffixes run right-padded. Many
     candidate edits of one text cost about their differing tokens only."""
@@ -148,7 +151,7 @@ def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]
     if shared < min_prefix or len(batch) < 2 or not handle.accepts("past_key_values"):
         return _forward_last_logits(handle, batch)
     model = handle.model
-    with torch.inference_mode():
+    with handle.exclusive(), torch.inference_mode():
         prefix = model(input_ids=torch.tensor([batch[0][:shared]]), use_cache=True).past_key_values
         suffixes = [ids[shared:] for ids in batch]
         width = max(len(x) for x in suffixes)
@@ -310,7 +313,7 @@ class SequenceClassifierTask(Task):
         for start in range(0, len(texts), batch_size):
             chunk = list(texts[start:start + batch_size])
             enc = tokenizer(chunk, padding=True, return_tensors="pt")
-            with torch.inference_mode():
+            with self.handle.exclusive(), torch.inference_mode():
                 logits = self.handle.model(**enc).logits.float()
             probs[start:start + len(chunk)] = torch.softmax(logits, -1).double().numpy()
             progress.update(len(chunk))
@@ -345,7 +348,7 @@ class GenerationTask(_PromptedTask):
         encoded = self.encode(text)
         tokenizer, model = self.handle.tokenizer, self.handle.model
         input_ids = torch.tensor([encoded.input_ids])
-        with torch.inference_mode():
+        with self.handle.exclusive(), torch.inference_mode():
             out = model.generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
