@@ -16,7 +16,8 @@ def label_forward(handle, task, inp: AttributionInput):
     bias = torch.log(torch.tensor(task.calibration, dtype=torch.float32)) if getattr(task, "calibrate", False) else 0.0
 
     def forward(embeds: torch.Tensor) -> torch.Tensor:
-        logits = handle.model(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long)).logits
+        logits = handle.model(inputs_embeds=embeds,
+                              attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long)).logits
         log_probs = torch.log_softmax(logits[:, -1].float(), dim=-1)
         per_label = torch.stack([torch.logsumexp(log_probs[:, ids], -1) for ids in task.label_token_ids], -1)
         return torch.log_softmax(per_label - bias, -1)[:, label]
@@ -30,7 +31,8 @@ def answer_forward(handle, inp: AttributionInput):
     n = len(answer)
 
     def forward(embeds: torch.Tensor) -> torch.Tensor:
-        logits = handle.model(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long)).logits
+        logits = handle.model(inputs_embeds=embeds,
+                              attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long)).logits
         log_probs = torch.log_softmax(logits[:, -n - 1:-1].float(), dim=-1)
         return log_probs[:, torch.arange(n), answer].sum(-1)
 

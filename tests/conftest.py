@@ -22,7 +22,8 @@ def isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "whybox-home"
     monkeypatch.setenv("WHYBOX_HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    for name in ("WHYBOX_MODEL", "WHYBOX_DATA", "WHYBOX_LLM", "WHYBOX_LABELS", "WHYBOX_TASK", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+    for name in ("WHYBOX_MODEL", "WHYBOX_DATA", "WHYBOX_LLM", "WHYBOX_LABELS", "WHYBOX_TASK", "OPENAI_BASE_URL",
+                 "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return home
 
@@ -35,7 +36,8 @@ def _tiny_tokenizer(folder: Path):
     vocab = {tok: i for i, tok in enumerate(specials + sorted(set(VOCAB_WORDS)))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", bos_token="<s>", eos_token="</s>")
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", bos_token="<s>",
+                                  eos_token="</s>")
     tok.save_pretrained(folder)
     return tok
 
@@ -74,11 +76,14 @@ def tiny_data(tmp_path_factory) -> Path:
     """A small labelled JSONL dataset whose words the tiny tokenizer knows."""
     path = tmp_path_factory.mktemp("tiny-data") / "tiny.jsonl"
     rows = [
-        ("the food was good", "positive"), ("the movie was great", "positive"), ("good service and good price", "positive"),
-        ("the battery was bad", "negative"), ("terrible food", "negative"), ("the price was not good", "negative"),
-        ("a great movie", "positive"), ("bad service", "negative"), ("it was very good", "positive"), ("it was very bad", "negative"),
+        ("the food was good", "positive"), ("the movie was great", "positive"),
+        ("good service and good price", "positive"), ("the battery was bad", "negative"),
+        ("terrible food", "negative"), ("the price was not good", "negative"),
+        ("a great movie", "positive"), ("bad service", "negative"),
+        ("it was very good", "positive"), ("it was very bad", "negative"),
     ]
-    path.write_text("".join(json.dumps({"id": 100 + i, "text": t, "label": l}) + "\n" for i, (t, l) in enumerate(rows)))
+    path.write_text("".join(json.dumps({"id": 100 + i, "text": t, "label": label}) + "\n"
+                            for i, (t, label) in enumerate(rows)))
     return path
 
 

@@ -51,18 +51,23 @@ class Handler(BaseHTTPRequestHandler):
                 if reply.get("content"):
                     chunks.append({"content": word if n == 0 else " " + word})
             for call in calls:
-                chunks.append({"tool_calls": [{**call, "function": {"name": call["function"]["name"], "arguments": ""}}]})
-                chunks.append({"tool_calls": [{"index": call["index"], "function": {"arguments": call["function"]["arguments"]}}]})
+                chunks.append({"tool_calls": [{**call, "function": {"name": call["function"]["name"],
+                                                                    "arguments": ""}}]})
+                chunks.append({"tool_calls": [{"index": call["index"],
+                                               "function": {"arguments": call["function"]["arguments"]}}]})
             for delta in chunks:
-                event = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                event = {**base, "object": "chat.completion.chunk",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-            end = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
+            end = {**base, "object": "chat.completion.chunk",
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
             return
         message = {"role": "assistant", "content": reply.get("content")}
         if calls:
             message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"} for c in calls]
-        payload = {**base, "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        payload = {**base, "object": "chat.completion",
+                   "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
         data = json.dumps(payload).encode()
         self.send_response(200)

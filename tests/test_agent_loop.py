@@ -22,10 +22,11 @@ def openai_server(tmp_path):
         script_path, log_path = tmp_path / "script.json", tmp_path / "log.jsonl"
         script_path.write_text(json.dumps(script))
         log_path.write_text("")
-        proc = subprocess.Popen([sys.executable, str(SERVER), str(script_path), str(log_path)], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, str(SERVER), str(script_path), str(log_path)],
+                                stdout=subprocess.PIPE, text=True)
         procs.append(proc)
         port = int(proc.stdout.readline())
-        return f"http://127.0.0.1:{port}/v1", lambda: [json.loads(l) for l in log_path.read_text().splitlines()]
+        return f"http://127.0.0.1:{port}/v1", lambda: [json.loads(line) for line in log_path.read_text().splitlines()]
 
     yield start
     for proc in procs:
@@ -95,8 +96,9 @@ def test_tool_errors_go_back_to_the_model_and_it_recovers(tiny_models, tiny_data
 
 
 def test_streaming_responses_and_the_step_limit(tiny_models, tiny_data, openai_server):
-    from agent.loop import AgentLoop
     from langchain_openai import ChatOpenAI
+
+    from agent.loop import AgentLoop
 
     base_url, _ = openai_server([{"content": None, "tool_calls": [{"name": "count", "arguments": {}}]}] * 20)
     assistant = llm_assistant(tiny_models, tiny_data, base_url)
@@ -110,15 +112,18 @@ def test_streaming_responses_and_the_step_limit(tiny_models, tiny_data, openai_s
 
 
 def test_streamed_tool_calls_parse_like_non_streamed(tiny_models, tiny_data, openai_server):
-    from agent.loop import AgentLoop
     from langchain_openai import ChatOpenAI
 
+    from agent.loop import AgentLoop
+
     base_url, _ = openai_server([
-        {"content": None, "tool_calls": [{"name": "label_distribution", "arguments": {"where": {"includes": "good"}}}]},
+        {"content": None,
+         "tool_calls": [{"name": "label_distribution", "arguments": {"where": {"includes": "good"}}}]},
         {"content": "Among the 4 rows with good: positive 3, negative 1."},
     ])
     assistant = llm_assistant(tiny_models, tiny_data, base_url)
-    loop = AgentLoop(assistant.context, ChatOpenAI(model="scripted", base_url=base_url, api_key="k", streaming=True), "s")
+    loop = AgentLoop(assistant.context, ChatOpenAI(model="scripted", base_url=base_url, api_key="k", streaming=True),
+                     "s")
     events = list(loop.run("labels of rows with good", []))
     calls = [v[1] for e, v in events if e == "call"]
     assert calls[0].tool == "label_distribution" and calls[0].args == {"where": {"includes": "good"}}

@@ -28,7 +28,8 @@ def server(real_workspace):
     env = os.environ.copy()
     env["WHYBOX_HOME"] = str(REAL_HOME)
     whybox = shutil.which("whybox") or str(Path(sys.executable).parent / "whybox")
-    proc = subprocess.Popen([whybox, "ui", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([whybox, "ui", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -50,7 +51,8 @@ def test_chat_in_a_real_browser(server, real_workspace):
     table = real_workspace.predictions()
     ds = real_workspace.dataset
     accuracy = sum(table.predicted[r.id] == r.label for r in ds) / len(ds)
-    expected_label = real_workspace.task.labels[int(real_workspace.task.predict_proba(["the battery died after a day"])[0][0].argmax())]
+    expected_label = real_workspace.task.labels[
+        int(real_workspace.task.predict_proba(["the battery died after a day"])[0][0].argmax())]
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[

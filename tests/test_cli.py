@@ -72,7 +72,8 @@ def test_ask_json_record_and_text_answer(tiny_models, tiny_data):
 
 def test_chat_reads_questions_until_eof(tiny_models, tiny_data):
     proc = subprocess.run([WHYBOX, "chat", "--model", str(tiny_models["causal"]), "--data", str(tiny_data)],
-                          input="how many reviews are there?\nshow review 999\n", capture_output=True, text=True, timeout=300)
+                          input="how many reviews are there?\nshow review 999\n", capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0
     assert "There are 10 rows" in proc.stdout and "no row with id 999" in proc.stdout
 

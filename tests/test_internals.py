@@ -116,8 +116,8 @@ def test_probe_finds_the_planted_layer_and_the_control_stays_at_chance():
     rows = {r["layer"]: r for r in out["layers"]}
     assert out["best_layer"] == 2
     assert rows[2]["accuracy"] >= 0.9 and rows[2]["control_accuracy"] <= 0.7 and rows[2]["selectivity"] >= 0.25
-    assert all(rows[l]["accuracy"] <= 0.75 for l in (0, 1, 3))
-    assert rows[2]["compression"] > 1.5 > max(rows[l]["compression"] for l in (0, 1, 3))
+    assert all(rows[layer]["accuracy"] <= 0.75 for layer in (0, 1, 3))
+    assert rows[2]["compression"] > 1.5 > max(rows[layer]["compression"] for layer in (0, 1, 3))
     assert out["embeddings"]["layer"] == -1 and out["majority_baseline"] == pytest.approx(0.5, abs=0.05)
     train, val, test = split(labels)
     assert not (set(train) & set(val) or set(train) & set(test) or set(val) & set(test))

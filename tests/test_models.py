@@ -64,7 +64,8 @@ def test_sequence_classifier_and_generation_tasks(tiny_models, tmp_path):
     assert 0 < len(out.tokens) <= 4 and all(0 < p <= 1 for p in out.token_probs)
 
 
-@pytest.mark.parametrize("kind, labels, task", [("causal", ["negative", "positive"], "auto"), ("causal", None, "auto"), ("classifier", None, "auto")])
+@pytest.mark.parametrize("kind, labels, task", [("causal", ["negative", "positive"], "auto"), ("causal", None, "auto"),
+                                               ("classifier", None, "auto")])
 def test_peeked_task_signature_equals_the_built_one(tiny_models, tmp_path, kind, labels, task):
     handle = load_model(str(tiny_models[kind]), tmp_path, quiet=True)
     assert peek_task_signature(tiny_models[kind], task, labels) == build_task(handle, task, labels).signature

@@ -27,7 +27,8 @@ def _corpus(n: int = 400, seed: int = 0) -> list[list[str]]:
     docs = []
     for _ in range(n):
         words = [rng.choice(WORDS) for _ in range(rng.randint(6, 14))]
-        for extra in (str(rng.randint(1, 99)), rng.choice(["Paris", "Anna", "Monday", "Berlin"]), rng.choice(TOPIC), rng.choice(["not", "never", "no"])):
+        for extra in (str(rng.randint(1, 99)), rng.choice(["Paris", "Anna", "Monday", "Berlin"]), rng.choice(TOPIC),
+                      rng.choice(["not", "never", "no"])):
             if rng.random() < 0.3:
                 words.insert(rng.randrange(len(words) + 1), extra)
         docs.append(words)
@@ -114,7 +115,8 @@ def _corpus_file(tmp_path, n: int = 90):
     path = tmp_path / "corpus.txt"
     rng = random.Random(3)
     words = "the food was good bad great movie service price battery not very it terrible a and".split()
-    path.write_text("\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) for _ in range(n)) + "\n\n")
+    path.write_text("\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) for _ in range(n))
+                    + "\n\n")
     return path
 
 
@@ -152,7 +154,8 @@ def test_explain_neuron_tool_on_a_tiny_model(tiny_assistant, tmp_path):
     out = result.output
     assert out["corpus"]["documents"] == 10 + 90 and sum(out["split_documents"].values()) == 100
     assert out["explainer"].startswith("deterministic") and any("deterministic" in c for c in result.caveats)
-    assert {b["baseline"] for b in out["baselines"]} == {"another neuron's description", "token look-up table", "random description"}
+    assert {b["baseline"] for b in out["baselines"]} == {"another neuron's description", "token look-up table",
+                                                         "random description"}
     assert -1 <= out["scores"]["simulation"] <= 1 and 0 <= out["scores"]["detection"] <= 1
     again = run_tool(ctx, "explain_neuron", {"layer": 1, "neuron": 3, "files": [str(corpus)]}).output
     assert again["scores"] == out["scores"]  # seeded: the same answer twice
@@ -176,7 +179,8 @@ def test_top_neurons_shows_descriptions_once_known(tiny_assistant, tmp_path):
     first = run_tool(ctx, "top_neurons", {"text": "the food was good", "k": 3, "layer": 1}).output
     assert all(n["description"] is None for n in first["most_active"])
     neuron = first["most_active"][0]["neuron"]
-    explained = run_tool(ctx, "explain_neuron", {"layer": 1, "neuron": neuron, "files": [str(_corpus_file(tmp_path))]}).output
+    explained = run_tool(ctx, "explain_neuron",
+                         {"layer": 1, "neuron": neuron, "files": [str(_corpus_file(tmp_path))]}).output
     again = run_tool(ctx, "top_neurons", {"text": "the food was good", "k": 3, "layer": 1}).output
     described = next(n for n in again["most_active"] if n["neuron"] == neuron)
     assert described["description"].startswith(explained["description"]["positive"])

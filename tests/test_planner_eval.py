@@ -27,7 +27,8 @@ def test_development_single_questions(name, floor):
     assert score.rate >= floor, score.failures
 
 
-@pytest.mark.parametrize("name", ["dev_conversations.jsonl", "heldout_conversations.jsonl", "heldout_conversations_v2.jsonl"])
+@pytest.mark.parametrize("name", ["dev_conversations.jsonl", "heldout_conversations.jsonl",
+                                  "heldout_conversations_v2.jsonl"])
 def test_development_conversations(name):
     score = score_conversations(make, load_jsonl(name))
     assert score.rate >= 0.95, score.failures
@@ -36,7 +37,8 @@ def test_development_conversations(name):
 def test_rules_alone_still_plan_without_the_intent_model():
     """The learned model is a second opinion: without it (weights or encoder missing) the rules
     still plan, at their session-5 level."""
-    score = score_single(lambda: RulePlanner(LABELS, short_words=8, intent_model=None), load_jsonl("heldout_single.jsonl"))
+    score = score_single(lambda: RulePlanner(LABELS, short_words=8, intent_model=None),
+                         load_jsonl("heldout_single.jsonl"))
     assert score.rate >= 0.90, score.failures
 
 

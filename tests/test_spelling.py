@@ -11,7 +11,8 @@ from tests.planner_eval.harness import LABELS
 
 
 @pytest.mark.parametrize("a, b, d", [("labels", "labels", 0), ("lbels", "labels", 1), ("moedl", "model", 1),
-                                     ("kitten", "sitting", 3), ("ca", "abc", 3), ("", "abc", 3), ("abcdef", "badcfe", 3)])
+                                     ("kitten", "sitting", 3), ("ca", "abc", 3), ("", "abc", 3),
+                                     ("abcdef", "badcfe", 3)])
 def test_damerau_levenshtein_exact_values(a, b, d):
     assert damerau_levenshtein(a, b) == d
 

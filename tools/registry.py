@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import difflib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from tools.base import REGISTRY, Tool, parse_params
 from tools.cache import cache_key
-from tools.context import ToolContext
 from tools.errors import ToolUnavailable, UnknownToolError
 from tools.knowledge.cards import caveat
 from tools.results import Provenance, ToolResult
+
+if TYPE_CHECKING:  # the planner reads the registry and must not import torch
+    from tools.context import ToolContext
 
 _LOADED = False
 

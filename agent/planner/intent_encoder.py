@@ -52,7 +52,8 @@ class NumpyMiniLM:
                   for k, v in raw.items()}
         for i in range(self.layers):
             p = f"encoder.layer.{i}.attention.self."
-            self.w[p + "qkv.weight"] = np.ascontiguousarray(np.concatenate([raw[p + n + ".weight"].T for n in ("query", "key", "value")], 1))
+            self.w[p + "qkv.weight"] = np.ascontiguousarray(
+                np.concatenate([raw[p + n + ".weight"].T for n in ("query", "key", "value")], 1))
             self.w[p + "qkv.bias"] = np.concatenate([raw[p + n + ".bias"] for n in ("query", "key", "value")])
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -85,6 +86,7 @@ class NumpyMiniLM:
             x = _layer_norm(x + dense(context, "attention.output.dense"), w[p + "attention.output.LayerNorm.weight"],
                             w[p + "attention.output.LayerNorm.bias"], eps)
             hidden = _gelu(dense(x, "intermediate.dense"))
-            x = _layer_norm(x + dense(hidden, "output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+            x = _layer_norm(x + dense(hidden, "output.dense"), w[p + "output.LayerNorm.weight"],
+                            w[p + "output.LayerNorm.bias"], eps)
         pooled = (x * mask[..., None]).sum(1) / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
         return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from agent.plan import Call, ConversationState, Plan
 from agent.planner.catalog import catalog
+from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.intent_model import Guess, IntentModel, shared_model
 from agent.planner.query import Query
 from agent.planner.rules import (
@@ -40,7 +41,6 @@ from agent.planner.vocabulary import (
     REFERENT,
     SELECTION_REFERENT,
     SHORT,
-    SPLIT,
     USING_METHOD,
 )
 from agent.planner.whatif import apply_edits, find_edits
@@ -79,7 +79,8 @@ class RulePlanner:
         self.speller = shared_speller() if intent_model == "shared" else None
 
     def _guess(self, clause: str) -> Guess | None:
-        return self.intent_model.guess(clause) if self.intent_model is not None and self._worth_guessing(clause) else None
+        return (self.intent_model.guess(clause)
+                if self.intent_model is not None and self._worth_guessing(clause) else None)
 
     def _worth_guessing(self, clause: str) -> bool:
         """A clause with fewer than two English words ('xq3 ?!', a row of emoji) has no intent to
@@ -99,14 +100,17 @@ class RulePlanner:
         bare = strip_quotes(raw)
         ids = find_ids(bare)
         points_back = state.instance() is not None and bool(
-            POINTS_BACK.search(bare) or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I)))
+            POINTS_BACK.search(bare)
+            or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I))
+        )
         if is_concept_question(bare, bool(ids or texts or points_back or re.search(r"\d", bare))):
             return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
         clauses = _clauses(bare)
         if self.intent_model is not None:
-            self.intent_model.guess_many([c for c in (bare, *clauses) if self._worth_guessing(c)])  # one batched forward, cached
+            # one batched forward, cached
+            self.intent_model.guess_many([c for c in (bare, *clauses) if self._worth_guessing(c)])
         guess = self._guess(bare)
         if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)
@@ -176,7 +180,8 @@ class RulePlanner:
                 return None  # a follow-up: _follow_up reuses the last tool
             return guess.tool if fits and guess.probability >= FALLBACK_P else None
         if rule in catalog().instance and not has_instance and state.instance() is None:
-            return guess.tool if fits and guess.tool not in catalog().instance and guess.probability >= NO_REFERENT_P else rule
+            return (guess.tool if fits and guess.tool not in catalog().instance and guess.probability >= NO_REFERENT_P
+                    else rule)
         if rule == catalog().role("rows") and fits and guess.probability >= OVER_SHOW_P:
             return guess.tool
         return guess.tool if fits and guess.probability >= OVERRIDE_P else rule
@@ -209,7 +214,8 @@ class RulePlanner:
         instances = self._instances(bare, texts, ConversationState())
         if tool is None or not instances:
             return None
-        calls = [Call(tool=tool, args={**instance, **({"method": method} if method else {})}) for instance in instances]
+        calls = [Call(tool=tool, args={**instance, **({"method": method} if method else {})})
+                 for instance in instances]
         return Plan(question=question, calls=calls)
 
     # ---------- slots ----------
@@ -225,7 +231,8 @@ class RulePlanner:
         instance = state.instance()
         return [instance] if instance else []
 
-    def _selection(self, bare: str, state: ConversationState, same_tool: bool, texts: list[str] | None = None) -> dict[str, Any]:
+    def _selection(self, bare: str, state: ConversationState, same_tool: bool,
+                   texts: list[str] | None = None) -> dict[str, Any]:
         where = find_where(bare, self.labels, texts)
         if SHORT.search(bare) and "max_words" not in where:
             where["max_words"] = self.short_words
@@ -249,7 +256,8 @@ class RulePlanner:
         except _Ask as ask:
             return [], str(ask)
 
-    def _fill_calls(self, tool: str, bare: str, texts: list[str], state: ConversationState) -> tuple[list[Call], str | None]:
+    def _fill_calls(self, tool: str, bare: str, texts: list[str],
+                    state: ConversationState) -> tuple[list[Call], str | None]:
         cat = catalog()
         same_tool = tool == state.last_tool and bool(FOLLOW_UP.search(bare) or not (find_ids(bare) or texts))
         keeps = tool in cat.instance or cat.takes(tool, "layer") or cat.takes(tool, "layers")
@@ -299,7 +307,8 @@ class RulePlanner:
         if len(ids) == 1:
             return Call(tool=tool, args={"id": ids[0]})
         where = self._selection(bare, state, same_tool=False, texts=texts) if not ids else {"ids": ids}
-        if not where and not ids and REFERENT.search(bare) and state.instance() and not SELECTION_REFERENT.search(bare):
+        if (not where and not ids and REFERENT.search(bare) and state.instance()
+                and not SELECTION_REFERENT.search(bare)):
             return Call(tool=tool, args=dict(state.instance()))
         if not where and state.instance() and re.search(r"\b(?:that one|this one|it)\b", bare, re.I):
             return Call(tool=tool, args=dict(state.instance()))
@@ -308,7 +317,8 @@ class RulePlanner:
             args["k"] = k
         return Call(tool=tool, args=args)
 
-    def _slots(self, tool: str, args: dict[str, Any], bare: str, k: int | None, state: ConversationState) -> dict[str, Any]:
+    def _slots(self, tool: str, args: dict[str, Any], bare: str, k: int | None,
+               state: ConversationState) -> dict[str, Any]:
         """Arguments read straight from the tool's `Params` fields: k, method, layer(s), position."""
         cat = catalog()
         if k is not None and cat.takes(tool, "k"):
@@ -344,7 +354,8 @@ class RulePlanner:
         bare_k = re.fullmatch(r"\W*(?:(?:only|just|the)\s+)?(?:top|first)?\s*(\d+)\s*(?:please)?\W*", bare, re.I)
         if bare_k:
             k = int(bare_k.group(1))
-        if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where or k is not None):
+        if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
+                or k is not None):
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
@@ -376,7 +387,8 @@ class RulePlanner:
             calls = self._hooked(tool, args, self._query(bare, state, texts, same_tool=True, follow_up=True))
         except _Ask as ask:
             return Plan(question=question, message=str(ask))
-        if len(calls) == 1 and calls[0].args == state.last_args and tool == state.last_tool and not FOLLOW_UP.search(bare):
+        if (len(calls) == 1 and calls[0].args == state.last_args and tool == state.last_tool
+                and not FOLLOW_UP.search(bare)):
             return None
         return Plan(question=question, calls=calls)
 
@@ -385,14 +397,21 @@ class RulePlanner:
         if base is None and state.last_id is not None and self.text_of is not None:
             base = self.text_of(state.last_id)
         if base is None:
-            return Plan(question=question, message="Which text should I edit? Quote it first, e.g. \"What does it predict for 'the soup was cold'?\"")
+            return Plan(question=question, message="Which text should I edit? Quote it first, e.g. "
+                                                   "\"What does it predict for 'the soup was cold'?\"")
         edited, missing = apply_edits(base, edits)
         if missing:
-            return Plan(question=question, message=f"The last text does not contain {', '.join(repr(m) for m in missing)}: {base!r}.")
+            return Plan(question=question,
+                        message=f"The last text does not contain {', '.join(repr(m) for m in missing)}: {base!r}.")
         if not edited:
             return Plan(question=question, message="That edit would leave no text.")
         rest = re.sub(r"[\"'“‘][^\"'”’]+[\"'”’]", " ", raw)
-        tool = clause_intent(re.sub(r"\b(?:replace|swap|substitute|change|without|remove|delete|add|insert|what if|with|by)\b", " ", rest, flags=re.I))
+        tool = clause_intent(re.sub(
+            r"\b(?:replace|swap|substitute|change|without|remove|delete|add|insert|what if|with|by)\b",
+            " ",
+            rest,
+            flags=re.I,
+        ))
         tool = tool if tool in catalog().instance else catalog().role("default")
         bare = strip_quotes(raw)
         args = self._slots(tool, {"text": edited}, bare, find_k(bare), state)
@@ -412,63 +431,3 @@ def planner_for(dataset: Any, labels: list[str] | None) -> RulePlanner:
             return None
 
     return RulePlanner(labels or [], short_words=dataset.median_words(), text_of=text_of)
-
-
-def _clauses(bare: str) -> list[str]:
-    """The question's parts: SPLIT's separators, then a bare "and" between two different requests
-    ("show the label distribution and the top 5 keywords"), never inside a filter or a list of ids."""
-    out = []
-    for clause in (c for c in SPLIT.split(bare) if c and c.strip()):
-        parts = re.split(r"\s+and\s+", clause)
-        if len(parts) < 2:
-            out.append(clause)
-            continue
-        current = parts[0]
-        for part in parts[1:]:
-            left, right = clause_intent(current), clause_intent(part)
-            if left and right and left != right and re.match(r"\W*(?:the|a|an|its|their|my|show|give|what|how|which|tell|list|predict|explain|count|find|compute|why|please|can|could|do)\b", part, re.I):
-                out.append(current)
-                current = part
-            else:
-                current = f"{current} and {part}"
-        out.append(current)
-    return out
-
-
-def _beyond_filters(tool: str, clause: str, labels: list[str]) -> str:
-    """'5 reviews predicted negative', 'instances with the gold label negative': the words that
-    matched `tool` only describe a selection; what is asked is in the rest ("how many" -> count),
-    or, with nothing else, the rows themselves (show)."""
-    if not labels or not find_where(clause, labels):
-        return tool
-    names = "|".join(re.escape(l) for l in labels)
-    rest = re.sub(rf"\b(?:the )?(?:gold |true )?(?:label(?:l?ed)?|predicted|predictions?|classified)(?: as| to be)? (?:{names})\b", " ", clause, flags=re.I)
-    if rest == clause:
-        return tool
-    other = clause_intent(rest)
-    if other and other != tool:
-        return other
-    rows = catalog().role("rows")
-    plural = re.search(r"\b(?:reviews|rows|items|examples|instances|samples|data ?points|ones)\b", clause, re.I)
-    return rows if tool == catalog().role("default") and plural else tool
-
-
-def _unquote_concepts(text: str) -> str:
-    """'the "learn" functionality': a quoted operation name is not an instance text."""
-    def repl(m: re.Match[str]) -> str:
-        inner = next(g for g in m.groups() if g)
-        return inner if len(inner.split()) <= 3 and concept_topic(inner) and not re.search(r"\b(?:review|text|sentence)\b", text[:m.start()][-25:], re.I) and _looks_like_name(inner, text) else m.group(0)
-    return re.sub(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])", repl, text)
-
-
-def _looks_like_name(inner: str, text: str) -> bool:
-    return bool(re.search(r"functionality|operation|feature|method|technique|concept|term|mean|work", text, re.I)) or len(inner.split()) == 1
-
-
-def _topic(question: str) -> str:
-    topic = concept_topic(question)
-    if topic:
-        return topic
-    t = re.sub(r"^(?:what(?:'s| is| are| does)|explain|define|describe|tell me about|how does|how do|can you explain|could you explain)\s+", "", question.strip(), flags=re.I)
-    t = re.sub(r"\b(?:mean|work|works|stand for)\b\??$", "", t, flags=re.I)
-    return t.strip(" ?.!").removeprefix("the ").removeprefix("a ").strip() or question.strip()

@@ -33,7 +33,12 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"perturbation[- ]based|perturbation (?:methods?|attribution)", "perturbation attribution"),
     (r"\bshapley values?\b", "shapley values"),
     (r"integrated[ _-]?gradients?|\bIG\b", "integrated gradients"),
-    (r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x |times |\* |× )?gradients?|saliency", "gradient x input"),
+    (
+        r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?"
+        r"|input[ _]?(?:x |times |\* |× )?gradients?"
+        r"|saliency",
+        "gradient x input",
+    ),
     (r"kernel[ _-]?shap|\bshap(?:ley)?\b", "kernel shap"),
     (r"\blime\b", "lime"),
     (r"occlusion|leave[- ]one[- ]out|feature ablation", "occlusion"),
@@ -71,30 +76,93 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
 )
 # Asking what something is or how it works (anywhere in the clause).
 CONCEPT_STRONG = _rx(
-    r"\bhow (?:is|are|can|could|do|does|would|should|you)\b.*\b(?:describe|calculated|computed|measured|defined|work|works|working|implemented|operate|operates|function|functions|obtained|get|derived|help|used)\b"
-    r"|\b(?:can|should|could) (?:i|we|you|one) (?:trust|rely on|believe)\b|\b(?:is|are) (?:\w+ ){0,3}(?:reliable|trustworthy|stable|faithful|meaningful)\b"
-    r"|\bwhy (?:do|does|are|is) (?:\w+ ){0,4}(?:disagree|differ|noisy|unstable)|\bdifference between\b|\b(?:vs\.?|versus)\b|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b|\bwhat does \w+(?: \w+)? measure\b"
-    r"|\bhow (?:does|do|can|could|would) (?:a |an |the )?(?:\w+[ -]){0,2}?(?:lime|shap|gradients?|occlusion|attention|lens|probes?|probing|counterfactuals?|augmentation|influence functions?|tracin|rationales?)\b (?!.*\b(?:review|id|item|instance|row|data ?point|sample)\s*#?\d)"
+    # how it is computed or works; whether to trust it
+    r"\bhow (?:is|are|can|could|do|does|would|should|you)\b.*"
+        r"\b(?:describe|calculated|computed|measured|defined|work|works|working|implemented|operate|operates|function"
+        r"|functions|obtained|get|derived|help|used)\b"
+    r"|\b(?:can|should|could) (?:i|we|you|one) (?:trust|rely on|believe)\b"
+    r"|\b(?:is|are) (?:\w+ ){0,3}(?:reliable|trustworthy|stable|faithful|meaningful)\b"
+    # comparisons and caveats
+    r"|\bwhy (?:do|does|are|is) (?:\w+ ){0,4}(?:disagree|differ|noisy|unstable)"
+    r"|\bdifference between\b"
+    r"|\b(?:vs\.?|versus)\b"
+    r"|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b"
+    r"|\bwhat does \w+(?: \w+)? measure\b"
+    # "how does LIME ...", unless about a row ("how does occlusion explain review 3")
+    r"|\bhow (?:does|do|can|could|would) (?:a |an |the )?(?:\w+[ -]){0,2}?"
+        r"(?:lime|shap|gradients?|occlusion|attention|lens|probes?|probing|counterfactuals?|augmentation"
+        r"|influence functions?|tracin|rationales?)\b"
+        r" (?!.*\b(?:review|id|item|instance|row|data ?point|sample)\s*#?\d)"
+    # what it is, means, does; an overview
     r"|\b(?:the|this|your) \w+ (?:operation|function|command)\b"
-    r"|\bhow (?:does|do) .* work|in (?:what|which) way|\bused for\b|\bwhat does .* (?:mean|entail|involve|do)\b|\bconcept of\b|\bdefinition\b|\bdefine\b"
-    r"|what do you (?:understand|mean) by|walk me through|steps involved|procedure for|functionality|\boverview\b|\belaborate\b"
-    r"|insight into|\bintroduce me\b|\bwhat(?:'s| is) the (?:idea|purpose|point|intuition)\b|\bsupported\b|\bdo you (?:support|offer)\b|\bwhich .* (?:do you|are) (?:offer|support|available)"
+    r"|\bhow (?:does|do) .* work"
+    r"|in (?:what|which) way"
+    r"|\bused for\b"
+    r"|\bwhat does .* (?:mean|entail|involve|do)\b"
+    r"|\bconcept of\b"
+    r"|\bdefinition\b"
+    r"|\bdefine\b"
+    r"|what do you (?:understand|mean) by"
+    r"|walk me through"
+    r"|steps involved"
+    r"|procedure for"
+    r"|functionality"
+    r"|\boverview\b"
+    r"|\belaborate\b"
+    r"|insight into"
+    r"|\bintroduce me\b"
+    r"|\bwhat(?:'s| is) the (?:idea|purpose|point|intuition)\b"
+    # what whybox offers
+    r"|\bsupported\b"
+    r"|\bdo you (?:support|offer)\b"
+    r"|\bwhich .* (?:do you|are) (?:offer|support|available)"
 )
 CONCEPT_WEAK = _rx(
-    r"^(?:so |and |ok(?:ay)?,? )?(?:what(?:'s| is| are| was)\b|explain\b|describe\b|tell me (?:about|more)|can you (?:explain|describe|clarify|detail|tell me about|introduce)"
-    r"|could you (?:explain|describe|clarify|detail|give|provide|tell me about)|clarify\b|detail\b|provide (?:information|details|an explanation)|introduce\b|i (?:want|would like|'d like) to (?:know|learn|understand))"
-    r"|\b(?:details|information|more) (?:about|on)\b|\bwhat (?:are|is) (?:an? |the )?\w+ (?:examples?|explanations?|methods?)\b"
+    # an opening that asks for an explanation
+    r"^(?:so |and |ok(?:ay)?,? )?"
+        r"(?:what(?:'s| is| are| was)\b"
+        r"|explain\b"
+        r"|describe\b"
+        r"|tell me (?:about|more)"
+        r"|can you (?:explain|describe|clarify|detail|tell me about|introduce)"
+        r"|could you (?:explain|describe|clarify|detail|give|provide|tell me about)"
+        r"|clarify\b"
+        r"|detail\b"
+        r"|provide (?:information|details|an explanation)"
+        r"|introduce\b"
+        r"|i (?:want|would like|'d like) to (?:know|learn|understand))"
+    r"|\b(?:details|information|more) (?:about|on)\b"
+    r"|\bwhat (?:are|is) (?:an? |the )?\w+ (?:examples?|explanations?|methods?)\b"
 )
 # "what's the accuracy?" asks for a number, not a definition.
 METRIC_QUESTION = _rx(
-    r"\bhow accurate\b|\b(?:the|its|model'?s|my|your|overall|current)\s+(?:accuracy|f1(?: score)?|precision|recall|roc[ _-]?auc|roc(?: score)?|auc|performance|score)\b(?!\s+(?:metric|measure))"
+    r"\bhow accurate\b"
+    # "the accuracy", "the model's f1" (not "the accuracy metric")
+    r"|\b(?:the|its|model'?s|my|your|overall|current)\s+"
+        r"(?:accuracy|f1(?: score)?|precision|recall|roc[ _-]?auc|roc(?: score)?|auc|performance|score)\b"
+        r"(?!\s+(?:metric|measure))"
+    # "accuracy on the test set"
     r"|\b(?:accuracy|f1|precision|recall|roc[ _-]?auc|auc)\s+(?:on|for|of|over|across|in)\b"
-    r"|\bhow (?:good|well) (?:is|does|do) (?:the |this |your )?(?:model|classifier|it)\b(?:\s+(?:do|does|perform))?\s+(?:at|in|on|when) (?!(?:review|item|row|id|instance)\s*\d)"
+    # "how well does the model do on ...", unless on one row
+    r"|\bhow (?:good|well) (?:is|does|do) (?:the |this |your )?(?:model|classifier|it)\b"
+        r"(?:\s+(?:do|does|perform))?\s+(?:at|in|on|when) (?!(?:review|item|row|id|instance)\s*\d)"
 )
 OUT_OF_SCOPE = _rx(
-    r"\b(?:(?:modify|change|update|alter|adjust|improve) (?:the )?training|train(?:ing)? (?:it |the model )?(?:with|on|using) (?:instance|item|id|row|data ?point|example|the)"
-    r"|fine[- ]?tun\w*|re-?train\w*|unlearn\w*|learn from|incorporate .* (?:into|to) (?:the )?(?:training|model)|train (?:the )?(?:model|classifier)"
-    r"|update (?:the )?model|(?:exclude|remove|delete|drop|erase) .*\b(?:from|of|in) (?:the )?(?:\w+'?s? )?(?:training|model)\b|(?:add|use|include) .* (?:to|for|in|into) (?:the )?(?:re)?train\w*|forget\b|\bteach (?:it|the model))"
+    # changing the model or its training
+    r"\b(?:(?:modify|change|update|alter|adjust|improve) (?:the )?training"
+    r"|train(?:ing)? (?:it |the model )?(?:with|on|using) (?:instance|item|id|row|data ?point|example|the)"
+    r"|fine[- ]?tun\w*"
+    r"|re-?train\w*"
+    r"|unlearn\w*"
+    r"|learn from"
+    r"|incorporate .* (?:into|to) (?:the )?(?:training|model)"
+    r"|train (?:the )?(?:model|classifier)"
+    r"|update (?:the )?model"
+    # removing or adding data, forgetting
+    r"|(?:exclude|remove|delete|drop|erase) .*\b(?:from|of|in) (?:the )?(?:\w+'?s? )?(?:training|model)\b"
+    r"|(?:add|use|include) .* (?:to|for|in|into) (?:the )?(?:re)?train\w*"
+    r"|forget\b"
+    r"|\bteach (?:it|the model))"
 )
 
 
@@ -106,7 +174,9 @@ def concept_topic(clause: str) -> str | None:
     return None
 
 
-POINTS_AT_SOMETHING = _rx(r"\b(?:this|that|the same|its) (?:neuron|unit|review|instance|example|row|layer|prediction|text|one)\b")
+POINTS_AT_SOMETHING = _rx(
+    r"\b(?:this|that|the same|its) (?:neuron|unit|review|instance|example|row|layer|prediction|text|one)\b",
+)
 
 
 def is_concept_question(clause: str, has_instance: bool) -> bool:

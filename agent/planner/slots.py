@@ -9,15 +9,82 @@ from typing import Any
 
 from tools.attribution import catalog
 
-_ID_WORDS = r"(?:id'?s?|items?|instances?|reviews?|rows?|examples?|samples?|data ?points?|datapoints?|data|entry|entries|records?|sentences?|texts?)"
-ID_PATTERN = re.compile(rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with (?:an? )?id(?: of)?|with|id)?\s*(\d+)\b(?!\s*(?:words?|tokens?|characters?|%))"
-                        r"|\bids?\s+(?:of|=|:)\s*(\d+)\b", re.I)
+_ID_WORDS = (
+    r"(?:id'?s?"
+    r"|items?"
+    r"|instances?"
+    r"|reviews?"
+    r"|rows?"
+    r"|examples?"
+    r"|samples?"
+    r"|data ?points?"
+    r"|datapoints?"
+    r"|data"
+    r"|entry"
+    r"|entries"
+    r"|records?"
+    r"|sentences?"
+    r"|texts?)"
+)
+ID_PATTERN = re.compile(
+    # "review 12", "row #12", "item number 12", "the example with id 12" (not "12 words")
+    rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with (?:an? )?id(?: of)?|with|id)?\s*(\d+)\b"
+        r"(?!\s*(?:words?|tokens?|characters?|%))"
+    # "id = 12", "ids of 12"
+    r"|\bids?\s+(?:of|=|:)\s*(\d+)\b",
+    re.I,
+)
 HASH_ID = re.compile(r"#\s*(\d+)\b")
 # "For 3315, why ...", "predict 320": a bare number where an instance is expected.
-BARE_ID = re.compile(r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?|of|ones?|others?|random|neighbou?rs?|paraphrases?|variants?|counterfactuals?|mistakes?|errors?|keywords?|samples?|instances?|items?|data|closest|nearest|influential|important))|^(\d{1,7})\s*[:,]|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$", re.I)
+BARE_ID = re.compile(
+    # "predict 320" (not "show 5 words", "explain 3 features")
+    r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b"
+        r"(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?"
+        r"|of|ones?|others?|random|neighbou?rs?|paraphrases?|variants?|counterfactuals?|mistakes?|errors?|keywords?"
+        r"|samples?|instances?|items?|data|closest|nearest|influential|important))"
+    # "3315: why ..."
+    r"|^(\d{1,7})\s*[:,]"
+    # "... for 3315?"
+    r"|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$",
+    re.I,
+)
 QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])|‘([^’]+)’", re.I)
-NUMBER_WORDS = {"a few": 3, "a couple of": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
-_K_NOUNS = r"(?:mistakes|errors|examples?|reviews?|rows?|items?|instances?|words?|tokens?|features?|keywords?|key ?words?|paraphrases?|variants?|neurons?|data ?points?|samples?|neighbou?rs?|counterfactuals?|edits?|alternatives?|misclassifi\w*|training|cases?|characteristics|terms?|results?|versions?|sentences?|texts?)"
+NUMBER_WORDS = {
+    "a few": 3, "a couple of": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10,
+}
+_K_NOUNS = (
+    r"(?:mistakes"
+    r"|errors"
+    r"|examples?"
+    r"|reviews?"
+    r"|rows?"
+    r"|items?"
+    r"|instances?"
+    r"|words?"
+    r"|tokens?"
+    r"|features?"
+    r"|keywords?"
+    r"|key ?words?"
+    r"|paraphrases?"
+    r"|variants?"
+    r"|neurons?"
+    r"|data ?points?"
+    r"|samples?"
+    r"|neighbou?rs?"
+    r"|counterfactuals?"
+    r"|edits?"
+    r"|alternatives?"
+    r"|misclassifi\w*"
+    r"|training"
+    r"|cases?"
+    r"|characteristics"
+    r"|terms?"
+    r"|results?"
+    r"|versions?"
+    r"|sentences?"
+    r"|texts?)"
+)
 
 METRICS = [
     (r"roc[ _-]?auc|\bauc\b|\broc\b|area under", "roc_auc"),
@@ -48,7 +115,25 @@ def find_ids(text: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-_LENGTH_FILTER = re.compile(r"\b(?:than|at least|at most|over|under|above|below|between|and|minimum of|maximum of|up to|no more than|or more|or fewer|or less)\s+\d+\s+(?:or (?:more|fewer|less) )?words?\b")
+_LENGTH_FILTER = re.compile(
+    r"\b(?:than"
+    r"|at least"
+    r"|at most"
+    r"|over"
+    r"|under"
+    r"|above"
+    r"|below"
+    r"|between"
+    r"|and"
+    r"|minimum of"
+    r"|maximum of"
+    r"|up to"
+    r"|no more than"
+    r"|or more"
+    r"|or fewer"
+    r"|or less)"
+    r"\s+\d+\s+(?:or (?:more|fewer|less) )?words?\b",
+)
 
 
 def find_k(text: str) -> int | None:
@@ -56,7 +141,36 @@ def find_k(text: str) -> int | None:
     t = ID_PATTERN.sub(" ", t)  # nor is an id
     for pattern in (
         r"\btop[- ]?(\d+)\b",
-        r"\b(\d+)\s+(?:most|best|least|top|highest|main|key|largest|biggest|strongest|more|other|closest|nearest|similar|different|random|influential|important|relevant|critical|significant|major|essential|dominant|prominent|comparable|analogous|new)\b",
+        # "5 most ...", "3 similar ..."
+        r"\b(\d+)\s+(?:most"
+        r"|best"
+        r"|least"
+        r"|top"
+        r"|highest"
+        r"|main"
+        r"|key"
+        r"|largest"
+        r"|biggest"
+        r"|strongest"
+        r"|more"
+        r"|other"
+        r"|closest"
+        r"|nearest"
+        r"|similar"
+        r"|different"
+        r"|random"
+        r"|influential"
+        r"|important"
+        r"|relevant"
+        r"|critical"
+        r"|significant"
+        r"|major"
+        r"|essential"
+        r"|dominant"
+        r"|prominent"
+        r"|comparable"
+        r"|analogous"
+        r"|new)\b",
         rf"\b(\d+)\s+{_K_NOUNS}\b",
         rf"\b(\d+)\s+[a-z]+\s+{_K_NOUNS}\b",  # "3 augmented versions"
         r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$))",
@@ -66,17 +180,54 @@ def find_k(text: str) -> int | None:
         if m:
             return int(m.group(1))
     for word, value in NUMBER_WORDS.items():
-        if re.search(rf"\b(?:top )?{word}\s+(?:(?:most|best|similar|key|main|important|essential|influential|top|random|randomly chosen|new|other|frequent|common|used|popular|relevant|critical|significant|dominant|prominent|occurring)\s+)*{_K_NOUNS}\b", t):
+        if re.search(
+            # "a few words", "three most common keywords"
+            rf"\b(?:top )?{word}\s+"
+            r"(?:(?:most"
+            r"|best"
+            r"|similar"
+            r"|key"
+            r"|main"
+            r"|important"
+            r"|essential"
+            r"|influential"
+            r"|top"
+            r"|random"
+            r"|randomly chosen"
+            r"|new"
+            r"|other"
+            r"|frequent"
+            r"|common"
+            r"|used"
+            r"|popular"
+            r"|relevant"
+            r"|critical"
+            r"|significant"
+            r"|dominant"
+            r"|prominent"
+            r"|occurring)\s+)*"
+            rf"{_K_NOUNS}\b",
+            t,
+        ):
             return value
     return None
 
 
 SINGULAR_K = re.compile(
-    r"\bthe (?:single )?(?:most|top|best|strongest|highest|closest)\s+(?:[a-z]+(?<!s)\s+){0,3}?(?:feature|token|word|training data instance|data instance|training instance|training example|instance|example)\b(?!s)"
+    # "the most important feature", "the top training example"
+    r"\bthe (?:single )?(?:most|top|best|strongest|highest|closest)\s+(?:[a-z]+(?<!s)\s+){0,3}?"
+        r"(?:feature|token|word|training data instance|data instance|training instance|training example|instance"
+        r"|example)\b(?!s)"
+    # "which word is the most ...", "which training example ... the most"
     r"|\b(?:which|what) (?:feature|token|word) is (?:the )?most\b"
-    r"|\b(?:which|what) (?:single )?(?:training )?(?:data ?point|instance|example|row|review|sample)\b(?!s).*\bthe most\b"
-    r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?(?:instance|example|data ?point|sample|case)\b(?!s)"
-    r"|(?:^|\bthe |\bwhat is the )(?:single )?(?:most \w+|primary|main|top|key|biggest|strongest|highest[- ]\w+)\s+(?:feature|token|word)\b(?!s| attribution| importance)",
+    r"|\b(?:which|what) (?:single )?(?:training )?(?:data ?point|instance|example|row|review|sample)\b"
+        r"(?!s).*\bthe most\b"
+    # "an instance similar to ...", "one other example"
+    r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?"
+        r"(?:instance|example|data ?point|sample|case)\b(?!s)"
+    # "the main feature", "what is the single most important word"
+    r"|(?:^|\bthe |\bwhat is the )(?:single )?(?:most \w+|primary|main|top|key|biggest|strongest|highest[- ]\w+)\s+"
+        r"(?:feature|token|word)\b(?!s| attribution| importance)",
     re.I,
 )
 
@@ -137,23 +288,49 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
     t = text.lower()
     where: dict[str, Any] = {}
     m = re.search(
-        r"\b(?:mention(?:s|ing)?|contain(?:s|ing)?|includ(?:e|es|ing)|with the (?:word|phrase|term)s?|that say|that use|using the word|talk(?:s|ing)? about)\s+(?:the (?:word|phrase|term)s?\s+)?(quoted|[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)",
+        r"\b(?:mention(?:s|ing)?"
+        r"|contain(?:s|ing)?"
+        r"|includ(?:e|es|ing)"
+        r"|with the (?:word|phrase|term)s?"
+        r"|that say"
+        r"|that use"
+        r"|using the word"
+        r"|talk(?:s|ing)? about)"
+        # the phrase: one or two words, or the placeholder of a quoted text
+        r"\s+(?:the (?:word|phrase|term)s?\s+)?(quoted|[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)",
         t,
     )
     if m and m.group(1) == "quoted" and quoted:
         where["includes"] = quoted[0]
     elif m and m.group(1) and m.group(1) != "quoted":
-        phrase = re.sub(r"\s+(?:and|or|with|that|which|in|on|for|from|are|is|longer|shorter|than|have|has|do|does|get|got|by)\b.*$", "", m.group(1)).strip()
+        phrase = re.sub(
+            r"\s+(?:and|or|with|that|which|in|on|for|from|are|is|longer|shorter|than|have|has|do|does|get|got|by)\b.*$",
+            "",
+            m.group(1),
+        ).strip()
         if phrase:
             where["includes"] = phrase
-    label = find_label(t, labels, (r"\b(?:labell?ed|gold(?: label)?|annotated|tagged|marked)(?: as)? {label}\b", r"\b(?:truly|actually|really) {label}\b", r"\bwith (?:the )?(?:gold )?label {label}\b"))
+    label = find_label(t, labels, (
+        r"\b(?:labell?ed|gold(?: label)?|annotated|tagged|marked)(?: as)? {label}\b",
+        r"\b(?:truly|actually|really) {label}\b",
+        r"\bwith (?:the )?(?:gold )?label {label}\b",
+    ))
     if label:
         where["label"] = label
-    pred = find_label(t, labels, (r"\bpredict(?:ed|s|ion is|ions of)?(?: to be| as)? {label}\b", r"\bclassified (?:as )?{label}\b", r"\bclassif(?:y|ies)(?: them| it)? as {label}\b", r"\bmodel (?:says|thinks|calls) {label}\b", r"\bcalled {label}\b"))
+    pred = find_label(t, labels, (
+        r"\bpredict(?:ed|s|ion is|ions of)?(?: to be| as)? {label}\b",
+        r"\bclassified (?:as )?{label}\b",
+        r"\bclassif(?:y|ies)(?: them| it)? as {label}\b",
+        r"\bmodel (?:says|thinks|calls) {label}\b",
+        r"\bcalled {label}\b",
+    ))
     if pred:
         where["prediction"] = pred
     elif not label:
-        bare = find_label(t, labels, (r"\b{label} (?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b", r"\b(?:reviews?|rows?|items?) (?:that are|which are) {label}\b"))
+        bare = find_label(t, labels, (
+            r"\b{label} (?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b",
+            r"\b(?:reviews?|rows?|items?) (?:that are|which are) {label}\b",
+        ))
         if bare:
             where["label"] = bare
     m = re.search(r"\b(?:longer than|more than|over|above|greater than)\s+(\d+)\s+words?\b", t)
@@ -171,8 +348,20 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
     m = re.search(r"\bbetween\s+(\d+)\s+and\s+(\d+)\s+words\b", t)
     if m:
         where["min_words"], where["max_words"] = int(m.group(1)), int(m.group(2))
-    if re.search(r"\b(?:correctly (?:classified|predicted|labell?ed)|the model gets? right|(?:predictions?|classifications?) (?:that are|which are) (?:right|correct))\b", t):
+    if re.search(
+        r"\b(?:correctly (?:classified|predicted|labell?ed)"
+        r"|the model gets? right"
+        r"|(?:predictions?|classifications?) (?:that are|which are) (?:right|correct))\b",
+        t,
+    ):
         where["correct"] = True
-    elif re.search(r"\b(?:incorrectly (?:classified|predicted)|misclassified|wrongly (?:classified|predicted)|the model misclassif\w*|(?:the model|it) (?:gets?|got) (?:\w+ )?wrong)\b", t):
+    elif re.search(
+        r"\b(?:incorrectly (?:classified|predicted)"
+        r"|misclassified"
+        r"|wrongly (?:classified|predicted)"
+        r"|the model misclassif\w*"
+        r"|(?:the model|it) (?:gets?|got) (?:\w+ )?wrong)\b",
+        t,
+    ):
         where["correct"] = False
     return where

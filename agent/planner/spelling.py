@@ -21,7 +21,8 @@ from agent.planner.slots import QUOTED
 
 WORDS = Path(__file__).resolve().parent / "data" / "planner_words.tsv"
 _QUOTED_OR_PAYLOAD = re.compile(QUOTED.pattern + r"|:.*$", re.I | re.S)
-_WORD = re.compile(r"(?<![\w'-])[A-Za-z]{4,20}(?![\w'-])")  # longer runs are not typos of words (and the index would explode)
+# Longer runs are not typos of words (and the index would explode).
+_WORD = re.compile(r"(?<![\w'-])[A-Za-z]{4,20}(?![\w'-])")
 
 
 def damerau_levenshtein(a: str, b: str) -> int:

@@ -6,18 +6,104 @@ import re
 
 from tools.attribution.catalog import WORDING as METHOD_WORDING
 
-REFERENT = re.compile(r"\b(?:it|its|that|this|those|these|them|they|the same|same one|that one|this one|the last one|the previous one|the answer|the prediction)\b", re.I)
-SELECTION_REFERENT = re.compile(r"\b(?:those|these|them|they|among (?:those|them|these)|of (?:those|them|these)|there|the same (?:rows|reviews|ones|selection))\b", re.I)
-FOLLOW_UP = re.compile(r"^\W*(?:and\b|now\b|ok(?:ay)?\b|what about\b|how about\b|same\b|the same\b|do the same\b|again\b|only\b|just\b|instead\b|also\b|but\b|then\b|at\b|with\b|using\b|use\b|top \d+\b|for\b|in\b|on\b)", re.I)
+REFERENT = re.compile(
+    r"\b(?:it"
+    r"|its"
+    r"|that"
+    r"|this"
+    r"|those"
+    r"|these"
+    r"|them"
+    r"|they"
+    r"|the same"
+    r"|same one"
+    r"|that one"
+    r"|this one"
+    r"|the last one"
+    r"|the previous one"
+    r"|the answer"
+    r"|the prediction)\b",
+    re.I,
+)
+SELECTION_REFERENT = re.compile(
+    r"\b(?:those"
+    r"|these"
+    r"|them"
+    r"|they"
+    r"|among (?:those|them|these)"
+    r"|of (?:those|them|these)"
+    r"|there"
+    r"|the same (?:rows|reviews|ones|selection))\b",
+    re.I,
+)
+FOLLOW_UP = re.compile(
+    r"^\W*(?:and\b"
+    r"|now\b"
+    r"|ok(?:ay)?\b"
+    r"|what about\b"
+    r"|how about\b"
+    r"|same\b"
+    r"|the same\b"
+    r"|do the same\b"
+    r"|again\b"
+    r"|only\b"
+    r"|just\b"
+    r"|instead\b"
+    r"|also\b"
+    r"|but\b"
+    r"|then\b"
+    r"|at\b"
+    r"|with\b"
+    r"|using\b"
+    r"|use\b"
+    r"|top \d+\b"
+    r"|for\b"
+    r"|in\b"
+    r"|on\b)",
+    re.I,
+)
 SPLIT = re.compile(
-    r"\s*(?:;|\band then\b|\bthen\b|\band also\b|\bas well as\b|\balso\b|(?<=[?!.])\s+(?=[A-Z])|,\s*and\b"
-    r"|\band\b(?=\s+(?:what|why|how|show|give|tell|explain|predict|list|count|which|find|generate|write|compute|display|describe|make|produce|create|follow|provide|the rationale|a rationale|its|also|then)))\s*",
+    r"\s*(?:;"
+    r"|\band then\b"
+    r"|\bthen\b"
+    r"|\band also\b"
+    r"|\bas well as\b"
+    r"|\balso\b"
+    r"|(?<=[?!.])\s+(?=[A-Z])"
+    r"|,\s*and\b"
+    # a bare "and" only before a new request
+    r"|\band\b(?=\s+(?:what|why|how|show|give|tell|explain|predict|list|count|which|find|generate|write|compute"
+        r"|display|describe|make|produce|create|follow|provide|the rationale|a rationale|its|also|then)))\s*",
 )
 # "explain that with occlusion": with an instance in the conversation, "that"/"it" points at it.
-POINTS_BACK = re.compile(r"\b(?:it|that one|this one|that|this)\b(?!\s+(?:method|technique|approach|concept|term|metric|measure|means?|is|does|operation|feature|functionality)\b)", re.I)
-ROW_NOUN = re.compile(r"\b(?:reviews?|rows?|items?|examples?|instances?|data ?points?|samples?|texts?|entries|records)\b", re.I)
-APPLY_IT = re.compile(r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?(?:(?:use|apply|try|run|do) (?:it|that|this|that method|this method)|(?:generate|make|create|produce|give me|find|compute|show me) (?:one|some|an? (?:example|one))\b)", re.I)
+POINTS_BACK = re.compile(
+    r"\b(?:it"
+    r"|that one"
+    r"|this one"
+    r"|that"
+    r"|this)\b"
+    # not "that method", "this concept", "that is", ...
+    r"(?!\s+(?:method|technique|approach|concept|term|metric|measure|means?|is|does|operation|feature"
+        r"|functionality)\b)",
+    re.I,
+)
+ROW_NOUN = re.compile(
+    r"\b(?:reviews?|rows?|items?|examples?|instances?|data ?points?|samples?|texts?|entries|records)\b",
+    re.I,
+)
+APPLY_IT = re.compile(
+    r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?"
+    r"(?:(?:use|apply|try|run|do) (?:it|that|this|that method|this method)"
+    r"|(?:generate|make|create|produce|give me|find|compute|show me) (?:one|some|an? (?:example|one))\b)",
+    re.I,
+)
 USING_METHOD = re.compile(rf"\b(?:with|using|via|by|through)\s+(?:the\s+)?{METHOD_WORDING}\b", re.I)
-INSTANCE_POINTER = re.compile(r"\b(?:it|that one|this one|(?:that|this|the same) (?:review|row|item|instance|example|text|sample|data ?point|sentence))\b", re.I)
+INSTANCE_POINTER = re.compile(
+    r"\b(?:it"
+    r"|that one"
+    r"|this one"
+    r"|(?:that|this|the same) (?:review|row|item|instance|example|text|sample|data ?point|sentence))\b",
+    re.I,
+)
 SHORT = re.compile(r"\b(?:short|shorter|brief)\b(?! than)", re.I)
 LONG = re.compile(r"\b(?:long|longer|lengthy)\b(?! than)", re.I)

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 _Q = r"[\"'“‘]([^\"'”’]+)[\"'”’]"
 REPLACE = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_Q}\s+(?:with|by|for|to|into)\s+{_Q}", re.I)
 REPLACE_BY = re.compile(rf"\b(?:use|put|say)\s+{_Q}\s+instead of\s+{_Q}", re.I)
-REMOVE = re.compile(rf"\b(?:without|remove|delete|drop|minus|take out|leave out|omit)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}", re.I)
+REMOVE = re.compile(
+    rf"\b(?:without|remove|delete|drop|minus|take out|leave out|omit)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}",
+    re.I,
+)
 INSERT = re.compile(rf"\b(?:add|insert|put)\s+{_Q}\s+(before|after)\s+{_Q}", re.I)
 
 
@@ -47,6 +50,10 @@ def apply_edits(text: str, edits: list[Edit]) -> tuple[str, list[str]]:
         elif edit.kind == "remove":
             text = pattern.sub("", text, count=1)
         else:
-            text = pattern.sub(lambda m: f"{edit.new} {m.group(0)}" if edit.where == "before" else f"{m.group(0)} {edit.new}", text, count=1)
+            text = pattern.sub(
+                lambda m: f"{edit.new} {m.group(0)}" if edit.where == "before" else f"{m.group(0)} {edit.new}",
+                text,
+                count=1,
+            )
     text = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
     return text, missing

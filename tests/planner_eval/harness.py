@@ -70,7 +70,8 @@ def score_single(make_planner: Callable[[], Any], items: list[dict[str, Any]]) -
     score, planner = Score(), make_planner()
     for item in items:
         got, message = _plain(planner.plan(item["q"], ConversationState()))
-        score.add(calls_match(got, item["calls"], message, item.get("message")), item["q"], (got, message), item["calls"])
+        score.add(calls_match(got, item["calls"], message, item.get("message")), item["q"], (got, message),
+                  item["calls"])
     return score
 
 
@@ -84,7 +85,8 @@ def score_conversations(make_planner: Callable[[], Any], conversations: list[dic
             plan = planner.plan(turn["q"], state)
             state.remember(plan)
             got, message = _plain(plan)
-            score.add(calls_match(got, turn["calls"], message, turn.get("message")), turn["q"], (got, message), turn["calls"])
+            score.add(calls_match(got, turn["calls"], message, turn.get("message")), turn["q"], (got, message),
+                      turn["calls"])
     return score
 
 
@@ -127,7 +129,7 @@ def coxql_gold(text: str, sql: str) -> Calls:
             tool = INSTANCE[word]
             calls += [{"tool": tool, "args": {"id": n}} for n in ids]
         elif word == "editlabel":
-            label = next((l for l in LABELS if re.search(rf"\b{l}\b", text, re.I)), None)
+            label = next((name for name in LABELS if re.search(rf"\b{name}\b", text, re.I)), None)
             calls += [{"tool": "edit_label", "args": {"id": n, **({"label": label} if label else {})}} for n in ids]
         elif word == "similar":
             calls += [{"tool": "similar", "args": {"id": n, "k": int(rest[i + 1])}} for n in ids]

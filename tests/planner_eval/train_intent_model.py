@@ -88,7 +88,8 @@ def main() -> None:
         x = vectors([normalise(q) for q, _ in held])
         predicted = check["classes"][(x @ check["coef"].T + check["intercept"]).argmax(1)]
         right = sum(p == t for p, (_, t) in zip(predicted, held))
-        print(f"intent accuracy on CoXQL's 30% split, trained without it: {right}/{len(held)} = {right / len(held):.1%}")
+        print(f"intent accuracy on CoXQL's 30% split, trained without it: "
+              f"{right}/{len(held)} = {right / len(held):.1%}")
     pairs = training_examples()
     save(fit(pairs))
     print(f"trained on {len(pairs)} examples -> {WEIGHTS}")

@@ -1,0 +1,537 @@
+"""steer: contrastive activation addition (Turner et al. 2023; Panickssery et al. 2024). A direction is
+added, times a strength, to the residual stream after one block at every position, and the
+prediction (or continuation) is read at each strength: a dose-response curve.
+
+`target` (a label): the rows of that gold label minus the other labelled rows, each row's state the
+mean over its own tokens in the task's prompt (the pooled states probe and similar cache on disk
+per model, task and texts). `concept` (a word): the word's own tokens in template sentences,
+averaged over a tiny built-in list for a few poles and contrasted with the opposite pole; any other
+word is itself against neutral words. Strength multiplies the raw difference (CAA's multiplier);
+strength 0 runs with no hook at all. The hook holds the model's lock and is removed also after an
+error (design.md habits 10 and 15). Details and limits: prompts/cards/steer.md.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from tools.base import REGISTRY, InstanceParams, Output, Tool
+from tools.common import dataset_states, resolve_instance
+from tools.errors import InputError, ToolUnavailable
+from tools.narration import quote, subject
+from tools.planning import PlanQuery, Trigger, alternatives
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from tools.context import ToolContext
+
+DEFAULT_STRENGTHS = (0.0, 1.0, 2.0, 4.0, 8.0)
+MAX_NEW_TOKENS = 20  # generation: the continuation read at each strength
+TEMPLATES = ("It is {w}.", "That was {w}.", "I found it {w}.")  # never the first token (attention sinks)
+NEUTRAL = ("wooden", "square", "blue", "metal", "yearly", "green", "round", "plastic")
+_POLES = {
+    "positive": ("good", "great", "excellent", "wonderful", "amazing", "lovely", "fantastic", "delightful"),
+    "negative": ("bad", "terrible", "awful", "horrible", "poor", "disappointing", "dreadful", "boring"),
+    "formal": ("formal", "courteous", "respectful", "professional", "proper", "dignified", "ceremonious", "polite"),
+    "informal": ("casual", "chatty", "slangy", "relaxed", "laid-back", "cheeky", "breezy", "informal"),
+    "happy": ("happy", "joyful", "cheerful", "glad", "delighted", "elated", "merry", "content"),
+    "sad": ("sad", "unhappy", "miserable", "gloomy", "sorrowful", "depressed", "downcast", "heartbroken"),
+    "angry": ("angry", "furious", "irate", "enraged", "mad", "outraged", "livid", "hostile"),
+    "calm": ("calm", "peaceful", "serene", "relaxed", "tranquil", "composed", "placid", "quiet"),
+}
+OPPOSITE = {"positive": "negative", "negative": "positive", "formal": "informal", "informal": "formal",
+            "happy": "sad", "sad": "happy", "angry": "calm", "calm": "angry"}
+ALIASES = {"positivity": "positive", "negativity": "negative", "formality": "formal", "casual": "informal",
+           "informality": "informal", "happiness": "happy", "joy": "happy", "sadness": "sad", "anger": "angry",
+           "calmness": "calm"}
+AXES = ("sentiment", "polarity", "emotion", "tone", "style", "label", "labels", "class")  # an axis, not a pole
+# "what is steering?", "how does it work": wordings of a question about the method itself.
+_ASKS_WHAT = alternatives(
+    r"^\W*(?:so |and |ok(?:ay)?,? )?what(?:'s| is| are| does)\b(?! (?:happens|would|will))",
+    r"^\W*(?:so |and |ok(?:ay)?,? )?(?:explain|describe|define|tell me (?:about|more))\b",
+    r"^\W*(?:can|could) you (?:explain|describe|tell me about)\b",
+    r"\bhow (?:does|do|is|are) .*\b(?:work|works|computed|built|done)\b",
+    r"\bwhat does .* mean\b",
+)
+OFF_TASK = 0.1  # label-word mass below this share of the unsteered one: pushed off the task
+
+
+class SteerParams(InstanceParams):
+    target: str | None = Field(default=None, description="label to steer towards (direction: its rows' mean "
+                                                          "residual state minus the other rows'); default: the most "
+                                                          "likely label other than the predicted one")
+    concept: str | None = Field(default=None, description="a concept word to steer towards instead (built-in lists "
+                                                           "for " + ", ".join(_POLES) + "; else the word itself)")
+    layer: int | None = Field(default=None, description="0-based block whose output is steered (default: the middle)")
+    strength: float | None = Field(default=None, ge=-100, le=100, description="multiple of the direction to add "
+                                   "(default: a sweep 0, 1, 2, 4, 8); strength 0 always runs as the reference")
+
+    @field_validator("concept")
+    @classmethod
+    def _short_concept(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split()).strip(" '\"")
+        if not value or len(value) > 40 or len(value.split()) > 3:
+            raise ValueError("give a concept as a word or a short phrase (up to 3 words)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> "SteerParams":
+        if self.target is not None and self.concept is not None:
+            raise ValueError("give either `target` (a label) or `concept` (a word), not both")
+        return self
+
+
+class Direction(Output):
+    source: Literal["rows", "concept"]
+    label: str | None = None  # rows: the gold label steered towards
+    concept: str | None = None
+    rows_target: int | None = None  # rows: how many rows of the label, and of the others
+    rows_other: int | None = None
+    words: list[str] = []  # concept: the words, and what they are contrasted with
+    contrast_words: list[str] = []
+    contrast: str  # "the other labels' rows", "opposite words", "neutral words"
+    norm: float
+    reference_norm: float  # mean residual norm of the text's own tokens at the layer, unsteered
+    relative_norm: float  # norm / reference_norm
+
+
+class SteerPoint(Output):
+    strength: float
+    probabilities: dict[str, float] | None = None  # classifiers
+    predicted: str | None = None
+    tracked_probability: float | None = None  # probability of the label the curve follows
+    label_mass: float | None = None  # label-word tasks: next-token mass on the label words
+    continuation: str | None = None  # generation
+    changed: bool  # prediction / continuation differs from strength 0
+
+
+class SteerOutput(Output):
+    text: str
+    id: int | None = None
+    gold_label: str | None = None
+    kind: Literal["classification", "generation"]
+    layer: int
+    layers: int
+    direction: Direction
+    tracked: str | None  # the label whose probability the curve follows (None: no label to follow)
+    unsteered: str  # the prediction or the continuation at strength 0
+    points: list[SteerPoint]
+    flips_at: float | None  # first strength whose prediction is the tracked label (else: differs from 0)
+    flips_to: str | None
+    already_target: bool
+    monotonic: bool | None  # tracked probability never falls as the strength grows (3+ points)
+
+
+@contextmanager
+def steering(model: Any, layer: int, vector: "torch.Tensor") -> Iterator[None]:
+    """Add `vector` to the output of block `layer` at every position, for forward passes of this
+    thread, while the context is open; holds the model's lock and removes the hook on exit."""
+    from tools.models.architecture import decoder_layers
+    from tools.models.lock import model_lock
+
+    blocks = decoder_layers(model)
+    if not blocks:
+        raise ToolUnavailable("whybox does not know where this architecture keeps its transformer blocks.")
+    owner = threading.get_ident()
+
+    def hook(module, args, output):
+        if threading.get_ident() != owner:
+            return None
+        if isinstance(output, tuple):
+            return (output[0] + vector.to(output[0].dtype), *output[1:])
+        return output + vector.to(output.dtype)
+
+    with model_lock(model):
+        handle = blocks[layer].register_forward_hook(hook)
+        try:
+            yield
+        finally:
+            handle.remove()
+
+
+def rows_direction(states: "np.ndarray", labels: list[str | None], target: str, layer: int) -> tuple[Any, int, int]:
+    """(mean state of the `target` rows minus the mean of the other labelled rows at block
+    `layer`'s output, rows of the target, other rows). `states` is [rows, layers+1, hidden]."""
+    import numpy as np
+
+    x = states[:, layer + 1, :].astype(np.float64)
+    mine = np.array([label == target for label in labels])
+    other = np.array([label is not None and label != target for label in labels])
+    if not mine.any() or not other.any():
+        missing = target if not mine.any() else "any other label"
+        raise InputError(f"No labelled rows of {missing}, so there is no difference of means to steer along.")
+    return x[mine].mean(0) - x[other].mean(0), int(mine.sum()), int(other.sum())
+
+
+def word_states(handle: Any, layer: int, words: tuple[str, ...] | list[str]) -> "np.ndarray":
+    """[words, hidden]: each word's residual state at block `layer`'s output, averaged over its own
+    tokens in every template sentence (raw text, no task prompt)."""
+    import numpy as np
+    import torch
+
+    from tools.internals.capture import captured_residual
+
+    out = []
+    for word in words:
+        per_template = []
+        for template in TEMPLATES:
+            sentence = template.format(w=word)
+            start = sentence.index(word)
+            end = start + len(word)
+            try:
+                enc = handle.tokenizer(sentence, return_offsets_mapping=True)
+                mask = [s < end and e > start and e > s for s, e in enc["offset_mapping"]]
+            except (NotImplementedError, KeyError, TypeError):  # a slow tokenizer: no offsets
+                enc = handle.tokenizer(sentence)
+                mask = [False] + [True] * (len(enc["input_ids"]) - 1)
+            if not any(mask):
+                mask = [True] * len(enc["input_ids"])
+            with torch.no_grad(), captured_residual(handle.model) as states:
+                handle.model(input_ids=torch.tensor([list(enc["input_ids"])]))
+            hidden = states[layer + 1][0][torch.tensor(mask, dtype=torch.bool)]
+            per_template.append(hidden.double().mean(0).numpy())
+        out.append(np.mean(per_template, axis=0))
+    return np.stack(out)
+
+
+def concept_lists(concept: str) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    """(canonical concept, its words, the contrast words, what the contrast is)."""
+    key = concept.lower()
+    key = ALIASES.get(key, key)
+    if key in AXES:
+        raise InputError(f"'{concept}' names an axis, not a direction to steer towards.",
+                         "Name a pole (concept 'positive', 'formal'...) or a `target` label.")
+    if key in _POLES:
+        return key, _POLES[key], _POLES[OPPOSITE[key]], "opposite words"
+    return concept, (concept,), NEUTRAL, "neutral words"
+
+
+def concept_direction(ctx: ToolContext, handle: Any, layer: int, words, contrast) -> "np.ndarray":
+    """Mean state of the words minus that of the contrast words, cached per (model, layer, lists)."""
+    import numpy as np
+
+    from tools.cache import cache_key
+
+    key = cache_key(tool="steer-concept", model=handle.content_hash, layer=layer, words=list(words),
+                    contrast=list(contrast), templates=list(TEMPLATES))
+    cached = ctx.cache.get(key)
+    if isinstance(cached, list) and len(cached) == handle.hidden_size:
+        return np.asarray(cached, dtype=np.float64)
+    direction = word_states(handle, layer, words).mean(0) - word_states(handle, layer, contrast).mean(0)
+    if direction.shape != (handle.hidden_size,):  # our bug: checked before it is cached
+        raise RuntimeError(f"Concept direction of shape {direction.shape}; expected ({handle.hidden_size},).")
+    ctx.cache.put(key, direction.tolist())
+    return direction
+
+
+def residual_norm(handle: Any, task: Any, text: str, layer: int) -> float:
+    """Mean L2 norm of the residual state at block `layer`'s output over the text's own tokens."""
+    import torch
+
+    from tools.internals.capture import captured_residual
+
+    encoded = task.encode(text)
+    with torch.no_grad(), captured_residual(handle.model) as states:
+        handle.model(input_ids=torch.tensor([list(encoded.input_ids)]))
+    mask = torch.tensor(encoded.content_mask, dtype=torch.bool)
+    return float(states[layer + 1][0][mask].norm(dim=-1).mean())
+
+
+def steered(handle: Any, task: Any, text: str, layer: int, vector: "torch.Tensor | None"):
+    """One reading of the model with `vector` added at `layer` (None: no hook at all):
+    (label probabilities [L], label-word mass) for classifiers, the Generation otherwise."""
+    context = nullcontext() if vector is None else steering(handle.model, layer, vector)
+    with context:
+        if task.is_classifier:
+            probs, mass = task.predict_proba([text], batch_size=1)
+            return probs[0], float(mass[0])
+        return task.generate(text, max_new_tokens=MAX_NEW_TOKENS)
+
+
+class Steer(Tool):
+    name = "steer"
+    description = ("Add a steering direction (the difference of class means, or a concept's words minus contrast "
+                   "words) to the residual stream at one layer and show how the prediction or continuation changes "
+                   "with the strength (a dose-response curve).")
+    Params = SteerParams
+    Output = SteerOutput
+    figure_name = "steering"
+    figure_caption = "Dose-response: label probabilities as the steering strength grows; the dotted line marks a flip."
+    triggers = (
+        Trigger(alternatives(
+            r"\bsteer(?:ing)?\b",  # not "steers"/"steered": "what steered it to negative?" asks for attribution
+            r"\bsteered (?:towards?|along|in the direction|with)\b",
+            r"\bactivation (?:addition|steering)\b",
+            r"\b(?:push|nudge)(?:es|ed|ing)? (?:the |its )?(?:activations?|residual stream|hidden states?)\b",
+            r"\b(?:push|nudge)(?:es|ed|ing)? the model\b",
+            r"(?:^\W*|\b(?:can|could|would|will) (?:you|i|we) (?:please )?|\bplease |\b(?:let'?s|try to|i want to"
+            r"|i'?d like to) )(?:push|nudge) (?:it|this|that|QUOTED|(?:review|id|item|row|instance|text) #?\d+)\b",
+            r"\bmake the model (?:more|less) [a-z-]+ (?:on|for|about|with)\s+(?:QUOTED|it\b|this|that|(?:review|id"
+            r"|item|row|instance|example|text) #?\d+)",
+            r"\b(?:add|adding|inject(?:ing)?)\b.{0,40}\b(?:direction|vector) (?:to|into|on)\b",
+            r"\bwith (?:a )?strength (?:of )?-?\d",
+            r"\bdose[- ]response\b",
+        ), priority=65),
+    )
+    intent_examples = (
+        "can you push review 5 towards positive?",
+        "steer it towards negative at layer 10",
+        "make the model more positive on 'the food was cold'",
+        "add a sentiment steering vector to review 3",
+        "what happens if I steer review 8 with strength 4",
+        "steer review 12 towards positive",
+        "nudge the model towards negative on review 4",
+        "apply a steering vector towards sarcasm to review 9",
+        "steer 'the movie was long' towards positive with strength 2",
+        "push the activations of review 7 towards negative at layer 5",
+        "activation addition on review 20 towards the negative label",
+        "show a dose-response curve for steering review 6",
+        "steer review 2 with a formality direction",
+    )
+    precise = True  # "steer" is an exact word; the learned model must not turn it into a counterfactual
+    needs_model = True
+    cacheable = True
+    knowledge_card = "steer"
+    version = "1"
+    examples = ("steer review 5 towards positive", "steer 'the soup was cold' towards positive at layer 10 with "
+                "strength 4")
+    concept_topic = r"steer|activation addition"
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """'what is steering?', 'how does activation steering work?': a question about the method,
+        with nothing to steer, goes to the tool that explains concepts."""
+        if query.ids() or query.texts or query.points_at_instance() or not query.search(_ASKS_WHAT):
+            return None
+        return next((tool.name for tool in REGISTRY.values() if tool.planner_role == "concept"), None)
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """A label named as a direction gives `target` ('towards positive', 'more negative', 'the
+        positive direction'); another word gives `concept` ('towards sarcasm', 'a formality
+        vector'); 'strength 4' gives `strength`. An axis ('a sentiment vector') gives neither."""
+        strength = query.search(r"\bstrength\s*(?:of|=|:|is)?\s*(-?\d+(?:\.\d+)?)")
+        if strength:
+            args["strength"] = float(strength.group(1))
+        label = next((label for label in query.labels if query.search(
+            r"\b(?:towards?|to|into|more|in the direction of|in favou?r of)\s+(?:the\s+)?(?:label\s+)?['\"]?"
+            rf"{re.escape(label)}\b") or query.search(
+            rf"\b{re.escape(label)}\s+(?:steering\s+)?(?:direction|vector|side)\b")), None)
+        concept = None if label else _concept(query, args)
+        if label:
+            args.pop("concept", None)
+            args["target"] = label
+        elif concept:
+            args.pop("target", None)
+            args["concept"] = concept
+        return args
+
+    def run(self, ctx: ToolContext, params: SteerParams) -> SteerOutput:
+        import numpy as np
+        import torch
+
+        text, origin = resolve_instance(ctx, params)
+        handle, task = ctx.model, ctx.task
+        n = handle.n_layers
+        layer = n // 2 if params.layer is None else params.layer
+        if not 0 <= layer < n:
+            raise InputError(f"Layer {layer} is out of range: the model has {n} layers (0 to {n - 1}).")
+        classifier = task.is_classifier
+        labels = list(task.labels) if classifier else []
+        if params.target is not None and classifier and params.target not in labels:
+            raise InputError(f"Unknown label {params.target!r}.", f"Labels: {', '.join(labels)}.")
+        if params.concept is None and not ctx.dataset.has_labels:
+            raise InputError("The dataset has no gold labels to build a direction from.",
+                             "Name a `concept` to steer towards, e.g. concept 'positive'.")
+        if params.concept is None and not classifier and params.target is None:
+            raise InputError("Name a `target` label or a `concept` to steer the generated text towards.")
+        if classifier and getattr(task, "calibrate", False):
+            task.calibration  # computed unsteered now: a hook must never leak into the cached calibration
+        dataset = ctx.dataset  # the workspace is touched before the model's lock, never under it
+        states = dataset_states(ctx) if params.concept is None else None
+        given = () if params.strength is None else tuple(dict.fromkeys((0.0, float(params.strength))))
+        strengths = given or DEFAULT_STRENGTHS
+        with handle.exclusive():
+            base = steered(handle, task, text, layer, None)
+            if params.concept is None:
+                target = params.target or (labels[int(np.argsort(base[0])[-2])] if classifier else None)
+                if target not in dataset.labels:
+                    raise InputError(f"No row has the gold label {target!r}.", f"Labels: {', '.join(dataset.labels)}.")
+                vector, n_target, n_other = rows_direction(states, [r.label for r in dataset.rows], target, layer)
+                info: dict[str, Any] = {"source": "rows", "label": target, "rows_target": n_target,
+                                        "rows_other": n_other, "contrast": "the other labels' rows"}
+                tracked = target if classifier else None
+            else:
+                concept, words, contrast, kind = concept_lists(params.concept)
+                vector = concept_direction(ctx, handle, layer, words, contrast)
+                info = {"source": "concept", "concept": concept, "words": list(words),
+                        "contrast_words": list(contrast), "contrast": kind}
+                tracked = next((label for label in labels if label.lower() == concept.lower()), None)
+            reference = residual_norm(handle, task, text, layer)
+            direction = torch.tensor(vector, dtype=torch.float32, device=handle.device)
+            readings = [base if s == 0 else steered(handle, task, text, layer, direction * s) for s in strengths]
+        norm = float(np.linalg.norm(vector))
+        info.update(norm=round(norm, 4), reference_norm=round(reference, 4),
+                    relative_norm=round(norm / max(reference, 1e-12), 4))
+        points = [_point(s, r, labels, tracked, readings[0]) for s, r in zip(strengths, readings)]
+        unsteered = points[0].predicted if classifier else (points[0].continuation or "")
+        already = tracked is not None and points[0].predicted == tracked
+        flip = next((p for p in points if p.strength != 0 and (
+            p.predicted == tracked if tracked is not None else p.changed)), None) if not already else None
+        return SteerOutput(
+            text=text, **origin, kind="classification" if classifier else "generation", layer=layer, layers=n,
+            direction=Direction(**info), tracked=tracked, unsteered=unsteered or "", points=points,
+            flips_at=flip.strength if flip else None,
+            flips_to=(flip.predicted if classifier else None) if flip else None,
+            already_target=already, monotonic=_monotonic(points),
+        )
+
+    def narrate(self, output: SteerOutput, args: dict[str, Any]) -> str:
+        o = output
+        d = o.direction
+        goal = f"**{d.label}**" if d.source == "rows" else f"the concept '{d.concept}'"
+        text = f"Steering {subject(o)} towards {goal} at layer {o.layer}: "
+        last = o.points[-1]
+        if o.kind == "classification":
+            text += _classifier_answer(o, last)
+            if o.tracked:
+                text += f" Probability of {o.tracked} by strength: " + "; ".join(
+                    f"{_num(p.strength)}: {p.tracked_probability:.3f} ({p.predicted})" for p in o.points) + "."
+                if o.monotonic is False:
+                    text += " It does not rise steadily with the strength."
+            else:
+                text += " Predictions by strength: " + "; ".join(
+                    f"{_num(p.strength)}: {p.predicted} ({max((p.probabilities or {}).values()):.3f})"
+                    for p in o.points) + "."
+        else:
+            text += (f"the continuation first changes at strength {_num(o.flips_at)}." if o.flips_at is not None else
+                     f"the continuation stays the same up to strength {_num(last.strength)}.")
+            text += " Continuations: " + "; ".join(f"{_num(p.strength)}: {quote(p.continuation or '', 80)}"
+                                                   for p in o.points) + "."
+        if d.source == "rows":
+            text += (f"\nThe direction is the mean residual state of the {d.rows_target} {d.label} rows minus that of "
+                     f"the {d.rows_other} other labelled rows (each row averaged over its own tokens)")
+        else:
+            text += (f"\nThe direction is the residual state of {len(d.words)} word(s) for '{d.concept}' minus "
+                     f"{len(d.contrast_words)} {d.contrast}, read in {len(TEMPLATES)} template sentences")
+        text += (f"; its norm is {d.norm:.3g}, {d.relative_norm:.2f} times this text's mean residual norm at that "
+                 "layer. Strength s adds s times the direction at every position. Steering shows a direction the "
+                 "model can be pushed along, not that the model uses it when it decides.")
+        return text
+
+    def figure(self, output: SteerOutput, path: Path) -> Path | None:
+        """Label probabilities against the strength; the tracked label bold, a flip dotted."""
+        if output.kind != "classification":
+            return None
+        from tools.figures import pyplot, save
+
+        plt = pyplot()
+        points = sorted(output.points, key=lambda p: p.strength)
+        x = [p.strength for p in points]
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        for label in points[0].probabilities or {}:
+            bold = label == output.tracked
+            ax.plot(x, [(p.probabilities or {})[label] for p in points], marker="o", linewidth=2.4 if bold else 1.2,
+                    alpha=1.0 if bold else 0.6, label=f"p({label})")
+        if output.flips_at is not None:
+            ax.axvline(output.flips_at, color="#444444", linestyle=":", label=f"flips to {output.flips_to}")
+        ax.axhline(0.5, color="#bbbbbb", linewidth=0.8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(f"strength (multiples of the direction, norm {output.direction.norm:.3g})")
+        ax.set_ylabel("probability")
+        towards = output.direction.label or output.direction.concept
+        ax.set_title(f"Steering towards {towards} at layer {output.layer}", fontsize=10, loc="left")
+        ax.legend(fontsize=8, loc="best")
+        return save(fig, path)
+
+    def caveats(self, ctx: ToolContext, params: SteerParams, output: dict[str, Any]) -> list[str]:
+        notes = []
+        d = output["direction"]
+        if d["source"] == "rows" and min(d["rows_target"], d["rows_other"]) < 5:
+            notes.append(f"The direction rests on only {d['rows_target']} rows of {d['label']} and "
+                         f"{d['rows_other']} other rows; it is noisy.")
+        if d["source"] == "concept" and d["contrast"] == "neutral words":
+            notes.append(f"'{d['concept']}' is not in the built-in lexicon, so its direction comes from the word "
+                         "itself against neutral words: it mixes the meaning with the word's form and frequency.")
+        masses = [p for p in output["points"] if p["label_mass"] is not None]
+        off = next((p for p in masses[1:] if p["label_mass"] < OFF_TASK * masses[0]["label_mass"]), None)
+        if off:
+            notes.append(f"At strength {_num(off['strength'])} the label words get only {off['label_mass']:.1%} of "
+                         f"the next-token probability ({masses[0]['label_mass']:.1%} unsteered): the model is pushed "
+                         "off the task, and the label probabilities there are renormalised from very little mass.")
+        biggest = max(abs(p["strength"]) for p in output["points"])
+        if biggest * d["relative_norm"] > 1:
+            notes.append(f"At strength {_num(biggest)} the added vector is longer than the text's own residual "
+                         "states; effects that large say little about the model's ordinary behaviour.")
+        return notes
+
+
+def _point(strength: float, reading: Any, labels: list[str], tracked: str | None, base: Any) -> SteerPoint:
+    if labels:
+        probs, mass = reading
+        predicted = labels[int(probs.argmax())]
+        return SteerPoint(
+            strength=strength, probabilities={label: round(float(p), 6) for label, p in zip(labels, probs)},
+            predicted=predicted, label_mass=round(mass, 6),
+            tracked_probability=round(float(probs[labels.index(tracked)]), 6) if tracked else None,
+            changed=predicted != labels[int(base[0].argmax())])
+    return SteerPoint(strength=strength, continuation=reading.text, changed=reading.token_ids != base.token_ids)
+
+
+def _monotonic(points: list[SteerPoint]) -> bool | None:
+    values = [p.tracked_probability for p in sorted(points, key=lambda p: p.strength)]
+    if len(values) < 3 or any(v is None for v in values):
+        return None
+    return all(b >= a - 1e-4 for a, b in zip(values, values[1:]))
+
+
+def _num(value: float | None) -> str:
+    return f"{value:g}" if value is not None else "none"
+
+
+def _classifier_answer(o: SteerOutput, last: SteerPoint) -> str:
+    base = o.points[0]
+    if o.already_target:
+        return (f"the model already predicts {o.tracked} without steering ({base.tracked_probability:.3f}); at "
+                f"strength {_num(last.strength)} its probability is {last.tracked_probability:.3f}.")
+    if o.flips_at is not None:
+        return f"the prediction flips from {o.unsteered} to {o.flips_to} at strength {_num(o.flips_at)}."
+    if o.tracked:
+        return (f"the prediction never flips to {o.tracked}: at strength {_num(last.strength)} it is still "
+                f"{last.predicted} (probability of {o.tracked} {last.tracked_probability:.3f}, "
+                f"{base.tracked_probability:.3f} unsteered).")
+    return f"the prediction stays {o.unsteered} up to strength {_num(last.strength)}."
+
+
+_NOT_CONCEPTS = {"the", "a", "an", "it", "this", "that", "them", "review", "row", "item", "text", "label", "labels",
+                 "layer", "strength", "model", "same", "other", "opposite", "steering", "direction", "vector",
+                 "concept", "class", "sentiment", "new", "random", "more", "less", "being", "its", "target"}
+
+
+def _concept(query: PlanQuery, args: dict[str, Any]) -> str | None:
+    """'towards sarcasm', 'a formality (steering) vector', 'make the model more formal on ...'; a
+    quoted concept ('towards "irony"') is the quoted text that is not the instance."""
+    for pattern in (r"\btowards?\s+(?:more\s+|being\s+)?(?:the\s+)?(?:concept\s+(?:of\s+)?)?([a-z][a-z-]+)",
+                    r"\b(?:an?|the|with)\s+(?:an?\s+)?([a-z][a-z-]+)\s+(?:steering\s+)?(?:direction|vector)\b",
+                    r"\bmake the model (?:more|less)\s+([a-z][a-z-]+)"):
+        m = query.search(pattern)
+        if not m:
+            continue
+        word = m.group(1)
+        if word == "QUOTED":
+            n = query.text[:m.start(1)].count("QUOTED")
+            quoted = query.texts[n] if n < len(query.texts) else None
+            return quoted if quoted and quoted != args.get("text") and len(quoted.split()) <= 3 else None
+        word = word.lower()
+        if word not in _NOT_CONCEPTS and word not in {label.lower() for label in query.labels}:
+            return word
+    return None
