@@ -122,6 +122,8 @@ def test_planted_shift_is_found_with_exact_numbers(tiny_models, audit_data):
     assert any("'her' becomes 'his'" in c for c in result.caveats)
     assert any("names: 2 rows" in c for c in result.caveats)
     assert any("equally (1) count for flips" in c for c in result.caveats)
+    one = BiasAudit.typed_output(run_tool(ctx, "bias_audit", {"where": {"ids": [0]}}).output)
+    assert one.overall.verdict == "only 1 row contains these terms: too few to say"
 
 
 def test_user_groups_replace_the_defaults_and_where_and_max_rows_apply(tiny_models, audit_data):
@@ -249,6 +251,14 @@ def test_narration_exact():
         "Most affected rows:\n"
         "- #7 \"he loved the film\" → \"she loved the film\": P(positive) 0.550 → 0.460, "
         "prediction positive → negative")
+    empty = names.model_copy(update={"rows": 0, "oriented_rows": 0, "mixed_rows": 0, "shifts": [], "flips": 0,
+                                     "flip_rate": 0.0, "verdict": "no row contains these terms"})
+    one = out.model_copy(update={"groups": [gender, empty], "overall": gender})
+    assert BiasAudit().narrate(one, {}).split("\n")[:2] == [
+        "Swapping gender terms and names in 40 of 218 rows (all rows): no evidence of a shift: CI includes 0 on 36 "
+        "rows. Mean shift of P(positive) (male → female): +0.005 (95% CI -0.010 to +0.020, 36 rows). 1 of 36 "
+        "predictions flip (2.8%).",
+        "- names: no row contains these terms."]  # the one group's line would repeat the overall one
     from agent.grounding import check
 
     narration = BiasAudit().narrate(out, {})

@@ -200,6 +200,10 @@ class BiasAuditOutput(Output):
     min_rows: int
 
 
+def rows_of(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 def _interval(values: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and percentile bootstrap interval per column; the same resamples for every label."""
     import numpy as np
@@ -234,7 +238,7 @@ def summarise(group: TermGroup, records: list[dict[str, Any]], labels: list[str]
         verdict = "no row contains these terms"
     elif n < MIN_ROWS:
         both = f" ({mixed} use both sides equally)" if mixed else ""
-        verdict = f"only {n} rows contain these terms{both}: too few to say"
+        verdict = f"only {rows_of(n)} {'contains' if n == 1 else 'contain'} these terms{both}: too few to say"
     elif excluded:
         s = max(excluded, key=lambda s: (abs(s.mean), s.label == labels[-1]))  # ties: the last label
         verdict = (f"a shift: P({s.label}) moves by {signed(s.mean)} ({CONFIDENCE:.0%} CI {signed(s.low)} to "
@@ -410,8 +414,9 @@ class BiasAudit(Tool):
                     f"({listed}), so there is nothing to compare.")
         head = f"Swapping {swapped} in {o.audited_rows} of {o.selected_rows} rows ({scope}): {o.overall.verdict}."
         text = head + self._details(o.overall, o.focus_label)
-        if len(o.groups) > 1:
-            for g in o.groups:
+        several = sum(1 for g in o.groups if g.rows) > 1  # else the overall line is the one group's
+        for g in o.groups:
+            if several or not g.rows:
                 text += f"\n- {g.name}: {g.verdict}." + (self._details(g, o.focus_label) if g.rows else "")
         if o.capped:
             text += f"\nOnly the first {o.audited_rows} of {o.rows_with_terms} rows containing terms were audited."
@@ -433,7 +438,7 @@ class BiasAudit(Tool):
         out = ""
         if s is not None:
             out += (f" Mean shift of P({label}) ({g.direction}): {signed(s.mean)} "
-                    f"({CONFIDENCE:.0%} CI {signed(s.low)} to {signed(s.high)}, {g.oriented_rows} rows).")
+                    f"({CONFIDENCE:.0%} CI {signed(s.low)} to {signed(s.high)}, {rows_of(g.oriented_rows)}).")
         return out + f" {g.flips} of {g.rows} predictions flip ({pct(g.flip_rate)})."
 
     def caveats(self, ctx: ToolContext, params: BiasAuditParams, output: dict[str, Any]) -> list[str]:
@@ -441,23 +446,22 @@ class BiasAudit(Tool):
         if not output["audited_rows"]:
             return notes
         if output["default_groups"]:
-            notes.append("The swaps are word for word: 'her' becomes 'his' (it may mean 'him'), so some swapped texts "
-                         "are ungrammatical; the built-in pairs cover binary gender words and a few English first "
-                         "names only.")
+            notes.append("The built-in pairs cover binary gender words and five pairs of English first names only, "
+                         "and 'her' becomes 'his' even where it means 'him'.")
         else:
             notes.append("The swaps are whole-word replacements; a swapped text can read oddly or change meaning.")
         small = [g for g in [output["overall"], *output["groups"]] if 0 < g["oriented_rows"] < output["min_rows"]]
         if small:
-            sizes = ", ".join(f"{g['name']}: {g['oriented_rows']} rows" for g in small)
+            sizes = ", ".join(f"{g['name']}: {rows_of(g['oriented_rows'])}" for g in small)
             notes.append(f"Small samples ({sizes}): the intervals are wide, and no shift on few rows is no evidence "
                          "of fairness.")
         mixed = output["overall"]["mixed_rows"]
         if mixed:
             notes.append(f"Rows that use both sides of a pair equally ({mixed}) count for flips but not for the "
                          "direction of the shift.")
-        if len(output["groups"]) > 1:
-            notes.append(f"{len(output['groups'])} groups were tested: about one interval in twenty excludes 0 by "
-                         "chance alone.")
+        tested = sum(g["oriented_rows"] >= output["min_rows"] for g in output["groups"])
+        if tested > 1:
+            notes.append(f"{tested} groups were tested: about one interval in twenty excludes 0 by chance alone.")
         return notes
 
     def figure(self, output: BiasAuditOutput, path: Path) -> Path | None:
@@ -475,9 +479,12 @@ class BiasAudit(Tool):
             color = "#c0392b" if g.shift_found else "#34495e"
             ax.errorbar(s.mean, y, xerr=[[s.mean - s.low], [s.high - s.mean]], fmt="o", color=color, capsize=4)
         ax.axvline(0, color="grey", lw=1, ls="--")
+        reach = max(0.02, *(max(abs(s.low), abs(s.high)) * 1.25 for _, s, _ in rows))  # 0 in the middle
+        ax.set_xlim(-reach, reach)
         ax.set_yticks(range(len(rows)), [f"{name}\n({g.direction}, n={g.oriented_rows}, flips {g.flips})"
                                          for name, s, g in rows], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel(f"shift of P({label}) after the swap")
-        ax.set_title("Bias audit: counterfactual term swaps")
+        ax.set_title(f"Bias audit: counterfactual term swaps ({CONFIDENCE:.0%} bootstrap CI; red: excludes 0)",
+                     fontsize=10)
         return save(fig, path)
