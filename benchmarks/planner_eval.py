@@ -1,8 +1,8 @@
 """Prints the offline planner's exact-plan accuracy and latency.
 
     python benchmarks/planner_eval.py            # development sets (every set already looked at)
-    python benchmarks/planner_eval.py --heldout  # the current held-out sets, v3 (report these; never tune on them)
-    python benchmarks/planner_eval.py --failures # also list the wrong plans (development sets only)
+    python benchmarks/planner_eval.py --heldout  # the current held-out sets, v4 (report these; never tune on them)
+    python benchmarks/planner_eval.py --failures # also list the wrong plans (add --heldout only once a set is retired)
     python benchmarks/planner_eval.py --typos    # also: exact plans with one random typo per question
 """
 from __future__ import annotations
@@ -31,18 +31,20 @@ def make() -> RulePlanner:
 
 def main() -> None:
     heldout = "--heldout" in sys.argv
-    show = "--failures" in sys.argv and not heldout
+    show = "--failures" in sys.argv
     if heldout:
-        sets = [("whybox held-out v3 single questions (141)", "single", load_jsonl("heldout_single_v3.jsonl")),
-                ("whybox held-out v3 conversations (turns)", "conv", load_jsonl("heldout_conversations_v3.jsonl"))]
+        sets = [("whybox held-out v4 single questions (150)", "single", load_jsonl("heldout_single_v4.jsonl")),
+                ("whybox held-out v4 conversations (turns)", "conv", load_jsonl("heldout_conversations_v4.jsonl"))]
     else:  # every set that has been looked at (tests/planner_eval/README.md)
         sets = [("CoXQL development 70%", "single", coxql_items("dev")),
                 ("CoXQL 30% (held out until session 6)", "single", coxql_items("heldout")),
                 ("whybox v1 single questions", "single", load_jsonl("heldout_single.jsonl")),
                 ("whybox v2 single questions", "single", load_jsonl("heldout_single_v2.jsonl")),
+                ("whybox v3 single questions", "single", load_jsonl("heldout_single_v3.jsonl")),
                 ("whybox development conversations (turns)", "conv", load_jsonl("dev_conversations.jsonl")),
                 ("whybox v1 conversations (turns)", "conv", load_jsonl("heldout_conversations.jsonl")),
-                ("whybox v2 conversations (turns)", "conv", load_jsonl("heldout_conversations_v2.jsonl"))]
+                ("whybox v2 conversations (turns)", "conv", load_jsonl("heldout_conversations_v2.jsonl")),
+                ("whybox v3 conversations (turns)", "conv", load_jsonl("heldout_conversations_v3.jsonl"))]
     start = time.perf_counter()
     make().plan("warm up")  # start-up (the intent model's encoder) is not per-question latency
     print(f"planner {VERSION}; start-up {time.perf_counter() - start:.2f} s")
@@ -53,7 +55,8 @@ def main() -> None:
         start = time.perf_counter()
         score = (score_single if kind == "single" else score_conversations)(make, items)
         ms = (time.perf_counter() - start) * 1000 / score.total
-        print(f"{name}: {score.right}/{score.total} = {score.rate:.1%} exactly right; {ms:.2f} ms per question")
+        print(f"{name}: {score.right}/{score.total} = {score.rate:.1%} exactly right; "
+              f"{score.wrong_calls} ran other calls ({score.wrong_calls / score.total:.1%}); {ms:.2f} ms per question")
         if show:
             for question, got, gold in score.failures:
                 print(f"  x {question!r}\n      got  {got}\n      gold {gold}")

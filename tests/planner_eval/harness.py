@@ -25,6 +25,7 @@ Calls = list[dict[str, Any]]
 class Score:
     right: int = 0
     total: int = 0
+    wrong_calls: int = 0  # plans that run calls other than the gold ones (the silent failures), not asks
     failures: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     @property
@@ -36,6 +37,7 @@ class Score:
         self.right += ok
         if not ok:
             self.failures.append((question, got, gold))
+            self.wrong_calls += bool(got[0] if isinstance(got, tuple) else got)
 
 
 def calls_match(got: Calls, gold: Calls, got_message: str | None, gold_message: str | None) -> bool:
