@@ -8,50 +8,39 @@ per model, task and texts). `concept` (a word): the word's own tokens in templat
 averaged over a tiny built-in list for a few poles and contrasted with the opposite pole; any other
 word is itself against neutral words. Strength multiplies the raw difference (CAA's multiplier);
 strength 0 runs with no hook at all. The hook holds the model's lock and is removed also after an
-error (design.md habits 10 and 15). Details and limits: prompts/cards/steer.md.
+error (design.md habits 10 and 15). The machinery (hook, directions, readings) lives in
+tools/internals/steering.py; this module is the tool. Details and limits: prompts/cards/steer.md.
 """
 from __future__ import annotations
 
 import re
-import threading
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from tools.base import REGISTRY, InstanceParams, Output, Tool
 from tools.common import dataset_states, resolve_instance
-from tools.errors import InputError, ToolUnavailable
+from tools.errors import InputError
+from tools.internals.steering import (  # the machinery; the three marked F401 are re-exported for the tests
+    NEUTRAL,  # noqa: F401
+    POLES,
+    TEMPLATES,
+    concept_direction,
+    concept_lists,
+    residual_norm,
+    rows_direction,
+    steered,
+    steering,  # noqa: F401
+    word_states,  # noqa: F401
+)
 from tools.narration import quote, subject
 from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
-    import numpy as np
-    import torch
-
     from tools.context import ToolContext
 
 DEFAULT_STRENGTHS = (0.0, 1.0, 2.0, 4.0, 8.0)
-MAX_NEW_TOKENS = 20  # generation: the continuation read at each strength
-TEMPLATES = ("It is {w}.", "That was {w}.", "I found it {w}.")  # never the first token (attention sinks)
-NEUTRAL = ("wooden", "square", "blue", "metal", "yearly", "green", "round", "plastic")
-_POLES = {
-    "positive": ("good", "great", "excellent", "wonderful", "amazing", "lovely", "fantastic", "delightful"),
-    "negative": ("bad", "terrible", "awful", "horrible", "poor", "disappointing", "dreadful", "boring"),
-    "formal": ("formal", "courteous", "respectful", "professional", "proper", "dignified", "ceremonious", "polite"),
-    "informal": ("casual", "chatty", "slangy", "relaxed", "laid-back", "cheeky", "breezy", "informal"),
-    "happy": ("happy", "joyful", "cheerful", "glad", "delighted", "elated", "merry", "content"),
-    "sad": ("sad", "unhappy", "miserable", "gloomy", "sorrowful", "depressed", "downcast", "heartbroken"),
-    "angry": ("angry", "furious", "irate", "enraged", "mad", "outraged", "livid", "hostile"),
-    "calm": ("calm", "peaceful", "serene", "relaxed", "tranquil", "composed", "placid", "quiet"),
-}
-OPPOSITE = {"positive": "negative", "negative": "positive", "formal": "informal", "informal": "formal",
-            "happy": "sad", "sad": "happy", "angry": "calm", "calm": "angry"}
-ALIASES = {"positivity": "positive", "negativity": "negative", "formality": "formal", "casual": "informal",
-           "informality": "informal", "happiness": "happy", "joy": "happy", "sadness": "sad", "anger": "angry",
-           "calmness": "calm"}
-AXES = ("sentiment", "polarity", "emotion", "tone", "style", "label", "labels", "class")  # an axis, not a pole
 # "what is steering?", "how does it work": wordings of a question about the method itself.
 _ASKS_WHAT = alternatives(
     r"^\W*(?:so |and |ok(?:ay)?,? )?what(?:'s| is| are| does)\b(?! (?:happens|would|will))",
@@ -68,7 +57,7 @@ class SteerParams(InstanceParams):
                                                           "residual state minus the other rows'); default: the most "
                                                           "likely label other than the predicted one")
     concept: str | None = Field(default=None, description="a concept word to steer towards instead (built-in lists "
-                                                           "for " + ", ".join(_POLES) + "; else the word itself)")
+                                                           "for " + ", ".join(POLES) + "; else the word itself)")
     layer: int | None = Field(default=None, description="0-based block whose output is steered (default: the middle)")
     strength: float | None = Field(default=None, ge=-100, le=100, description="multiple of the direction to add "
                                    "(default: a sweep 0, 1, 2, 4, 8); strength 0 always runs as the reference")
@@ -130,131 +119,6 @@ class SteerOutput(Output):
     already_target: bool
     monotonic: bool | None  # tracked probability never falls as the strength grows (3+ points)
 
-
-@contextmanager
-def steering(model: Any, layer: int, vector: "torch.Tensor") -> Iterator[None]:
-    """Add `vector` to the output of block `layer` at every position, for forward passes of this
-    thread, while the context is open; holds the model's lock and removes the hook on exit."""
-    from tools.models.architecture import decoder_layers
-    from tools.models.lock import model_lock
-
-    blocks = decoder_layers(model)
-    if not blocks:
-        raise ToolUnavailable("whybox does not know where this architecture keeps its transformer blocks.")
-    owner = threading.get_ident()
-
-    def hook(module, args, output):
-        if threading.get_ident() != owner:
-            return None
-        if isinstance(output, tuple):
-            return (output[0] + vector.to(output[0].dtype), *output[1:])
-        return output + vector.to(output.dtype)
-
-    with model_lock(model):
-        handle = blocks[layer].register_forward_hook(hook)
-        try:
-            yield
-        finally:
-            handle.remove()
-
-
-def rows_direction(states: "np.ndarray", labels: list[str | None], target: str, layer: int) -> tuple[Any, int, int]:
-    """(mean state of the `target` rows minus the mean of the other labelled rows at block
-    `layer`'s output, rows of the target, other rows). `states` is [rows, layers+1, hidden]."""
-    import numpy as np
-
-    x = states[:, layer + 1, :].astype(np.float64)
-    mine = np.array([label == target for label in labels])
-    other = np.array([label is not None and label != target for label in labels])
-    if not mine.any() or not other.any():
-        missing = target if not mine.any() else "any other label"
-        raise InputError(f"No labelled rows of {missing}, so there is no difference of means to steer along.")
-    return x[mine].mean(0) - x[other].mean(0), int(mine.sum()), int(other.sum())
-
-
-def word_states(handle: Any, layer: int, words: tuple[str, ...] | list[str]) -> "np.ndarray":
-    """[words, hidden]: each word's residual state at block `layer`'s output, averaged over its own
-    tokens in every template sentence (raw text, no task prompt)."""
-    import numpy as np
-    import torch
-
-    from tools.internals.capture import captured_residual
-
-    out = []
-    for word in words:
-        per_template = []
-        for template in TEMPLATES:
-            sentence = template.format(w=word)
-            start = sentence.index(word)
-            end = start + len(word)
-            try:
-                enc = handle.tokenizer(sentence, return_offsets_mapping=True)
-                mask = [s < end and e > start and e > s for s, e in enc["offset_mapping"]]
-            except (NotImplementedError, KeyError, TypeError):  # a slow tokenizer: no offsets
-                enc = handle.tokenizer(sentence)
-                mask = [False] + [True] * (len(enc["input_ids"]) - 1)
-            if not any(mask):
-                mask = [True] * len(enc["input_ids"])
-            with torch.no_grad(), captured_residual(handle.model) as states:
-                handle.model(input_ids=torch.tensor([list(enc["input_ids"])]))
-            hidden = states[layer + 1][0][torch.tensor(mask, dtype=torch.bool)]
-            per_template.append(hidden.double().mean(0).numpy())
-        out.append(np.mean(per_template, axis=0))
-    return np.stack(out)
-
-
-def concept_lists(concept: str) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
-    """(canonical concept, its words, the contrast words, what the contrast is)."""
-    key = concept.lower()
-    key = ALIASES.get(key, key)
-    if key in AXES:
-        raise InputError(f"'{concept}' names an axis, not a direction to steer towards.",
-                         "Name a pole (concept 'positive', 'formal'...) or a `target` label.")
-    if key in _POLES:
-        return key, _POLES[key], _POLES[OPPOSITE[key]], "opposite words"
-    return concept, (concept,), NEUTRAL, "neutral words"
-
-
-def concept_direction(ctx: ToolContext, handle: Any, layer: int, words, contrast) -> "np.ndarray":
-    """Mean state of the words minus that of the contrast words, cached per (model, layer, lists)."""
-    import numpy as np
-
-    from tools.cache import cache_key
-
-    key = cache_key(tool="steer-concept", model=handle.content_hash, layer=layer, words=list(words),
-                    contrast=list(contrast), templates=list(TEMPLATES))
-    cached = ctx.cache.get(key)
-    if isinstance(cached, list) and len(cached) == handle.hidden_size:
-        return np.asarray(cached, dtype=np.float64)
-    direction = word_states(handle, layer, words).mean(0) - word_states(handle, layer, contrast).mean(0)
-    if direction.shape != (handle.hidden_size,):  # our bug: checked before it is cached
-        raise RuntimeError(f"Concept direction of shape {direction.shape}; expected ({handle.hidden_size},).")
-    ctx.cache.put(key, direction.tolist())
-    return direction
-
-
-def residual_norm(handle: Any, task: Any, text: str, layer: int) -> float:
-    """Mean L2 norm of the residual state at block `layer`'s output over the text's own tokens."""
-    import torch
-
-    from tools.internals.capture import captured_residual
-
-    encoded = task.encode(text)
-    with torch.no_grad(), captured_residual(handle.model) as states:
-        handle.model(input_ids=torch.tensor([list(encoded.input_ids)]))
-    mask = torch.tensor(encoded.content_mask, dtype=torch.bool)
-    return float(states[layer + 1][0][mask].norm(dim=-1).mean())
-
-
-def steered(handle: Any, task: Any, text: str, layer: int, vector: "torch.Tensor | None"):
-    """One reading of the model with `vector` added at `layer` (None: no hook at all):
-    (label probabilities [L], label-word mass) for classifiers, the Generation otherwise."""
-    context = nullcontext() if vector is None else steering(handle.model, layer, vector)
-    with context:
-        if task.is_classifier:
-            probs, mass = task.predict_proba([text], batch_size=1)
-            return probs[0], float(mass[0])
-        return task.generate(text, max_new_tokens=MAX_NEW_TOKENS)
 
 
 class Steer(Tool):

@@ -26,6 +26,19 @@ def _walk(root: nn.Module, path: str) -> nn.Module | None:
     return node if isinstance(node, nn.Module) else None
 
 
+# Bidirectional encoder families, matched against `config.model_type` (their blocks are the BERT-style
+# paths above). Tools that read a prediction position need this: an encoder's classifier reads the
+# first token ([CLS]), a left-to-right model the last, and a later position cannot affect an earlier
+# one only in the latter.
+ENCODER_FAMILIES = ("bert", "roberta", "distilbert")
+
+
+def is_encoder(model: nn.Module) -> bool:
+    """True for a bidirectional encoder (BERT, RoBERTa, DistilBERT), from the model's config."""
+    model_type = str(getattr(getattr(model, "config", None), "model_type", "")).lower()
+    return any(family in model_type for family in ENCODER_FAMILIES)
+
+
 def decoder_layers(model: nn.Module) -> nn.ModuleList | None:
     """The model's list of blocks, or None for an architecture we do not know yet."""
     for path in _LAYER_PATHS:
