@@ -22,8 +22,8 @@ def isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "whybox-home"
     monkeypatch.setenv("WHYBOX_HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    for name in ("WHYBOX_MODEL", "WHYBOX_DATA", "WHYBOX_LLM", "WHYBOX_LABELS", "WHYBOX_TASK", "OPENAI_BASE_URL",
-                 "OPENAI_API_KEY"):
+    for name in ("WHYBOX_MODEL", "WHYBOX_DATA", "WHYBOX_LLM", "WHYBOX_LABELS", "WHYBOX_LABEL_NAMES", "WHYBOX_TASK",
+                 "OPENAI_BASE_URL", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return home
 

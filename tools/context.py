@@ -74,7 +74,7 @@ class Workspace:
         if self._task is not None:
             return self._task.signature
         s = self.settings
-        return peek_task_signature(self._folder[0], s.task, self.labels, s.max_new_tokens)
+        return peek_task_signature(self._folder[0], s.task, self.labels, s.max_new_tokens, self.label_words)
 
     @property
     def labels(self) -> list[str] | None:
@@ -82,6 +82,23 @@ class Workspace:
         if self.settings.labels:
             return list(self.settings.labels)
         return self.dataset.labels or None
+
+    @property
+    def label_words(self) -> list[str] | None:
+        """What a causal LM answers for each label: `label_names` where given, else the label itself.
+        A name for a label that is not in the label set is a typo worth a message."""
+        names = dict(self.settings.label_names or ())
+        labels = self.labels
+        if not names:
+            return None
+        unknown = [k for k in names if k not in (labels or [])]
+        if unknown:
+            from tools.errors import InputError
+
+            raise InputError(f"--label-names names {', '.join(map(repr, unknown))}, which "
+                             f"{'is' if len(unknown) == 1 else 'are'} not a label here.",
+                             f"The labels are: {', '.join(labels or []) or '(none)'}.")
+        return [names.get(label, label) for label in labels or []]
 
     @cached_property
     def knowledge(self):
@@ -96,7 +113,8 @@ class Workspace:
     def task(self) -> Task:
         with self._lock:
             if self._task is None:
-                self._task = build_task(self.model, self.settings.task, self.labels, self.settings.max_new_tokens)
+                self._task = build_task(self.model, self.settings.task, self.labels, self.settings.max_new_tokens,
+                                        self.label_words)
             return self._task
 
     def predictions(self) -> PredictionTable:

@@ -104,5 +104,6 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
     caveats = tool.caveats(ctx, params, output)
     card = tool.card_for(params, output)
     if card and (main := caveat(card)):
-        caveats.insert(0, f"{main['text']} ({main['source']})")
+        loud = [c for c in caveats if c.startswith("Warning:")]  # a tool's loud warnings come before the card's
+        caveats = loud + [f"{main['text']} ({main['source']})"] + [c for c in caveats if c not in loud]
     return ToolResult(tool=name, params=clean, output=output, caveats=caveats, provenance=provenance)

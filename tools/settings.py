@@ -28,6 +28,25 @@ def _split_labels(value: str | None) -> tuple[str, ...] | None:
     return labels or None
 
 
+def parse_label_names(value: str | None) -> tuple[tuple[str, str], ...] | None:
+    """'0=not offensive,1=offensive' -> (("0", "not offensive"), ("1", "offensive")): what a causal LM
+    is asked to answer for each gold label (its verbalizer)."""
+    if not value:
+        return None
+    pairs = []
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        label, sep, word = part.partition("=")
+        if not sep or not label.strip() or not word.strip():
+            from tools.errors import InputError
+
+            raise InputError(f"Cannot read the label name {part.strip()!r}.",
+                             "Write LABEL=WORDS pairs separated by commas: \"0=not offensive,1=offensive\".")
+        pairs.append((label.strip(), word.strip()))
+    return tuple(pairs) or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a session needs to know, frozen so it can be shared between threads."""
@@ -39,6 +58,7 @@ class Settings:
     label_column: str | None = "label"
     id_column: str | None = "id"
     labels: tuple[str, ...] | None = None  # label names; for causal LMs also the label words
+    label_names: tuple[tuple[str, str], ...] | None = None  # causal LMs: gold label -> words it answers with
     task: str = "auto"  # auto | classify | generate
     llm: str | None = None  # e.g. "openai:gpt-4o-mini" or "local"; None = offline planner
     openai_base_url: str | None = None
@@ -58,6 +78,7 @@ class Settings:
             "text_column": env.get("WHYBOX_TEXT_COLUMN", "text"),
             "label_column": env.get("WHYBOX_LABEL_COLUMN", "label"),
             "labels": _split_labels(env.get("WHYBOX_LABELS")),
+            "label_names": parse_label_names(env.get("WHYBOX_LABEL_NAMES")),
             "task": env.get("WHYBOX_TASK", "auto"),
             "llm": env.get("WHYBOX_LLM") or None,
             "openai_base_url": env.get("OPENAI_BASE_URL") or None,
@@ -68,6 +89,10 @@ class Settings:
                 continue
             if key == "labels" and isinstance(value, str):
                 value = _split_labels(value)
+            if key == "label_names" and isinstance(value, str):
+                value = parse_label_names(value)
+            if key == "label_names" and isinstance(value, dict):
+                value = tuple((str(k), str(v)) for k, v in value.items())
             if key == "home":
                 value = Path(str(value)).expanduser()
             values[key] = value

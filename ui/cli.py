@@ -17,6 +17,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--text-column", help="column holding the text (default: text)")
     group.add_argument("--label-column", help="column holding the gold label (default: label)")
     group.add_argument("--labels", help="comma-separated labels; for a causal LM also its label words")
+    group.add_argument("--label-names", metavar="MAP",
+                       help='causal LMs: the words to answer for each gold label, e.g. "0=not offensive,1=offensive"')
     group.add_argument("--task", choices=["auto", "classify", "generate"], help="what the model does (default: auto)")
     group.add_argument("--home", help="WHYBOX_HOME: caches, converted models, stores")
 
@@ -73,7 +75,7 @@ def _settings(ns: argparse.Namespace):
 
     return Settings.from_env(
         model=ns.model, data=ns.data, text_column=ns.text_column, label_column=ns.label_column,
-        labels=ns.labels, task=ns.task, home=ns.home,
+        labels=ns.labels, label_names=ns.label_names, task=ns.task, home=ns.home,
     )
 
 

@@ -7,13 +7,12 @@ from pydantic import Field
 
 from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
+from tools.label_checks import LOW_LABEL_MASS, NAMES_HINT
 from tools.narration import quote, subject
 from tools.planning import PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
-
-LOW_LABEL_MASS = 0.05
 
 
 class PredictParams(InstanceParams):
@@ -135,9 +134,14 @@ class Predict(Tool):
         if output.get("kind") == "classification":
             if output["label_mass"] < LOW_LABEL_MASS:
                 notes.append(
-                    f"The model put only {output['label_mass']:.1%} of its next-token probability on the label "
+                    f"Warning: the model put only {output['label_mass']:.1%} of its answer probability on the label "
                     "words; the label probabilities are renormalised and calibrated from that small share."
                 )
+            gold, labels = output.get("gold_label"), list(output.get("probabilities") or {})
+            if gold is not None and gold not in labels:
+                notes.append(f"Warning: the gold label {gold!r} is not one the model can predict "
+                             f"({', '.join(map(repr, labels))}), so no prediction can be right; if they name the "
+                             f"same classes, {NAMES_HINT}.")
             if output["probability"] < 0.6:
                 notes.append("The prediction is close to a coin flip.")
         return notes

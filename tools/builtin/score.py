@@ -10,6 +10,7 @@ from pydantic import Field
 from tools.base import Output, Params, Tool
 from tools.common import labelled_rows
 from tools.errors import InputError
+from tools.label_checks import label_set_notes, never_predicted, unproducible_gold
 from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
@@ -61,6 +62,16 @@ class ScoreOutput(Output):
     majority_baseline: float  # accuracy of always predicting the most common gold label
     by: str | None = None  # the column of `groups`
     groups: list[GroupScore] | None = None  # one per value of `by`, best first
+    model_labels: list[str] | None = None  # the labels the model can predict
+    label_mass: float | None = None  # mean share of the answer on the label words (label-word classifiers)
+    unproducible: dict[str, int] = Field(default_factory=dict)  # gold labels the model has no label for: rows
+    never_predicted: list[str] = Field(default_factory=list)  # model labels no selected row gets
+
+
+def _label_words(ctx: ToolContext) -> bool:
+    """Whether the predictions come from label words (a mass to report), without loading the model."""
+    workspace = getattr(ctx, "workspace", None)
+    return str(getattr(workspace, "task_signature", "")).startswith("label_words")
 
 
 def compute_score(metric: str, gold: list[str], predicted: list[str], probs: np.ndarray, labels: list[str],
@@ -189,6 +200,8 @@ class Score(Tool):
         predicted = [table.labels[i] for i in probs.argmax(axis=1)]
         average = params.average or "macro"
         value, per_label = compute_score(params.metric, gold, predicted, probs, table.labels, average)
+        positions = [index[r.id] for r in rows]
+        mass = float(table.label_mass[positions].mean()) if _label_words(ctx) else None
         groups = None
         if params.by is not None:
             groups = group_scores(ctx, params, rows, gold, predicted, probs, table.labels, average)
@@ -203,10 +216,18 @@ class Score(Tool):
             correct=int(sum(g == p for g, p in zip(gold, predicted))),
             selection=(params.where or Where()).describe(),
             majority_baseline=round(max(gold.count(label) for label in set(gold)) / len(gold), 4),
+            model_labels=list(table.labels),
+            label_mass=None if mass is None else round(mass, 4),
+            unproducible=unproducible_gold(table.labels, gold),
+            never_predicted=never_predicted(table.labels, predicted),
         )
 
     def caveats(self, ctx: ToolContext, params: ScoreParams, output: dict[str, Any]) -> list[str]:
-        notes = []
+        notes = label_set_notes(output.get("model_labels") or [], output.get("unproducible") or {},
+                                output.get("never_predicted") or [], output["rows"], output.get("label_mass"))
+        if output["metric"] == "accuracy" and output["value"] == 0 and not output.get("unproducible"):
+            notes.append("Warning: no selected row is predicted correctly; check that the labels the model answers "
+                         "with mean the same as the gold labels.")
         if output["rows"] < SMALL_SAMPLE:
             notes.append(f"Only {output['rows']} rows: the {output['metric']} figure is noisy.")
         if output["metric"] in PER_LABEL and output["majority_baseline"] == 1.0:

@@ -61,7 +61,8 @@ class Dataset:
 
     @property
     def labels(self) -> list[str]:
-        return sorted({row.label for row in self.rows if row.label is not None})
+        """Sorted; integer labels in numeric order (2 before 10)."""
+        return sorted({row.label for row in self.rows if row.label is not None}, key=_label_order)
 
     @property
     def has_labels(self) -> bool:
@@ -103,6 +104,22 @@ class Dataset:
     def content_hash(self) -> str:
         """Hash of ids, texts and gold labels (edits included)."""
         return _hash_rows((row.id, row.text, row.label) for row in self.rows)
+
+
+def _label_order(label: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(int(label)), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def label_text(value: Any) -> str | None:
+    """A gold label as text: 1 and 1.0 (JSON, pandas exports) both read "1"; empty is no label."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() if isinstance(value, str) else str(value)
 
 
 def _hash_rows(items: Iterable[tuple]) -> str:
@@ -196,7 +213,7 @@ def load_dataset(
             raise DataError(f"Row {row_id} of {name} has no {text_column!r} value.")
         label = record.get(label_column) if label_column else None
         extra = {k: v for k, v in record.items() if k not in skip}
-        rows.append(Row(row_id, str(text), None if label in (None, "") else str(label), extra))
+        rows.append(Row(row_id, str(text), label_text(label), extra))
     return Dataset(rows, name=name, source=str(path), columns=columns)
 
 

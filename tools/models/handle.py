@@ -14,11 +14,11 @@ import torch
 
 from tools.errors import ModelLoadError
 from tools.models.architecture import decoder_layers
+from tools.models.label_words import LabelWordTask
 from tools.models.loading import folder_hash, resolve_model_folder
 from tools.models.lock import model_lock
 from tools.models.tasks import (
     GenerationTask,
-    LabelWordTask,
     SequenceClassifierTask,
     Task,
     accepts,
@@ -167,16 +167,20 @@ def _choose_task(kind: str, task: str, labels: Sequence[str] | None) -> str:
     return "label_words"
 
 
-def build_task(handle: ModelHandle, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20) -> Task:
+def build_task(handle: ModelHandle, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20,
+               label_words: Sequence[str] | None = None) -> Task:
+    """The task a session runs; `label_words` (a causal LM's verbalizer, one per label) default to
+    the labels themselves."""
     chosen = _choose_task(handle.kind, task, labels)
     if chosen == "sequence_classification":
         return SequenceClassifierTask(handle, labels)
     if chosen == "generation":
         return GenerationTask(handle, max_new_tokens)
-    return LabelWordTask(handle, list(labels or []))
+    return LabelWordTask(handle, list(labels or []), list(label_words) if label_words else None)
 
 
-def peek_task_signature(folder: Path, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20) -> str:
+def peek_task_signature(folder: Path, task: str, labels: Sequence[str] | None, max_new_tokens: int = 20,
+                        label_words: Sequence[str] | None = None) -> str:
     """The signature `build_task(...).signature` will have, read from config.json without loading
     transformers or weights: cache hits on a warm start stay fast."""
     from prompts import load_prompt
@@ -191,4 +195,5 @@ def peek_task_signature(folder: Path, task: str, labels: Sequence[str] | None, m
         return sequence_classifier_signature(labels)
     if chosen == "generation":
         return generation_signature(max_new_tokens)
-    return label_words_signature(load_prompt("classify").signature, True, list(labels or []), list(labels or []))
+    words = list(label_words) if label_words else list(labels or [])
+    return label_words_signature(load_prompt("classify").signature, True, list(labels or []), words)

@@ -1,11 +1,9 @@
 """What a loaded model is asked to do: classify (two ways) or generate.
 
 - `SequenceClassifierTask`: a *ForSequenceClassification head; labels from the config.
-- `LabelWordTask`: a causal LM as a classifier. The text goes into a prompt (prompts/classify.yaml,
-  inside the chat template when the tokenizer has one); each label's probability is the
-  next-token probability mass of its label word (first token of the word in lower/capitalised
-  form, with and without a leading space), renormalised over the labels. `label_mass` (the
-  mass before renormalising) says how much the model actually answered with a label word.
+- `LabelWordTask` (tools/models/label_words.py): a causal LM as a classifier, from the
+  probability that it answers with each label's word(s) after a prompt; this module holds the
+  prompt handling and batched forwards it shares with the other tasks.
 - `GenerationTask`: greedy continuation with the probability of each generated token.
 
 Every task exposes `encode(text)`, which marks the tokens that belong to the user's text so that
@@ -21,7 +19,6 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import torch
 
-from prompts import load_prompt
 from tools.errors import InputError, ModelLoadError
 from tools.progress import bar
 
@@ -168,109 +165,6 @@ def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]
                        use_cache=True).logits
         last = torch.tensor([len(ids) - 1 for ids in suffixes])
         return logits[torch.arange(len(batch)), last].float()
-
-
-class LabelWordTask(_PromptedTask):
-    name = "label_words"
-
-    def __init__(
-        self,
-        handle: "ModelHandle",
-        labels: Sequence[str],
-        label_words: Sequence[str] | None = None,
-        calibrate: bool = True,
-    ) -> None:
-        super().__init__(handle)
-        if len(labels) < 2:
-            raise ModelLoadError("A classifier needs at least two labels.", "Pass --labels a,b.")
-        self.labels = list(labels)
-        self.label_words = list(label_words or labels)
-        self.prompt = load_prompt("classify")
-        self.label_token_ids = self._label_token_ids()
-        self.calibrate = calibrate
-        self._calibration: np.ndarray | None = None
-
-    @property
-    def is_classifier(self) -> bool:
-        return True
-
-    @property
-    def signature(self) -> str:
-        return label_words_signature(self.prompt.signature, self.calibrate, self.labels, self.label_words)
-
-    def _user_message(self, text: str) -> str:
-        return self.prompt.render("user", text=text, labels=self.label_words)
-
-    def _plain_prompt(self, text: str) -> str:
-        return self.prompt.render("plain", text=text, labels=self.label_words)
-
-    def _label_token_ids(self) -> list[list[int]]:
-        tokenizer = self.handle.tokenizer
-        owners: dict[int, str] = {}
-        result = []
-        for label, word in zip(self.labels, self.label_words):
-            variants = {word, word.lower(), word.capitalize(), " " + word, " " + word.lower(), " " + word.capitalize()}
-            unknown = getattr(tokenizer, "unk_token_id", None)
-            firsts = {tokenizer.encode(v, add_special_tokens=False)[0] for v in variants if v.strip()}
-            ids = sorted(firsts - {unknown})  # a variant the vocabulary lacks must not count
-            if not ids:
-                raise ModelLoadError(f"The tokenizer does not know the label word {word!r}.")
-            for token_id in ids:
-                if owners.get(token_id, label) != label:
-                    raise ModelLoadError(
-                        f"Label words {owners[token_id]!r} and {word!r} start with the same token.",
-                        "Choose label words that differ in their first token.",
-                    )
-                owners[token_id] = label
-            result.append(ids)
-        return result
-
-    def label_probs_from_logits(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(renormalised label probabilities [n, L], label-word mass [n]) from next-token logits."""
-        log_probs = torch.log_softmax(logits.float(), dim=-1)
-        per_label = torch.stack([torch.logsumexp(log_probs[:, ids], dim=-1) for ids in self.label_token_ids], dim=-1)
-        mass = per_label.exp().sum(-1)
-        return torch.softmax(per_label, dim=-1), mass
-
-    @property
-    def calibration(self) -> np.ndarray:
-        """Mean raw label probabilities on content-free inputs: the prompt's own label bias."""
-        if self._calibration is None:
-            inputs = [self._encode_unchecked(t) for t in self.prompt.fields["content_free"]]
-            raw, _ = self.label_probs_from_logits(_forward_last_logits(self.handle, inputs))
-            self._calibration = raw.double().numpy().mean(axis=0)
-        return self._calibration
-
-    def calibrated(self, raw: np.ndarray) -> np.ndarray:
-        """Contextual calibration: divide by the content-free probabilities, renormalise."""
-        if not self.calibrate:
-            return raw
-        scaled = raw / self.calibration
-        return scaled / scaled.sum(axis=-1, keepdims=True)
-
-    def _encode_unchecked(self, text: str) -> list[int]:
-        prompt, _ = self.prompt_with_span(text)
-        return list(self.handle.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 16, quiet: bool = True,
-                      shared_prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated label probabilities [n, L], label-word mass [n]). `shared_prefix` runs the
-        common prompt prefix once per batch (for many variants of one text)."""
-        forward = _forward_last_logits_shared if shared_prefix else _forward_last_logits
-        encoded = [self.encode(t).input_ids for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths batch together
-        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
-        mass = np.zeros(len(texts), dtype=np.float64)
-        progress = bar(len(texts), "predicting", quiet=quiet)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
-            logits = forward(self.handle, [encoded[i] for i in chunk])
-            p, m = self.label_probs_from_logits(logits)
-            probs[chunk] = p.double().numpy()
-            mass[chunk] = m.double().numpy()
-            progress.update(len(chunk))
-        progress.close()
-        return self.calibrated(probs), mass
 
 
 class SequenceClassifierTask(Task):
