@@ -69,6 +69,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/planner_eval.py --heldout --typos
 	$(PY) benchmarks/attribution_speed.py
 	$(PY) benchmarks/attribution_faithfulness.py --rows 30
+	$(PY) benchmarks/attribution_plausibility.py --rows 30
 	$(PY) benchmarks/retrieval_eval.py
 	$(PY) benchmarks/counterfactual_eval.py --rows 40
 	$(PY) benchmarks/neuron_explanations.py --neurons 20

@@ -213,7 +213,8 @@ def main() -> int:
           f"{ig_cpu / passes_cpu:.2f}x (target <= 1.2x)")
 
     rows = {}
-    s, cpu, mb = ours(lambda sc: M.occlusion(sc, [[p - inp_a.prefix_len] for p in inp_a.content_positions]).values[0])
+    s, cpu, mb = ours(lambda sc: M.occlusion(sc, [[p - inp_a.prefix_len] for p in inp_a.content_positions],
+                                              baseline="token", with_offset=False).values[0])
     rows["whybox"] = (s, cpu, mb, "")
     s, cpu, mb = measure(lambda: captum_loo(handle, task, inp_a))
     rows["captum"] = (np.asarray(s).reshape(-1), cpu, mb, "")
@@ -242,7 +243,8 @@ def main() -> int:
     rows = {}
     scorer = make_scorer(handle, gen, inp_b)
     features = [[p] for p in content_b]
-    s, cpu, mb = measure(lambda: M.occlusion(scorer, features, per_output=True).values)
+    s, cpu, mb = measure(lambda: M.occlusion(scorer, features, per_output=True, baseline="token",
+                                             with_offset=False).values)
     rows["whybox"] = (s[1:], cpu, mb, "")
     s, cpu, mb = measure(lambda: captum_loo(handle, gen, inp_b))
     rows["captum"] = (np.asarray(s), cpu, mb, "")

@@ -48,9 +48,9 @@ def _captum_agreement(handle, task, inp, scorer,
     if "occlusion" in methods:
         theirs = FeatureAblation(ids_forward).attribute(content, baselines=inp.baseline_id, feature_mask=mask)
         picked = [float(theirs[0, content_index[w.tokens[0]]]) for w in inp.words]
-        results["occlusion"] = (M.occlusion(scorer, features).values[0], picked)
+        results["occlusion"] = (M.occlusion(scorer, features, baseline="token").values[0], picked)
     if "kernel_shap" in methods:
-        ours = M.kernel_shap(scorer, features, n_samples=48, seed=3).values[0]
+        ours = M.kernel_shap(scorer, features, n_samples=48, seed=3, baseline="token").values[0]
         torch.manual_seed(3)
         theirs = KernelShap(ids_forward).attribute(content, baselines=inp.baseline_id, feature_mask=mask, n_samples=48)
         picked = [float(theirs[0, content_index[w.tokens[0]]]) for w in inp.words]

@@ -43,6 +43,9 @@ class Request:
     unit: str = "word"  # perturbation features: whole words or single tokens
     max_new_tokens: int = 10
     with_faithfulness: bool = True
+    # perturbation methods: switch a word off by deleting it (as the faithfulness check does) or
+    # by replacing it with the baseline token ("token", the behaviour before issue 18)
+    baseline: str = "delete"
 
 
 def _classification_target(task: "Task", text: str, request: Request) -> tuple[Target, dict]:
@@ -120,8 +123,8 @@ def run_method(scorer: Scorer, request: Request) -> tuple[M.Scores, list[list[in
         return compute(scorer, *args, **options), [[p] for p in range(len(inp.variable_ids))]
     features = features_of(inp, request.unit)
     if method.kind == "perturbation":
-        return compute(scorer, features, per), features
-    return compute(scorer, features, request.samples, request.seed, per), features
+        return compute(scorer, features, per, baseline=request.baseline), features
+    return compute(scorer, features, request.samples, request.seed, per, baseline=request.baseline), features
 
 
 def to_words(inp: AttributionInput, values: np.ndarray, features: list[list[int]]) -> np.ndarray:
@@ -135,6 +138,29 @@ def to_words(inp: AttributionInput, values: np.ndarray, features: list[list[int]
     return out
 
 
+def sign_check(word_scores: np.ndarray, tolerance: float = 1e-9) -> dict:
+    """Do all the words' scores share one sign? Then the scores mostly carry an offset shared by
+    every word (the perturbation's own effect, or a baseline that scores above/below the input),
+    and "none pushed towards it" would misread them: the narration says so instead (issue 18)."""
+    values = np.asarray(word_scores, dtype=float)
+    positive, negative = int((values > tolerance).sum()), int((values < -tolerance).sum())
+    same = len(values) >= 2 and (positive == len(values) or negative == len(values))
+    return {
+        "all_same_sign": bool(same),
+        "sign": ("positive" if positive else "negative") if same else None,
+        "n_words": int(len(values)), "n_positive": positive, "n_negative": negative,
+        "mean_score": round(float(values.mean()), 6) if len(values) else 0.0,
+    }
+
+
+def _word_level_offsets(inp: AttributionInput, info: dict, features: list[list[int]]) -> None:
+    """Token-baseline occlusion: its per-feature deletion effects and offsets, per word."""
+    for key in ("deletion_effect", "baseline_offset"):
+        if key in info:
+            words = to_words(inp, np.asarray([info[key]], dtype=float), features)[0]
+            info[key] = [round(float(v), 6) for v in words]
+
+
 def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k: int = 5) -> dict:
     start = time.perf_counter()
     inp, target_info = build_input(handle, task, text, request)
@@ -142,6 +168,7 @@ def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k:
     with torch.enable_grad():
         scores, features = run_method(scorer, request)
     word_scores = to_words(inp, scores.values, features)
+    _word_level_offsets(inp, scores.info, features)
     method_seconds = time.perf_counter() - start
     result: dict = {
         "method": request.method,
@@ -153,9 +180,11 @@ def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k:
         ],
         "method_info": {
             **scores.info,
+            "baseline_description": M.describe_baseline(scorer, request.method, request.baseline),
             "unit": request.unit if get_method(request.method).kind != "gradient" else "token",
             "seconds": round(method_seconds, 3),
         },
+        "sanity": sign_check(word_scores[0]),
     }
     order = np.argsort(-np.abs(word_scores[0]), kind="stable")[:k]
     result["top"] = [

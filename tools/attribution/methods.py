@@ -4,10 +4,18 @@ column per token of the variable part (gradient methods) or per feature (perturb
 
 Semantics follow the reference implementations so results can be compared with them:
 gradient x input and integrated gradients on the input embeddings (Captum's `InputXGradient`,
-`IntegratedGradients` with Gauss-Legendre steps); occlusion replaces a feature's tokens with the
-baseline token (Captum `FeatureAblation`); KernelSHAP draws coalitions exactly as Captum's
+`IntegratedGradients` with Gauss-Legendre steps); KernelSHAP draws coalitions exactly as Captum's
 `KernelShap` does for the same seed and fits the same weighted linear regression; LIME follows
 the `lime` package for text (cosine distance kernel, ridge regression).
+
+Perturbation baselines (issue 18): occlusion, KernelSHAP and LIME switch a feature off by
+*deleting* its tokens (`baseline="delete"`, the default), the same operation as the ERASER
+faithfulness check, so the ranking and the check measure one thing. `baseline="token"` replaces
+the tokens with the baseline token instead (Captum `FeatureAblation` / `KernelShap` with a token
+baseline): on SmolLM2 the baseline token (`<|im_end|>`) inside the review shifts the label by
+itself, an offset shared by every word that made all words score one sign. It stays reachable
+for the Captum agreement tests and the before/after benchmark, and occlusion then reports the
+offset (replacement minus deletion effect) next to the raw effect.
 """
 from __future__ import annotations
 
@@ -20,6 +28,8 @@ import numpy as np
 import torch
 
 from tools.attribution.scorers import Scorer
+
+BASELINES = ("delete", "token")  # how a perturbation switches a feature off (see the module docstring)
 
 
 @dataclass
@@ -56,6 +66,22 @@ def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights on [0, 1] (Captum's default `gausslegendre` rule)."""
     nodes, weights = np.polynomial.legendre.leggauss(n)
     return 0.5 * (nodes + 1), 0.5 * weights
+
+
+def describe_baseline(scorer: Scorer, method: str, baseline: str = "delete") -> str:
+    """One sentence, for the answer, of what the method compares the input with."""
+    tokenizer = getattr(scorer.handle, "tokenizer", None)
+    token = repr(tokenizer.decode([scorer.inp.baseline_id])) if tokenizer else f"id {scorer.inp.baseline_id}"
+    if method == "integrated_gradients":
+        return (f"the review's word embeddings replaced by the embedding of {token} (template and special tokens "
+                "kept), integrated along the straight path")
+    if method == "gradient_x_input":
+        return "a zero embedding (gradient x input is the first-order effect of removing each embedding)"
+    if method == "attention":
+        return "none (attention weights are read, nothing is perturbed)"
+    if baseline == "token":
+        return f"each switched-off word replaced by the token {token}"
+    return "each switched-off word deleted, as the faithfulness check does"
 
 
 def ig_baseline(scorer: Scorer) -> torch.Tensor:
@@ -112,29 +138,50 @@ def integrated_gradients(
     return Scores(attr.double().numpy(), "token", info)
 
 
-def _feature_rows(scorer: Scorer, features: list[list[int]], masks: np.ndarray) -> list[list[int]]:
-    """Variable-part id rows where the features switched off (mask 0) become the baseline token."""
+def _feature_rows(scorer: Scorer, features: list[list[int]], masks: np.ndarray,
+                  baseline: str = "delete") -> list[list[int]]:
+    """Variable-part id rows where the features switched off (mask 0) are deleted (`"delete"`) or
+    become the baseline token (`"token"`)."""
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, not {baseline!r}")
     base_ids = scorer.inp.variable_ids
     rows = []
     for mask in masks:
-        ids = list(base_ids)
-        for feature, on in zip(features, mask):
-            if not on:
-                for p in feature:
-                    ids[p] = scorer.inp.baseline_id
-        rows.append(ids)
+        off = {p for feature, on in zip(features, mask) if not on for p in feature}
+        if baseline == "delete":
+            rows.append([t for p, t in enumerate(base_ids) if p not in off])
+        else:
+            rows.append([scorer.inp.baseline_id if p in off else t for p, t in enumerate(base_ids)])
     return rows
 
 
-def occlusion(scorer: Scorer, features: list[list[int]], per_output: bool = False) -> Scores:
-    """Leave-one-feature-out: f(x) - f(x with the feature's tokens set to the baseline token)."""
+def occlusion(
+    scorer: Scorer, features: list[list[int]], per_output: bool = False, baseline: str = "delete",
+    with_offset: bool = True,
+) -> Scores:
+    """Leave-one-feature-out: f(x) - f(x with the feature deleted), or, with `baseline="token"`,
+    f(x) - f(x with the feature's tokens set to the baseline token). With the token baseline the
+    deletion effects are computed too (n more rows; `with_offset=False` skips them, as the speed
+    benchmark does to time what Captum does) and `info` reports the offset the token itself adds:
+    per feature (replacement effect - deletion effect) and its mean."""
     n = len(features)
     masks = np.ones((n + 1, n), dtype=int)
     masks[np.arange(n) + 1, np.arange(n)] = 0
-    scores = scorer.score_ids(_feature_rows(scorer, features, masks))  # [n+1, T]
     weights = output_weights(scorer.target.n_outputs, per_output)
-    combined = scores @ weights.T  # [n+1, rows]
-    return Scores((combined[0:1] - combined[1:]).T.double().numpy(), "feature", {"evaluations": n + 1})
+    rows = _feature_rows(scorer, features, masks, baseline)
+    offset = baseline == "token" and with_offset
+    if offset:
+        rows += _feature_rows(scorer, features, masks[1:], "delete")
+    combined = (scorer.score_ids(rows) @ weights.T).double().numpy()  # [len(rows), out rows]
+    values = (combined[0:1] - combined[1:n + 1]).T
+    info: dict = {"evaluations": len(rows), "baseline": baseline}
+    if offset:
+        deleted = (combined[0:1] - combined[n + 1:]).T
+        offsets = values[0] - deleted[0]
+        info.update(deletion_effect=[round(float(v), 6) for v in deleted[0]],
+                    baseline_offset=[round(float(v), 6) for v in offsets],
+                    mean_baseline_offset=round(float(offsets.mean()), 6) if n else 0.0)
+    return Scores(values, "feature", info)
 
 
 def kernel_shap_coalitions(n_features: int, n_samples: int, seed: int) -> np.ndarray:
@@ -160,29 +207,32 @@ def kernel_shap_coalitions(n_features: int, n_samples: int, seed: int) -> np.nda
 
 def kernel_shap(
     scorer: Scorer, features: list[list[int]], n_samples: int | None = None, seed: int = 0, per_output: bool = False,
+    baseline: str = "delete",
 ) -> Scores:
     """KernelSHAP with at least 4 samples per feature (default max(64, 4M)), same coalitions and
-    regression as Captum (endpoints weighted 1e6, others 1, sklearn LinearRegression)."""
+    regression as Captum (endpoints weighted 1e6, others 1, sklearn LinearRegression). Absent
+    features are deleted (default) or set to the baseline token (`baseline="token"`, Captum's way)."""
     from sklearn.linear_model import LinearRegression
 
     m = len(features)
     n_samples = n_samples or max(64, 4 * m)
     weights = output_weights(scorer.target.n_outputs, per_output)
     if m < 2:
-        return occlusion(scorer, features, per_output)
+        return occlusion(scorer, features, per_output, baseline)
     masks = kernel_shap_coalitions(m, n_samples, seed)
-    y = (scorer.score_ids(_feature_rows(scorer, features, masks)) @ weights.T).double().numpy()
+    y = (scorer.score_ids(_feature_rows(scorer, features, masks, baseline)) @ weights.T).double().numpy()
     sample_weight = np.where((masks.sum(1) == 0) | (masks.sum(1) == m), 1e6, 1.0)
     fit = LinearRegression().fit(masks.astype(float), y, sample_weight=sample_weight)
-    return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed})
+    return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed, "baseline": baseline})
 
 
 def lime(
     scorer: Scorer, features: list[list[int]], n_samples: int | None = None, seed: int = 0, per_output: bool = False,
-    kernel_width: float = 25.0,
+    kernel_width: float = 25.0, baseline: str = "delete",
 ) -> Scores:
     """LIME for text as in the `lime` package: random coalitions, weights from the cosine distance
-    to the full input (x100, exponential kernel of width 25), weighted ridge regression."""
+    to the full input (x100, exponential kernel of width 25), weighted ridge regression. Absent
+    words are deleted, as `lime` does (or set to the baseline token with `baseline="token"`)."""
     from sklearn.linear_model import Ridge
 
     m = len(features)
@@ -197,9 +247,9 @@ def lime(
     distance = (1 - cosine) * 100
     sample_weight = np.sqrt(np.exp(-(distance ** 2) / kernel_width ** 2))
     weights = output_weights(scorer.target.n_outputs, per_output)
-    y = (scorer.score_ids(_feature_rows(scorer, features, masks)) @ weights.T).double().numpy()
+    y = (scorer.score_ids(_feature_rows(scorer, features, masks, baseline)) @ weights.T).double().numpy()
     fit = Ridge(alpha=1.0).fit(masks.astype(float), y, sample_weight=sample_weight)
-    return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed})
+    return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed, "baseline": baseline})
 
 
 @contextmanager

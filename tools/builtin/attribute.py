@@ -96,6 +96,17 @@ class Faithfulness(Output):
     probability_measured: str
 
 
+class SignCheck(Output):
+    """Sanity check: do all words' scores share one sign (then they mostly carry a shared offset)?"""
+
+    all_same_sign: bool
+    sign: Literal["positive", "negative"] | None
+    n_words: int
+    n_positive: int
+    n_negative: int
+    mean_score: float
+
+
 class AttributeOutput(Output):
     text: str
     id: int | None = None
@@ -109,6 +120,7 @@ class AttributeOutput(Output):
     tokens: list[TokenScore] | None = None  # gradient methods: per-token scores
     matrix: AnswerMatrix | None = None  # per_token: answer tokens x input words
     faithfulness: Faithfulness | None = None
+    sanity: SignCheck | None = None
     forwards: int
     heatmap_html: str
     seconds: float
@@ -161,7 +173,7 @@ class Attribute(Tool):
     )
     needs_model = True
     cacheable = True
-    version = "1"
+    version = "2"  # 2: perturbations delete words (were replaced by the pad token); sign check (issue 18)
     examples = ("why did it call review 12 negative?", "top 3 words for id 78 by integrated gradients",
                 "which prompt words drove the answer to 'My favourite food is'?")
 
@@ -229,11 +241,17 @@ class Attribute(Tool):
             head = f"For {subject(o)} the model answers {quote(target.answer or '', 200)}."
         pushing = [t for t in o.top if t.score > 0]
         against = [t for t in o.top if t.score < 0]
-        text = head + f" By {method}, the words that pushed it towards {goal} most: "
-        text += ", ".join(f"'{t.word}' ({signed(t.score)})" for t in pushing) if pushing else "none pushed towards it"
-        if against:
-            text += "; words that pushed away: " + ", ".join(f"'{t.word}' ({signed(t.score)})" for t in against)
-        text += "."
+        listed = ", ".join(f"'{t.word}' ({signed(t.score)})" for t in o.top)
+        if o.sanity and o.sanity.all_same_sign:  # "none pushed towards it" would misread a shared offset
+            text = head + f" By {method}, every word scores {o.sanity.sign} for {goal}; the largest: {listed}."
+        else:
+            text = head + f" By {method}, the words that pushed it towards {goal} most: "
+            towards = ", ".join(f"'{t.word}' ({signed(t.score)})" for t in pushing)
+            text += towards or "none pushed towards it"
+            if against:
+                text += "; words that pushed away: " + ", ".join(f"'{t.word}' ({signed(t.score)})" for t in against)
+            text += "."
+        text += self._baseline_sentences(o, goal)
         if o.diagnostic_only:
             text += " These are attention weights: where the model looked, not why it decided (a diagnostic only)."
         f = o.faithfulness
@@ -247,6 +265,34 @@ class Attribute(Tool):
             text += (f"\nPer answer token: a {len(o.matrix.outputs)} x {len(o.words)} matrix "
                      "(answer tokens x input words) is in the heatmap.")
         return text
+
+    @staticmethod
+    def _baseline_sentences(o: AttributeOutput, goal: str) -> str:
+        """The baseline the scores compare with, the offset a token baseline adds, and, when every
+        word scores one sign, what that means (not that no word supports the target)."""
+        info = o.method_info
+        text = f" Baseline: {info['baseline_description']}." if info.get("baseline_description") else ""
+        if "mean_baseline_offset" in info:
+            raw = ", ".join(f"'{w.word}' {signed(d)}" for w, d in zip(o.words, info["deletion_effect"]))
+            text += (f" Replacing a word adds an offset of {signed(info['mean_baseline_offset'])} on average by the "
+                     f"token itself; deleting each word instead: {raw}.")
+        check = o.sanity
+        if not check or not check.all_same_sign:
+            return text
+        effect = "deleting" if info.get("baseline") == "delete" else "switching off"
+        if o.method == "integrated_gradients":
+            cause = (f"the baseline scores {'below' if check.sign == 'positive' else 'above'} the text itself "
+                     f"(f(x) - f(baseline) = {signed(info.get('output_gap', check.mean_score))}), and every word "
+                     "takes a share of that gap")
+        elif check.sign == "negative":
+            cause = (f"{effect} any single word makes {goal} more likely, which happens when the model reacts to "
+                     "any edit of the text (an offset shared by every word) more than to what a word says")
+        else:
+            cause = (f"{effect} any single word makes {goal} less likely, so part of each score may be an offset "
+                     "shared by every word rather than evidence carried by that word")
+        mean = signed(check.mean_score)
+        return text + (f" Sanity check: all {check.n_words} words score {check.sign} (mean {mean}): {cause}. "
+                       "Compare the words with each other (the order), not with zero.")
 
     def figure(self, output: AttributeOutput, path: Path) -> Path:
         """The heatmap PNG, and next to it the same heatmap as a self-contained HTML file."""
