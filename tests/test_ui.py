@@ -89,10 +89,27 @@ def test_report_download_and_switching(app_url, tmp_path):
     assert pdf["value"].endswith(".pdf") and html["value"].endswith(".html")
     with open(pdf["value"], "rb") as handle:  # the file gradio serves for the download
         assert handle.read(5) == b"%PDF-"
-    info, _, message = client.predict(str(tmp_path / "not-a-model"), "", api_name="/switch")
+    info, _, message = client.predict(str(tmp_path / "not-a-model"), "", "", "", "", api_name="/switch")
     assert message.startswith("Could not switch:") and "not-a-model" in message
-    info, _, message = client.predict("", str(tmp_path / "missing.csv"), api_name="/switch")
+    info, _, message = client.predict("", str(tmp_path / "missing.csv"), "", "", "", api_name="/switch")
     assert message.startswith("Could not switch:") and "missing.csv" in message
+
+
+def test_switching_to_a_file_with_its_own_text_and_label_columns(app_url, tmp_path):
+    """Issue 18: a file with `dialog`/`act` columns; the column fields fill from the file."""
+    data = tmp_path / "dialog.csv"
+    data.write_text("id,dialog,act\n0,what is the price,question\n1,the food was good,inform\n"
+                    "2,please open it,directive\n3,i will do it,commissive\n")
+    client = Client(app_url, verbose=False)
+    text_box, label_box, note = client.predict(str(data), api_name="/columns")
+    assert (text_box["value"], label_box["value"]) == ("dialog", "act") and note == "Columns: id, dialog, act."
+    assert [c[0] for c in text_box["choices"]] == ["id", "dialog", "act"]
+    _, _, message = client.predict("", str(data), "", "", "", api_name="/switch")
+    assert message.startswith("Could not switch:") and "Unknown text column 'text'" in message
+    info, _, message = client.predict("", str(data), "dialog", "act", "", api_name="/switch")
+    assert message.endswith("causal on dialog.csv.") and "labels commissive, directive, inform, question" in info
+    _, _, message = client.predict("", str(data), "dialog", "act", "inform=informs,nope=x", api_name="/switch")
+    assert message.startswith("Could not switch:") and "'nope', which is not a label" in message
 
 
 class _TwoCallsPlanner:

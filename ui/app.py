@@ -18,8 +18,9 @@ from agent import Assistant
 from agent.figures import figure_for_step
 from agent.records import RunRecord
 from tools.context import Workspace
+from tools.data.dataset import peek_columns
 from tools.errors import WhyboxError
-from tools.settings import Settings
+from tools.settings import Settings, parse_label_names
 
 EXAMPLES = [
     "How many reviews are there?",
@@ -40,12 +41,18 @@ class WorkspacePool:
     def __init__(self, settings: Settings) -> None:
         self.default = settings
         self._lock = threading.Lock()
-        self._workspaces: dict[tuple[str, str], Workspace] = {}
+        self._workspaces: dict[tuple, Workspace] = {}
 
-    def get(self, model: str | None = None, data: str | None = None) -> Workspace:
-        settings = self.default.with_(model=(model or self.default.model).strip(),
-                                      data=(data or self.default.data).strip())
-        key = (settings.model, settings.data)
+    def get(self, model: str | None = None, data: str | None = None, text_column: str | None = None,
+            label_column: str | None = None, label_names: str | None = None) -> Workspace:
+        """The workspace for these choices; empty ones keep the defaults (a new data file without
+        columns given gets 'text'/'label', as on the command line)."""
+        d = self.default
+        settings = d.with_(model=(model or d.model).strip(), data=(data or d.data).strip(),
+                           text_column=(text_column or d.text_column).strip(),
+                           label_column=(label_column or d.label_column or "").strip() or None,
+                           label_names=parse_label_names(label_names) if label_names else d.label_names)
+        key = (settings.model, settings.data, settings.text_column, settings.label_column, settings.label_names)
         with self._lock:
             if key not in self._workspaces:
                 workspace = Workspace(settings, quiet=True)
@@ -153,11 +160,23 @@ def write_report(assistant: Assistant | None) -> tuple[Any, Any, str]:
     return pdf, html, f"Report ready: {result['sections']} sections, {result['figures']} figures{pages}."
 
 
-def switch(model: str, data: str, assistant: Assistant | None,
-           pool: WorkspacePool) -> tuple[str, list, Assistant | None, str]:
-    """Start a new conversation on another local model folder and/or data file."""
+def columns_for(data: str, pool: WorkspacePool) -> tuple[Any, Any, str]:
+    """Fill the text and label column choices from the data file's columns (likely ones chosen)."""
     try:
-        workspace = pool.get(model or None, data or None)
+        columns, text, label = peek_columns((data or pool.default.data).strip())
+    except WhyboxError as exc:
+        return gr.skip(), gr.skip(), f"Cannot read the columns: {exc}"
+    note = f"Columns: {', '.join(columns)}."
+    return (gr.Dropdown(choices=columns, value=text), gr.Dropdown(choices=[""] + columns, value=label or ""), note)
+
+
+def switch(model: str, data: str, text_column: str, label_column: str, label_names: str,
+           assistant: Assistant | None, pool: WorkspacePool) -> tuple[str, list, Assistant | None, str]:
+    """Start a new conversation on another local model folder, data file, columns or label names."""
+    try:
+        workspace = pool.get(model or None, data or None, text_column or None, label_column or None,
+                             label_names or None)
+        workspace.label_words  # a label name for a label the data lacks fails here
     except WhyboxError as exc:
         current = assistant.workspace if assistant is not None else pool.get()
         return session_info(current), gr.skip(), assistant, f"Could not switch: {exc}"
@@ -190,6 +209,15 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
                                            value=default.settings.model, elem_id="model-path")
                     data_box = gr.Textbox(label="Data: 'demo' or a .csv/.json/.jsonl file",
                                           value=default.settings.data, elem_id="data-path")
+                    columns = default.dataset.columns
+                    text_box = gr.Dropdown(label="Text column", choices=columns, allow_custom_value=True,
+                                           value=default.settings.text_column, elem_id="text-column")
+                    label_box = gr.Dropdown(label="Label column", choices=[""] + columns,
+                                            allow_custom_value=True, value=default.settings.label_column or "",
+                                            elem_id="label-column")
+                    names_box = gr.Textbox(label="Label names (causal LMs), e.g. 0=not offensive,1=offensive",
+                                           value=",".join(f"{k}={v}" for k, v in default.settings.label_names or ()),
+                                           elem_id="label-names")
                     load = gr.Button("Load", elem_id="load")
                     load_status = gr.Markdown("", elem_id="load-status")
         state = gr.State(None)
@@ -208,7 +236,12 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
         clear.click(_new, [state], [chatbot, state, pdf_button, html_button, report_status],
                     api_name="new_conversation")
         make_report.click(write_report, [state], [pdf_button, html_button, report_status], api_name="report")
-        load.click(lambda m, d, a: switch(m, d, a, pool), [model_box, data_box, state],
+        data_box.blur(lambda d: columns_for(d, pool), [data_box], [text_box, label_box, load_status],
+                      api_name="columns")
+        data_box.submit(lambda d: columns_for(d, pool), [data_box], [text_box, label_box, load_status],
+                        api_name=False)
+        load.click(lambda m, d, t, lc, n, a: switch(m, d, t, lc, n, a, pool),
+                   [model_box, data_box, text_box, label_box, names_box, state],
                    [info, chatbot, state, load_status], api_name="switch")
     return demo
 

@@ -217,6 +217,30 @@ def load_dataset(
     return Dataset(rows, name=name, source=str(path), columns=columns)
 
 
+def peek_columns(spec: str, id_column: str | None = "id") -> tuple[list[str], str | None, str | None]:
+    """(columns, likely text column, likely label column) of a data file, for a UI to offer before
+    loading it: 'text'/'label' when present, else the column with the longest values for the text
+    and the other column with the fewest distinct values (2-50) for the label."""
+    path = demo_path() if spec == DEMO_NAME else Path(spec).expanduser()
+    if not path.is_file():
+        raise DataError(f"Data file not found: {spec}.")
+    records = [r for r in _read_records(path) if isinstance(r, dict)]
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    if not columns:
+        raise DataError(f"{path.name} has no rows with named fields.")
+
+    def values(column: str) -> list[str]:
+        return [str(r[column]) for r in records if r.get(column) not in (None, "")]
+
+    candidates = [c for c in columns if c != id_column] or columns
+    text = "text" if "text" in columns else max(
+        candidates, key=lambda c: sum(map(len, values(c))) / max(1, len(values(c))))
+    counts = {c: len(set(values(c))) for c in candidates if c != text}
+    label = "label" if "label" in columns else min(
+        (c for c, n in counts.items() if 2 <= n <= 50), key=lambda c: counts[c], default=None)
+    return columns, text, label
+
+
 def validate_text(text: str, max_chars: int = 20_000) -> str:
     """Normalise free text given by a user; empty or huge input gets a clear message."""
     if not isinstance(text, str) or not text.strip():
