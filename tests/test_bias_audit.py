@@ -298,3 +298,39 @@ def test_an_odd_number_of_quoted_terms_asks():
 
     plan = RulePlanner(["negative", "positive"], short_words=8).plan("swap 'he' and 'she' and 'him' for bias")
     assert not plan.calls and "in pairs" in plan.message
+
+
+def test_planner_swaps_the_named_pair():
+    from agent.planner import RulePlanner
+
+    plan = RulePlanner(["negative", "positive"], short_words=8).plan("bias audit swapping John with Maria")
+    assert [(c.tool, c.args) for c in plan.calls] == [("bias_audit", {"groups": [["John", "Maria"]]})]
+
+
+@pytest.mark.parametrize("question", [
+    "can u do rlhf on it so its less biased",
+    "fine-tune the model so it is less biased",
+    "retrain it to remove the gender bias",
+])
+def test_requests_to_change_the_model_are_declined_not_audited(question):
+    """Training wording is out of scope (tools.md): no calls and a message, whatever the bias words."""
+    from agent.planner import RulePlanner
+    from agent.planner.rules import clause_intent
+
+    plan = RulePlanner(["negative", "positive"], short_words=8).plan(question)
+    assert plan.calls == [] and "fixed model" in plan.message, plan
+    assert clause_intent(question) != "bias_audit"  # the trigger itself does not fire on such wording
+    assert BiasAudit.triggers[0].search("is the model biased against women?")  # it still fires on an audit
+
+
+def test_the_hook_declines_a_debiasing_request_the_learned_model_sends_it():
+    from tools.planning import NeedsClarification
+
+    class Query:  # the slice of PlanQuery the hook reads
+        text, texts = "debias the model please", []
+
+        def search(self, pattern):
+            return re.search(pattern, self.text, re.I)
+
+    with pytest.raises(NeedsClarification, match="does not retrain, fine-tune or RLHF it"):
+        BiasAudit.plan_args(Query(), {})

@@ -349,3 +349,25 @@ def test_a_minimal_pair_on_the_default_model(real_workspace):
     first = out.matrix[0]
     assert out.positions[first.index(max(first))].token.strip() == "great"
     assert hook_count(handle.model) == 0
+
+
+@pytest.mark.parametrize("question, args", [
+    ("activation patching between 50 and 51 only layers 20-25",
+     {"id": 50, "contrast_id": 51, "layers": [20, 21, 22, 23, 24, 25]}),  # bare ids; the layer span is not an id
+    ("where in the network does 'not good' differ from 'good'", {"text": "not good", "contrast_text": "good"}),
+])
+def test_the_planner_reads_bare_ids_and_a_difference_in_the_network(question, args):
+    from agent.planner import RulePlanner
+
+    plan = RulePlanner(["negative", "positive"], short_words=8).plan(question)
+    assert [(c.tool, c.args) for c in plan.calls] == [("patch", args)] and plan.message is None
+
+
+def test_questions_about_patching_itself_go_to_explain_concept():
+    from agent.planner import RulePlanner
+
+    planner = RulePlanner(["negative", "positive"], short_words=8)
+    for question in ("what does activation patching actually tell you about a model", "explain activation patching"):
+        plan = planner.plan(question)
+        assert [c.tool for c in plan.calls] == ["explain_concept"], question
+        assert "patching" in plan.calls[0].args["topic"], question

@@ -366,3 +366,18 @@ def test_planner_follow_ups_and_questions_that_stay_with_other_tools():
                            ("what is steering?", "explain_concept"),
                            ("how does activation steering work?", "explain_concept")]:
         assert [c.tool for c in planner.plan(question, ConversationState()).calls] == [tool], question
+
+
+def test_planner_reads_a_quoted_concept_and_sends_method_questions_to_explain_concept():
+    """Issue 19: 'with the concept X' names the concept; questions about steering itself are concepts."""
+    from agent.planner import RulePlanner
+
+    planner = RulePlanner(["negative", "positive"], short_words=8)
+    plan = planner.plan("steer review 80 with the concept 'sarcasm'")
+    assert [(c.tool, c.args) for c in plan.calls] == [("steer", {"id": 80, "concept": "sarcasm"})]
+    plan = planner.plan("steer review 5 towards the concept of formality")
+    assert [(c.tool, c.args) for c in plan.calls] == [("steer", {"id": 5, "concept": "formality"})]
+    for question in ("how does steering work", "what is activation addition?"):
+        plan = planner.plan(question)
+        assert [c.tool for c in plan.calls] == ["explain_concept"], question
+        assert "steering" in plan.calls[0].args["topic"], question

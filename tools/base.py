@@ -153,6 +153,13 @@ class Tool(ABC):
         return args
 
     @classmethod
+    def plan_instances(cls, query: PlanQuery) -> list[dict[str, Any]]:
+        """Instances ({"id": n} / {"text": s}) the tool reads from the clause itself when the
+        planner's own slots find none (patch: the bare ids of "between 50 and 51"); [] lets the
+        planner ask which review or text is meant."""
+        return []
+
+    @classmethod
     def reroute(cls, query: PlanQuery) -> str | None:
         """When this tool's trigger matched a clause: another tool the clause really asks for
         ("why is review 70 wrong?" matched mistakes, asks for attribute), else None."""

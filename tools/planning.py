@@ -66,3 +66,42 @@ class PlanQuery(Protocol):
 def alternatives(*parts: str) -> str:
     """One regex from alternatives written one per line (design.md habit 12)."""
     return "|".join(parts)
+
+
+# "what is steering?", "what does activation patching tell you?", "how does it work": a question
+# about a method itself. A tool whose trigger names its method sends such a question, when it points
+# at no instance, to the concept tool (its `reroute` hook); one owner for the wordings.
+ASKS_WHAT = alternatives(
+    r"^\W*(?:so |and |ok(?:ay)?,? )?what(?:'s| is| are| does)\b(?! (?:happens|would|will))",
+    r"^\W*(?:so |and |ok(?:ay)?,? )?(?:explain|describe|define|tell me (?:about|more))\b",
+    r"^\W*(?:can|could) you (?:explain|describe|tell me about)\b",
+    r"\bhow (?:does|do|is|are) .*\b(?:work|works|computed|built|done)\b",
+    r"\bhow (?:does|do|is|are) .*\bdiffer(?:s|ent)? (?:from|to)\b",  # "how is patching different from ..."
+    r"\bwhat does .* mean\b",
+)
+
+
+def asks_about_method(query: PlanQuery) -> bool:
+    """The clause asks what a method is or how it works and points at nothing to run it on."""
+    return not (query.ids() or query.texts or query.points_at_instance()) and bool(query.search(ASKS_WHAT))
+
+
+# A request to change the model ("can u do rlhf on it so its less biased", "fine-tune it to remove
+# the gender bias"), which whybox never does (tools.md: out of scope, no calls and a message). A
+# tool whose trigger shares words with such requests ("bias") excludes them with `unless`.
+CHANGES_THE_MODEL = alternatives(
+    r"\brlhf\b",  # reinforcement learning from human feedback
+    r"\breinforcement learning\b",
+    r"\bfine[- ]?tun\w*",
+    r"\bre-?train\w*",
+    r"\btrain(?:s|ed|ing)? (?:it|the model|the classifier|on|with)\b",
+    r"\bde-?bias\w*",
+    r"\bunlearn\w*",
+    r"\b(?:make|get) (?:it|the model|the classifier|them) (?:less|un)[- ]?bias",
+    r"\b(?:remove|reduce|fix|eliminate|get rid of|mitigate) (?:the |its |this |that |any )?(?:\w+ )?bias",
+)
+
+
+def unless(excluded: str, pattern: str) -> str:
+    """`pattern`, except in a clause where `excluded` matches anywhere (a trigger's exclusion)."""
+    return rf"^(?!.*(?:{excluded})).*?(?:{pattern})"

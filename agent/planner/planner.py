@@ -269,6 +269,7 @@ class RulePlanner:
         if tool in cat.instance:
             instances = self._instances(bare, texts, state) if (find_ids(bare) or texts or not same_tool) else [
                 {key: args[key]} for key in ("id", "text") if key in args]
+            instances = instances or cat.tools[tool].plan_instances(query)  # the tool's own reading (tools/base.py)
             if not instances:
                 return [], CLARIFY_INSTANCE.format(tool=tool)
             for key in ("id", "text"):

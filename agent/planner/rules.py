@@ -51,7 +51,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"\bprob(?:e|es|ing)\b", "probing"),
     (r"sparse auto-?encoders?|\bsaes?\b", "sparse autoencoder"),
     (r"superposition", "superposition"),
-    (r"activation patching|causal tracing", "activation patching"),
+    (r"activation patching|causal tracing|\bpatching\b", "activation patching"),
+    (r"\bsteer(?:ing)?\b|activation addition", "steering"),
     (r"\bneurons?\b", "neurons"),
     (r"influence(?: functions?)?", "influence functions"),
     (r"(?:semantic )?similarity|\bsimilar\b", "similarity"),
@@ -153,6 +154,7 @@ OUT_OF_SCOPE = _rx(
     r"|train(?:ing)? (?:it |the model )?(?:with|on|using) (?:instance|item|id|row|data ?point|example|the)"
     r"|fine[- ]?tun\w*"
     r"|re-?train\w*"
+    r"|rlhf\b|reinforcement learning from (?:human )?feedback"
     r"|unlearn\w*"
     r"|learn from"
     r"|incorporate .* (?:into|to) (?:the )?(?:training|model)"

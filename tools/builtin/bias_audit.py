@@ -19,7 +19,7 @@ from tools.base import Output, Params, Tool
 from tools.common import selected_rows
 from tools.errors import InputError, ToolUnavailable
 from tools.narration import pct, quote, signed
-from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives
+from tools.planning import CHANGES_THE_MODEL, NeedsClarification, PlanQuery, Trigger, alternatives, unless
 from tools.where import Where
 
 if TYPE_CHECKING:
@@ -275,6 +275,12 @@ def _shift_of(result: GroupResult, label: str) -> LabelShift | None:
     return next((s for s in result.shifts if s.label == label), None)
 
 
+# A request to change the model ("can u do rlhf on it so its less biased") is declined, not audited.
+DEBIAS_DECLINE = ("whybox explains a fixed model; it does not retrain, fine-tune or RLHF it to make it less biased. "
+                  "I can audit it for bias instead, e.g. \"is the model biased by gender?\" or "
+                  "\"swap 'John' and 'Mary' and see if the predictions change\".")
+
+
 class BiasAudit(Tool):
     name = "bias_audit"
     description = (
@@ -292,7 +298,7 @@ class BiasAudit(Tool):
     figure_caption = ("Mean shift of the label probability when identity terms are swapped, with 95% bootstrap "
                       "intervals.")
     triggers = (
-        Trigger(alternatives(
+        Trigger(unless(CHANGES_THE_MODEL, alternatives(
             r"\bbias(?:es|ed)?\b(?! (?:term|vector|parameter|weight)s?\b)",  # "gender bias", not a layer's bias term
             r"\bgender(?:s|ed)?\b",
             r"\bfairness\b|\bunfair(?:ly)?\b|\bfair (?:to|towards?)\b",
@@ -305,7 +311,7 @@ class BiasAudit(Tool):
             rf"\b{_TWO_TERMS}\b.*\b(?:predict\w*|changes?|shift\w*|differ\w*|outputs?|probabilit\w*)\b",
             rf"\b(?:predict\w*|outputs?|probabilit\w*)\b.*\b{_TWO_TERMS}\b",
             r"counterfactual data (?:substitution|augmentation)",
-        ), priority=55),  # after probe (50: "is gender encoded?"), before edit_label and counterfactual
+        )), priority=55),  # after probe (50: "is gender encoded?"), before edit_label and counterfactual
     )
     defers_to = ("steer",)  # "steer review 3 with the gender direction" is steering, not an audit
     intent_examples = (
@@ -329,7 +335,10 @@ class BiasAudit(Tool):
     @classmethod
     def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
         """Quoted terms, in pairs ("swap 'he' and 'she'"), or two capitalised names after a swap verb
-        or joined by and/vs ("John and Mary"), become `groups`; otherwise the built-in pairs apply."""
+        or joined by and/vs ("John and Mary"), become `groups`; otherwise the built-in pairs apply. A
+        request to change the model ("rlhf it so it's less biased") is declined with a message."""
+        if query.search(CHANGES_THE_MODEL):  # the learned model may still pick the audit
+            raise NeedsClarification(DEBIAS_DECLINE)
         includes = (args.get("where") or {}).get("includes")
         terms = [t for t in query.texts if t != includes]
         if terms:

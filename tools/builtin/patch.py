@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tools.base import InstanceParams, Output, Tool
+from tools.base import REGISTRY, InstanceParams, Output, Tool
 from tools.common import resolve_instance
 from tools.errors import InputError
 from tools.figures import pyplot, save
@@ -28,7 +28,7 @@ from tools.internals.patching import (  # the machinery, re-exported for the tes
     run_patches,  # noqa: F401
 )
 from tools.narration import pct, quote
-from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives
+from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives, asks_about_method
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -135,7 +135,7 @@ class Patch(Tool):
             r"\bcausal(?:ly)? trac(?:e|es|ed|ing)\b",
             r"\binterchange interventions?\b",
             r"\b(?:which|what) layers?\b.*\b(?:carr(?:y|ies)|holds?|makes?|explains?|causes?|drives?)\b.*\bdifference",
-            r"\bwhere in the (?:model|network)\b.*\bdifference",
+            r"\bwhere in the (?:model|network)\b.*\bdiffer(?:s|ence|ent)?\b",  # "... does A differ from B"
             r"\bdifference between\b.*\b(?:come from|comes from|arise|arises|originate|originates)\b",
         ), priority=45),
     )
@@ -159,6 +159,21 @@ class Patch(Tool):
     version = "1"
     examples = ("which layer carries the difference between review 3 and review 4?",
                 "activation patching between 'the food was great' and 'the food was awful'")
+
+    @classmethod
+    def reroute(cls, query: PlanQuery) -> str | None:
+        """'what does activation patching tell you about a model?': a question about the method,
+        with nothing to patch, goes to the tool that explains concepts."""
+        if not asks_about_method(query) or _bare_ids(query):
+            return None
+        return next((tool.name for tool in REGISTRY.values() if tool.planner_role == "concept"), None)
+
+    @classmethod
+    def plan_instances(cls, query: PlanQuery) -> list[dict[str, Any]]:
+        """'activation patching between 50 and 51': two bare numbers are the pair's row ids (the
+        planner reads a bare number as an id only after a few verbs); the first is the input."""
+        mentions = _mentions(query)
+        return [mentions[0][1]] if len(mentions) == 2 else []
 
     @classmethod
     def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -308,8 +323,10 @@ class Patch(Tool):
 
 # --- planning helpers ------------------------------------------------------------------------
 def _mentions(query: PlanQuery) -> list[tuple[int, dict[str, Any]]]:
-    """(where in the clause, {"id": n} / {"text": s}) for each row id and quoted text, in order."""
-    found = [(_at(query.text, row_id), {"id": row_id}) for row_id in query.ids()]
+    """(where in the clause, {"id": n} / {"text": s}) for each row id and quoted text, in order;
+    without a named row id, a pair of bare numbers ('between 50 and 51') are row ids."""
+    ids = [(_at(query.text, row_id), row_id) for row_id in query.ids()] or _bare_ids(query)
+    found = [(at, {"id": row_id}) for at, row_id in ids]
     found += [(m.start(), {"text": text}) for m, text in zip(re.finditer(r"QUOTED", query.text), query.texts)]
     return sorted(found, key=lambda m: m[0])
 
@@ -320,6 +337,22 @@ def _at(clause: str, number: int) -> int:
         if not re.search(r"\blayers?\s+(?:\d+\s*(?:,|-|–|and|&|to|through)\s*)*$", clause[:m.start()], re.I):
             return m.start()
     return len(clause)
+
+
+def _bare_ids(query: PlanQuery) -> list[tuple[int, int]]:
+    """(where, number) for a pair of bare numbers that are not layers ('between 50 and 51 only layers
+    20-25': 50 and 51), when the clause names no row id; else []."""
+    if query.ids():
+        return []
+    found = [(m.start(), int(m.group(1))) for m in _BARE_NUMBER.finditer(query.text)
+             if not _LAYERS_BEFORE.search(query.text[:m.start()])]
+    return found if len(found) == 2 else []
+
+
+# A number written on its own (not "3 words", "2.5", "#4"), and the words before a layer number.
+_BARE_NUMBER = re.compile(r"(?<![\w.#-])(\d+)(?![\w.]|\s*(?:%|percent|words?|tokens?|layers?|positions?)\b)", re.I)
+_LAYERS_BEFORE = re.compile(r"\b(?:layers?|blocks?|positions?|top|first|last)\s+"
+                            r"(?:\d+\s*(?:,|-|–|and|&|to|through)\s*)*$", re.I)
 
 
 def _pair(target: dict[str, Any], contrast: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:

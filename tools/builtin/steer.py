@@ -35,20 +35,12 @@ from tools.internals.steering import (  # the machinery; the three marked F401 a
     word_states,  # noqa: F401
 )
 from tools.narration import quote, subject
-from tools.planning import PlanQuery, Trigger, alternatives
+from tools.planning import PlanQuery, Trigger, alternatives, asks_about_method
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
 
 DEFAULT_STRENGTHS = (0.0, 1.0, 2.0, 4.0, 8.0)
-# "what is steering?", "how does it work": wordings of a question about the method itself.
-_ASKS_WHAT = alternatives(
-    r"^\W*(?:so |and |ok(?:ay)?,? )?what(?:'s| is| are| does)\b(?! (?:happens|would|will))",
-    r"^\W*(?:so |and |ok(?:ay)?,? )?(?:explain|describe|define|tell me (?:about|more))\b",
-    r"^\W*(?:can|could) you (?:explain|describe|tell me about)\b",
-    r"\bhow (?:does|do|is|are) .*\b(?:work|works|computed|built|done)\b",
-    r"\bwhat does .* mean\b",
-)
 OFF_TASK = 0.1  # label-word mass below this share of the unsteered one: pushed off the task
 
 
@@ -174,7 +166,7 @@ class Steer(Tool):
     def reroute(cls, query: PlanQuery) -> str | None:
         """'what is steering?', 'how does activation steering work?': a question about the method,
         with nothing to steer, goes to the tool that explains concepts."""
-        if query.ids() or query.texts or query.points_at_instance() or not query.search(_ASKS_WHAT):
+        if not asks_about_method(query):
             return None
         return next((tool.name for tool in REGISTRY.values() if tool.planner_role == "concept"), None)
 
@@ -382,9 +374,10 @@ _NOT_CONCEPTS = {"the", "a", "an", "it", "this", "that", "them", "review", "row"
 
 
 def _concept(query: PlanQuery, args: dict[str, Any]) -> str | None:
-    """'towards sarcasm', 'a formality (steering) vector', 'make the model more formal on ...'; a
-    quoted concept ('towards "irony"') is the quoted text that is not the instance."""
-    for pattern in (r"\btowards?\s+(?:more\s+|being\s+)?(?:the\s+)?(?:concept\s+(?:of\s+)?)?([a-z][a-z-]+)",
+    """'the concept sarcasm', 'towards sarcasm', 'a formality (steering) vector', 'make the model more
+    formal on ...'; a quoted concept ('towards "irony"') is the quoted text that is not the instance."""
+    for pattern in (r"\bconcept\s+(?:of\s+)?([a-z][a-z-]+)",  # "with the concept 'sarcasm'"
+                    r"\btowards?\s+(?:more\s+|being\s+)?(?:the\s+)?(?:concept\s+(?:of\s+)?)?([a-z][a-z-]+)",
                     r"\b(?:an?|the|with)\s+(?:an?\s+)?([a-z][a-z-]+)\s+(?:steering\s+)?(?:direction|vector)\b",
                     r"\bmake the model (?:more|less)\s+([a-z][a-z-]+)"):
         m = query.search(pattern)
