@@ -91,7 +91,10 @@ def test_ask_why_answers_with_heatmap_files_and_a_faithfulness_verdict(tiny_mode
     common = ["--model", str(tiny_models["causal"]), "--data", str(tiny_data)]
     out = run("ask", "Why did the model predict review 103 as negative?", *common)
     assert out.returncode == 0, out.stderr
-    assert "By occlusion, the words that pushed it" in out.stdout
+    # mixed signs list the words for and against; one sign for all words gets the sanity sentence (issue 18)
+    assert ("By occlusion, the words that pushed it" in out.stdout
+            or ("By occlusion, every word scores" in out.stdout and "Sanity check: all" in out.stdout))
+    assert "Baseline: each switched-off word deleted" in out.stdout
     assert "Verdict: the explanation" in out.stdout and "Caveat: Occlusion" in out.stdout
     png = Path(out.stdout.split("Heatmap: ")[1].split(" (and")[0])
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
