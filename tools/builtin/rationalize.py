@@ -111,6 +111,7 @@ class Rationalize(Tool):
     )
     needs_model = True
     cacheable = True
+    version = "2"  # 2: its attribution overlap uses deletion occlusion (attribute v2, issue 18)
     knowledge_card = "rationalize"
     examples = ("ask the model why it called review 7 negative",
                 "how does the model justify its answer for 'great food'?")
