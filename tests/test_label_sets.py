@@ -188,3 +188,15 @@ def test_cli_takes_label_names():
 
     ns = build_parser().parse_args(["tool", "score", "--label-names", "0=not offensive,1=offensive"])
     assert _settings(ns).label_names == (("0", "not offensive"), ("1", "offensive"))
+
+
+def test_the_answer_prefix_opens_the_assistant_turn_only_in_a_chat_template(bpe_model, tmp_path):
+    from tools.models import build_task, load_model
+
+    handle = load_model(str(bpe_model), tmp_path, quiet=True)
+    task = build_task(handle, "auto", ["negative", "positive"])
+    assert task.prompt_with_span("good food")[0].endswith("\nSentiment (negative or positive):")  # plain: its own cue
+    handle.tokenizer.chat_template = ("{% for m in messages %}<s>{{ m['content'] }}</s>{% endfor %}"
+                                      "{% if add_generation_prompt %}<s>{% endif %}")
+    prompt, (start, end) = task.prompt_with_span("good food")
+    assert prompt.endswith("</s><s>Sentiment:") and prompt[start:end] == "good food"

@@ -86,6 +86,13 @@ class LabelWordTask(_PromptedTask):
     def _plain_prompt(self, text: str) -> str:
         return self.prompt.render("plain", text=text, labels=self.label_words)
 
+    def _answer_prefix(self) -> str:
+        """The prompt's `answer` field, when it has one: the start of the model's answer (e.g.
+        "Sentiment:"), so that its next token is the label word rather than a preamble."""
+        if "answer" not in self.prompt.fields:
+            return ""
+        return self.prompt.render("answer", labels=self.label_words)
+
     def _plan_scoring(self) -> tuple[str, list[list[tuple[int, ...]]], list[list[int]]]:
         """(mode, per label its forms as token sequences, per label the first tokens read from
         next-token logits). Raises when the tokenizer cannot tell two labels apart at all."""

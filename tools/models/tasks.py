@@ -94,6 +94,7 @@ class _PromptedTask(Task):
             prompt = tokenizer.apply_chat_template(
                 [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
             )
+            prompt += self._answer_prefix()
         else:
             prompt = self._plain_prompt(_SENTINEL)
         start = prompt.index(_SENTINEL)
@@ -102,6 +103,11 @@ class _PromptedTask(Task):
 
     def _plain_prompt(self, text: str) -> str:
         return text
+
+    def _answer_prefix(self) -> str:
+        """Text the assistant's answer starts with in a chat template (the plain prompt ends with its
+        own cue): none by default."""
+        return ""
 
     def encode(self, text: str) -> Encoded:
         prompt, (start, end) = self.prompt_with_span(text)
