@@ -19,6 +19,7 @@ from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
 from agent.planner import RulePlanner, planner_for
+from agent.premises import premise_note
 from agent.records import RunRecord, Step, done_step, run_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
@@ -61,7 +62,10 @@ class Assistant:
     @property
     def planner(self) -> RulePlanner:
         if self._planner is None:
-            self._planner = planner_for(self.workspace.dataset, self.workspace.labels)
+            from tools.model_shape import shape_for_spec
+
+            self._planner = planner_for(self.workspace.dataset, self.workspace.labels,
+                                        shape_for_spec(str(self.settings.model)))
         return self._planner
 
     def _resume(self, conversation_id: str) -> None:
@@ -186,7 +190,9 @@ class Assistant:
         return True
 
     def _narrate(self, record: RunRecord, answer: str | None) -> None:
+        note = premise_note(record.question, record.steps)  # "review 12 is not a mistake: ..." comes first
         template = narrate(record.steps, record.message)
+        template = f"{note}\n\n{template}" if note else template
         record.narration, record.narrated_by = template, "template"
         if self.kind == "offline" or (self.kind == "local" and not record.steps):
             return
@@ -198,7 +204,7 @@ class Assistant:
         grounding = check(answer, results, record.question)
         record.grounding = {"ok": grounding.ok, "unsupported": grounding.describe()}
         if grounding.ok:
-            record.narration, record.narrated_by = answer, self.kind
+            record.narration, record.narrated_by = (f"{note}\n\n{answer}" if note else answer), self.kind
         else:
             record.narration = (template + f"\n\n(The {self.kind} LLM's answer mentioned {grounding.describe()}, "
                                 "which the results do not contain, so this is the template answer instead.)")

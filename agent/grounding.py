@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:\.\d+)?%?")
-QUOTED = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<![A-Za-z])'([^']{1,80})'(?![A-Za-z])")
+QUOTED = re.compile(
+    r"\"([^\"]{1,80})\""
+    r"|“([^”]{1,80})”"
+    # an apostrophe between letters stays inside a single-quoted token: 'won't'
+    r"|(?<![A-Za-z])'((?:[^']|(?<=[A-Za-z])'(?=[A-Za-z])){1,80})'(?![A-Za-z])"
+)
 
 
 @dataclass

@@ -11,12 +11,21 @@ class Call(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class Choice(BaseModel):
+    """One likely reading of an unclear question, offered as a button / numbered option."""
+
+    label: str
+    calls: list[Call] = Field(default_factory=list)
+
+
 class Plan(BaseModel):
-    """One question's plan: the contract of `whybox plan --json` (tools.md)."""
+    """One question's plan: the contract of `whybox plan --json` (tools.md). `choices` only comes
+    with a clarifying `message` (no calls): the readings the user can pick from."""
 
     question: str
     calls: list[Call] = Field(default_factory=list)
     message: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
 
 
 class ConversationState(BaseModel):

@@ -20,12 +20,18 @@ from tests.planner_eval.harness import (  # noqa: E402
     LABELS,
     coxql_items,
     load_jsonl,
+    make_planner,
     score_conversations,
     score_single,
 )
 
 
 def make() -> RulePlanner:
+    return make_planner()
+
+
+def make_coxql() -> RulePlanner:
+    """CoXQL's questions are about its own datasets (other ids, no `domain` column)."""
     return RulePlanner(LABELS, short_words=8)
 
 
@@ -36,8 +42,8 @@ def main() -> None:
         sets = [("whybox held-out v4 single questions (150)", "single", load_jsonl("heldout_single_v4.jsonl")),
                 ("whybox held-out v4 conversations (turns)", "conv", load_jsonl("heldout_conversations_v4.jsonl"))]
     else:  # every set that has been looked at (tests/planner_eval/README.md)
-        sets = [("CoXQL development 70%", "single", coxql_items("dev")),
-                ("CoXQL 30% (held out until session 6)", "single", coxql_items("heldout")),
+        sets = [("CoXQL development 70%", "coxql", coxql_items("dev")),
+                ("CoXQL 30% (held out until session 6)", "coxql", coxql_items("heldout")),
                 ("whybox v1 single questions", "single", load_jsonl("heldout_single.jsonl")),
                 ("whybox v2 single questions", "single", load_jsonl("heldout_single_v2.jsonl")),
                 ("whybox v3 single questions", "single", load_jsonl("heldout_single_v3.jsonl")),
@@ -53,7 +59,8 @@ def main() -> None:
             print(f"{name}: (data absent)")
             continue
         start = time.perf_counter()
-        score = (score_single if kind == "single" else score_conversations)(make, items)
+        score = (score_conversations(make, items) if kind == "conv"
+                 else score_single(make_coxql if kind == "coxql" else make, items))
         ms = (time.perf_counter() - start) * 1000 / score.total
         print(f"{name}: {score.right}/{score.total} = {score.rate:.1%} exactly right; "
               f"{score.wrong_calls} ran other calls ({score.wrong_calls / score.total:.1%}); {ms:.2f} ms per question")
@@ -100,13 +107,13 @@ def with_typo(question: str, rng: random.Random) -> str:
 
 def typo_robustness() -> None:
     """Exact plans with one typo per question (3 seeds), clean figure alongside."""
-    sets = [("CoXQL development 70%", coxql_items("dev")),
-            ("whybox held-out v3 single questions", load_jsonl("heldout_single_v3.jsonl"))]
-    for name, items in sets:
+    sets = [("CoXQL development 70%", coxql_items("dev"), make_coxql),
+            ("whybox v3 single questions", load_jsonl("heldout_single_v3.jsonl"), make)]
+    for name, items, maker in sets:
         if not items:
             continue
-        clean = score_single(make, items).rate
-        noisy = [score_single(make, [{**it, "q": with_typo(it["q"], random.Random(seed * 7919 + n))}
+        clean = score_single(maker, items).rate
+        noisy = [score_single(maker, [{**it, "q": with_typo(it["q"], random.Random(seed * 7919 + n))}
                                      for n, it in enumerate(items)]).rate
                  for seed in (1, 2, 3)]
         seeds = ", ".join(f"{r:.1%}" for r in noisy)

@@ -92,7 +92,8 @@ class Tool(ABC):
     precise: ClassVar[bool] = False  # triggers on exact words ("neuron 5"): the learned model never overrides
     # The planner's structural roles, one tool each: "concept" (questions about a concept), "rows"
     # (show rows), "default" (what an instance gets when nothing else is asked), "help" (what the
-    # assistant can do), "metric" (a question asking for a performance figure).
+    # assistant can do), "metric" (a question asking for a performance figure), "relabel" (a gold-label
+    # correction said as a statement: "actually review 7 is positive").
     planner_role: ClassVar[str | None] = None
     concept_topic: ClassVar[str | None] = None  # regex: after "explain <topic>", "use it on review 8" runs this tool
     defers_to: ClassVar[tuple[str, ...]] = ()  # tools whose triggers win when they match the same clause

@@ -119,10 +119,11 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     from agent.plan import ConversationState
     from agent.planner import planner_for
     from tools.data import load_dataset
+    from tools.model_shape import shape_for_spec
 
     s = _settings(ns)
     dataset = load_dataset(s.data, s.text_column, s.label_column, s.id_column)
-    planner = planner_for(dataset, list(s.labels) if s.labels else dataset.labels)
+    planner = planner_for(dataset, list(s.labels) if s.labels else dataset.labels, shape_for_spec(s.model))
     state = ConversationState()
     for question in ns.questions:
         if ns.independent:
@@ -131,10 +132,16 @@ def cmd_plan(ns: argparse.Namespace) -> int:
         plan.question = question
         state.remember(plan)
         if ns.json:
-            _print_json(plan.model_dump(mode="json"))
+            data = plan.model_dump(mode="json")
+            if not data["choices"]:  # tools.md: `choices` is optional, present only with a clarifying message
+                data.pop("choices")
+            _print_json(data)
         else:
             calls = "; ".join(f"{c.tool}({json.dumps(c.args)})" for c in plan.calls) or f"(no call) {plan.message}"
             print(f"{question} -> {calls}")
+            for number, choice in enumerate(plan.choices, 1):
+                print(f"  {number}. {choice.label}: "
+                      + "; ".join(f"{c.tool}({json.dumps(c.args)})" for c in choice.calls))
     return 0
 
 

@@ -12,10 +12,14 @@ from typing import Any, Callable
 
 from agent.plan import Call, ConversationState, Plan
 from agent.planner.catalog import catalog
+from agent.planner.claims import corrects_a_label
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
+from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
+from agent.planner.honour import checked
 from agent.planner.intent_model import Guess, IntentModel, shared_model
 from agent.planner.query import Query
 from agent.planner.rules import (
+    GENERALLY,
     OUT_OF_SCOPE,
     clause_intent,
     concept_topic,
@@ -37,6 +41,7 @@ from agent.planner.vocabulary import (
     APPLY_IT,
     FOLLOW_UP,
     LONG,
+    METHOD_WORDING,
     POINTS_BACK,
     REFERENT,
     SELECTION_REFERENT,
@@ -45,6 +50,22 @@ from agent.planner.vocabulary import (
 )
 from agent.planner.whatif import apply_edits, find_edits
 from tools.planning import NeedsClarification
+
+# "swap 'John' and 'Maria' on those reviews": a term swap over rows (an audit), not an edit of one text
+SWAPS_IN_ROWS = re.compile(
+    r"\b(?:bias\w*|fair\w*|gender\w*|names?)\b"
+    r"|\b(?:those|these|the|all|same) (?:\w+ )?(?:reviews|rows|texts)\b",
+    re.I,
+)
+ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
+# "with occlusion" right after a tool that takes a method: the same tool, that method
+METHOD_ONLY = re.compile(
+    rf"\W*(?:and |now |ok |then |but )?(?:(?:do it|try it|try|redo it|again) )?(?:with|using|via|by) (?:the )?"
+    rf"{METHOD_WORDING}(?: instead| please| too| then)?\W*",
+    re.I,
+)
+# "only", "those", "there", "of them": a follow-up selection inside the last one, not instead of it
+NARROWS = re.compile(rf"\b(?:only|just)\b|{SELECTION_REFERENT.pattern}", re.I)
 
 VERSION = "rules+intent-model-3"
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
@@ -71,8 +92,9 @@ class RulePlanner:
 
     def __init__(self, labels: list[str] | None = None, short_words: int = 8,
                  text_of: Callable[[int], str | None] | None = None,
-                 intent_model: IntentModel | None | str = "shared") -> None:
+                 intent_model: IntentModel | None | str = "shared", facts: DataFacts | None = None) -> None:
         self.labels = list(labels or [])
+        self.facts = facts
         self.short_words = short_words
         self.text_of = text_of
         self.intent_model = shared_model() if intent_model == "shared" else intent_model
@@ -89,13 +111,18 @@ class RulePlanner:
 
     # ---------- public ----------
     def plan(self, question: str, state: ConversationState | None = None) -> Plan:
-        state = state or ConversationState()
+        plan = self._plan(question, state or ConversationState())
+        bare = strip_quotes(" ".join((question or "").split())[:2000])
+        return checked(bare, plan, self.labels, self.facts)  # what cannot be honoured is asked about, never run
+
+    def _plan(self, question: str, state: ConversationState) -> Plan:
         raw = " ".join((question or "").split())[:2000]  # planning never needs more; huge inputs stay fast
         if not raw:
             return Plan(question=question, message="Please ask a question, e.g. \"How many reviews are there?\"")
+        raw = fix_category_typos(raw, self.facts, self.speller.known if self.speller else set())
         if self.speller is not None:
             raw = self.speller.fix(raw)  # "lbels" -> "labels"; quoted text is never touched
-        raw = _unquote_concepts(raw)
+        raw = named_layer(_unquote_concepts(raw), self.facts.n_layers if self.facts else None)
         texts = quoted_texts(raw)
         bare = strip_quotes(raw)
         ids = find_ids(bare)
@@ -103,7 +130,8 @@ class RulePlanner:
             POINTS_BACK.search(bare)
             or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I))
         )
-        if is_concept_question(bare, bool(ids or texts or points_back or re.search(r"\d", bare))):
+        pointed = points_back and not GENERALLY.search(bare)
+        if is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare))):
             return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
@@ -115,12 +143,22 @@ class RulePlanner:
         if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)
         edits = find_edits(raw)
-        if edits:
+        swaps_in_rows = catalog().takes(state.last_tool or "", "groups") or SWAPS_IN_ROWS.search(bare)
+        if edits and not swaps_in_rows:  # "swap 'John' and 'Maria' in those reviews" audits rows, edits no text
             return self._what_if(question, raw, edits, state)
+        if state.last_tool and state.last_tool not in catalog().instance and catalog().takes(
+                state.last_tool, "method") and METHOD_ONLY.fullmatch(bare):
+            follow = self._follow_up(question, bare, texts, state)
+            if follow:
+                return follow
         applied = self._apply_concept(question, bare, texts, state)
         if applied:
             return applied
+        relabel = self._relabel(question, bare, ids, state)
+        if relabel:
+            return relabel
         tools = self._tools(clauses, bool(ids or texts or points_back), state)
+        tools = self._comparison(bare, tools)
         if not tools:
             follow = self._follow_up(question, bare, texts, state)
             return follow or Plan(question=question, message=NOT_UNDERSTOOD)
@@ -142,7 +180,7 @@ class RulePlanner:
         clauses_of: dict[str, str] = {}
         for clause in clauses:
             clause_has_instance = bool(find_ids(clause)) or "QUOTED" in clause
-            if is_concept_question(clause, clause_has_instance or has_instance or bool(re.search(r"\d", clause))):
+            if is_concept_question(clause, clause_has_instance or has_instance or bool(re.search(r"\b\d+\b", clause))):
                 tool = rule_found = cat.role("concept")
             else:
                 tool = clause_intent(clause)
@@ -165,6 +203,27 @@ class RulePlanner:
                                               and "QUOTED" not in clauses_of[t])] or tools
         if len(tools) > 1 and cat.role("rows") in tools[1:] and set(tools) & cat.instance:
             tools.remove(cat.role("rows"))
+        return tools
+
+    def _relabel(self, question: str, bare: str, ids: list[int], state: ConversationState) -> Plan | None:
+        """'actually review 7 is positive', 'that one is mislabelled': a gold-label correction."""
+        correction, label = corrects_a_label(bare, self.labels)
+        if not correction:
+            return None
+        row = ids[0] if ids else state.last_id
+        if row is None:
+            return Plan(question=question, message="Which row's label should I change? Give its id.")
+        return Plan(question=question, calls=[Call(tool=catalog().role("relabel"),
+                                                   args={"id": row, **({"label": label} if label else {})})])
+
+    def _comparison(self, bare: str, tools: list[str]) -> list[str]:
+        """"is it better on film or restaurant reviews?", "which domain is worst": a comparison of
+        groups is the metric tool's `by`, unless another tool that compares groups was asked for."""
+        cat = catalog()
+        if not find_by(bare, self.facts) or any(cat.takes(t, "by") for t in tools):
+            return tools
+        if set(tools) <= cat.no_args | {cat.role("rows"), cat.role("help")}:
+            return [cat.role("metric")]
         return tools
 
     def _arbitrate(self, rule: str | None, clause: str, has_instance: bool, state: ConversationState) -> str | None:
@@ -231,16 +290,27 @@ class RulePlanner:
         instance = state.instance()
         return [instance] if instance else []
 
-    def _selection(self, bare: str, state: ConversationState, same_tool: bool,
-                   texts: list[str] | None = None) -> dict[str, Any]:
+    def _where(self, bare: str, texts: list[str] | None = None) -> dict[str, Any]:
+        """The selection the words describe: filters, "short"/"long", and a category value."""
         where = find_where(bare, self.labels, texts)
         if SHORT.search(bare) and "max_words" not in where:
             where["max_words"] = self.short_words
         if LONG.search(bare) and "min_words" not in where:
             where["min_words"] = self.short_words + 1
+        match = find_match(bare, self.facts)
+        by = find_by(bare, self.facts)
+        match.pop(by or "", None)
+        if match:
+            where["match"] = match
+        return where
+
+    def _selection(self, bare: str, state: ConversationState, same_tool: bool,
+                   texts: list[str] | None = None) -> dict[str, Any]:
+        where = self._where(bare, texts)
         previous = dict(state.last_where or {})
-        if previous and SELECTION_REFERENT.search(bare):
-            return {**previous, **where}
+        previous.pop("ids", None)
+        if previous and NARROWS.search(bare):
+            return _narrowed(previous, where)  # "the long ones only", "accuracy on them": the last selection, narrowed
         if previous and not where and (FOLLOW_UP.search(bare) or same_tool):
             return previous
         return where
@@ -287,6 +357,12 @@ class RulePlanner:
             ids = find_ids(bare)
             if ids:
                 where["ids"] = ids
+            by = find_by(bare, self.facts) if cat.takes(tool, "by") else None
+            if by:  # "accuracy per domain": a comparison across the column, not a selection inside it
+                args["by"] = by
+                where.get("match", {}).pop(by, None)
+                if not where.get("match"):
+                    where.pop("match", None)
             if where:
                 args["where"] = where
             if k is not None and cat.takes(tool, "k"):
@@ -311,7 +387,9 @@ class RulePlanner:
         if (not where and not ids and REFERENT.search(bare) and state.instance()
                 and not SELECTION_REFERENT.search(bare)):
             return Call(tool=tool, args=dict(state.instance()))
-        if not where and state.instance() and re.search(r"\b(?:that one|this one|it)\b", bare, re.I):
+        if not where and re.search(r"\b(?:that one|this one|it|the same one)\b", bare, re.I):
+            if state.instance() is None:  # "show me that one again" with nothing shown yet
+                raise _Ask("Which row do you mean? Give its id, e.g. \"show review 12\".")
             return Call(tool=tool, args=dict(state.instance()))
         args: dict[str, Any] = {"where": where} if where else {}
         if k is not None:
@@ -347,16 +425,12 @@ class RulePlanner:
         ids, k, layers, neuron = find_ids(bare), find_k(bare), find_layers(bare), find_neuron(bare)
         method, metric = find_method(bare), find_metric(bare)
         position = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
-        where = find_where(bare, self.labels, texts)
-        if SHORT.search(bare):
-            where.setdefault("max_words", self.short_words)
-        if LONG.search(bare):
-            where.setdefault("min_words", self.short_words + 1)
+        where = self._where(bare, texts)
         bare_k = re.fullmatch(r"\W*(?:(?:only|just|the)\s+)?(?:top|first)?\s*(\d+)\s*(?:please)?\W*", bare, re.I)
         if bare_k:
             k = int(bare_k.group(1))
         if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
-                or k is not None):
+                or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)):
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
@@ -375,11 +449,22 @@ class RulePlanner:
         if where and tool in cat.where:
             args.pop("id", None)
             args.pop("text", None)
-            args["where"] = where
+            args["where"] = _narrowed(dict(state.last_where or {}), where) if NARROWS.search(bare) else where
         if layers and cat.takes(tool, "layer"):
             args["layer"] = layers[0]
         if layers and cat.takes(tool, "layers"):
             args["layers"] = layers
+        if ALL_LAYERS.search(bare):  # "across all layers" drops the last turn's layer choice
+            args.pop("layers", None)
+        strength = re.search(r"\bstrength\s*(?:of\s*|=\s*)?(-?\d+(?:\.\d+)?)\b", bare, re.I)
+        if strength and cat.takes(tool, "strength"):
+            value = float(strength.group(1))
+            args["strength"] = int(value) if value.is_integer() else value
+        target = next((label for label in self.labels if re.search(
+            rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
+            bare, re.I)), None)
+        if target and cat.takes(tool, "target"):
+            args["target"] = target
         if neuron is not None and cat.takes(tool, "neuron"):
             args["neuron"] = neuron
         if position and cat.takes(tool, "position"):
@@ -422,13 +507,29 @@ class RulePlanner:
             return Plan(question=question, message=str(ask))
 
 
-def planner_for(dataset: Any, labels: list[str] | None) -> RulePlanner:
+def _narrowed(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The last selection with the new filters laid over it: a new value of a key replaces the old
+    one ("the restaurant ones" after "the film ones"), and "short" drops "long" and vice versa."""
+    merged = {key: value for key, value in previous.items() if key != "ids"}
+    if "max_words" in new and "min_words" not in new:
+        merged.pop("min_words", None)
+    if "min_words" in new and "max_words" not in new:
+        merged.pop("max_words", None)
+    for key, value in new.items():
+        merged[key] = {**merged.get("match", {}), **value} if key == "match" else value
+    return merged
+
+
+def planner_for(dataset: Any, labels: list[str] | None, shape: Any = None) -> RulePlanner:
     """The planner for a loaded dataset: its labels, its median length as "short", its rows for
-    what-if edits. Shared by the Assistant and `whybox plan` (which loads no model)."""
+    what-if edits, its categorical columns and ids, and the model's layers and neurons when
+    `shape` (tools.model_shape.ModelShape) is known. Shared by the Assistant and `whybox plan`
+    (which loads no model)."""
     def text_of(row_id: int) -> str | None:
         try:
             return dataset.get(row_id).text
         except Exception:  # noqa: BLE001 - an unknown id only means there is no text to edit
             return None
 
-    return RulePlanner(labels or [], short_words=dataset.median_words(), text_of=text_of)
+    facts = DataFacts.of_dataset(dataset, getattr(shape, "n_layers", None), getattr(shape, "n_neurons", None))
+    return RulePlanner(labels or [], short_words=dataset.median_words(), text_of=text_of, facts=facts)

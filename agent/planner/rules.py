@@ -24,11 +24,11 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"sanity checks?|randomi[sz]ation tests?", "sanity checks"),
     (r"disagree\w*", "disagreement between methods"),
     (r"chain[- ]of[- ]thought|\bcot\b", "chain of thought"),
-    (r"control tasks?|selectivity|\bmdl\b|description length", "control tasks"),
+    (r"control (?:tasks?|baselines?)|selectivity|\bmdl\b|description length", "control tasks"),
     (r"tuned[ -]?lens", "tuned lens"),
     (r"\bcalibrat\w+", "calibration"),
     (r"\bbaselines?\b(?! (?:accuracy|model))|reference inputs?", "baselines"),
-    (r"polysemant\w*|monosemant\w*", "superposition"),
+    (r"polysemant\w*|monosemant\w*", "polysemanticity and superposition"),
     (r"\btracin\b|representer points?", "influence functions"),
     (r"perturbation[- ]based|perturbation (?:methods?|attribution)", "perturbation attribution"),
     (r"\bshapley values?\b", "shapley values"),
@@ -61,12 +61,13 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"\blearn\b(?= functionality| operation| feature|\W*$)", "learn"),
     (r"comprehensiveness", "comprehensiveness (faithfulness)"),
     (r"sufficiency", "sufficiency (faithfulness)"),
-    (r"faithfulness|\baopc\b", "faithfulness"),
+    (r"faithful(?:ness)?|\baopc\b", "faithfulness"),
     (r"roc[ _-]?auc|\broc\b|\bauc\b", "roc auc"),
     (r"\bf1\b|f-score|f-measure", "f1"),
     (r"\bprecision\b", "precision"),
     (r"\brecall\b", "recall"),
     (r"\baccuracy\b", "accuracy"),
+    (r"confusion matri(?:x|ces)", "confusion matrix"),
     (r"\bmetrics?\b|\bmatrices\b|score operation", "metrics"),
     (r"feature (?:attribution|importance)|\battributions?\b|nlpattribute", "feature attribution"),
     (r"white[- ]box", "white-box methods"),
@@ -89,6 +90,17 @@ CONCEPT_STRONG = _rx(
     r"|\b(?:vs\.?|versus)\b"
     r"|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b"
     r"|\bwhat does \w+(?: \w+)? measure\b"
+    # which to prefer, what it costs, what it needs: questions about the method, not a run of it
+    r"|\b(?:more|less) (?:important|useful|reliable|appropriate|suitable|trustworthy|robust)\b"
+    r"|\bwhen (?:should|would|do|to) (?:i |you |we |one )?(?:use|prefer|pick|choose)\b"
+    r"|\bhow (?:many|much) \w+(?: \w+)? (?:does|do|did|would|will) (?:a |an |the )?\w+(?: \w+)? "
+        r"(?:need|use|take|require|cost)\b"
+    r"|\bwhy (?:do|does|would|should|must) (?:a |an |the )?\w+(?: \w+)? (?:need|use|require|have)\b"
+    r"|\bhow (?:do|should|can|would) (?:i|you|we|one) (?:read|interpret|understand|choose|pick)\b"
+    # a question about any instance of the thing: "can a probe find structure that is not there?"
+    r"|^\W*(?:can|could|does|do|is|will|would|should|might|may) (?:a|an|any) "
+    r"|\bwhat (?:does|do|can|could) .* (?:tell|teach|show) (?:you|us|me)\b"
+    r"|\bin general\b|\bgenerally\b|\busually\b|\btypically\b|\bin theory\b|\bin principle\b"
     # "how does LIME ...", unless about a row ("how does occlusion explain review 3")
     r"|\bhow (?:does|do|can|could|would) (?:a |an |the )?(?:\w+[ -]){0,2}?"
         r"(?:lime|shap|gradients?|occlusion|attention|lens|probes?|probing|counterfactuals?|augmentation"
@@ -121,7 +133,7 @@ CONCEPT_STRONG = _rx(
 CONCEPT_WEAK = _rx(
     # an opening that asks for an explanation
     r"^(?:so |and |ok(?:ay)?,? )?"
-        r"(?:what(?:'s| is| are| was)\b"
+        r"(?:what(?:'s|s| is| are| was)\b"
         r"|explain\b"
         r"|describe\b"
         r"|tell me (?:about|more)"
@@ -176,6 +188,8 @@ def concept_topic(clause: str) -> str | None:
     return None
 
 
+# "in general", "usually": about the method even when "that" could point at the conversation's row
+GENERALLY = _rx(r"\bin general\b|\bgenerally\b|\busually\b|\btypically\b|\bin theory\b|\bin principle\b")
 POINTS_AT_SOMETHING = _rx(
     r"\b(?:this|that|the same|its) (?:neuron|unit|review|instance|example|row|layer|prediction|text|one)\b",
 )

@@ -31,7 +31,7 @@ ID_PATTERN = re.compile(
     rf"\b{_ID_WORDS}\s*(?:#|no\.?|number|with (?:an? )?id(?: of)?|with|id)?\s*(\d+)\b"
         r"(?!\s*(?:words?|tokens?|characters?|%))"
     # "id = 12", "ids of 12"
-    r"|\bids?\s+(?:of|=|:)\s*(\d+)\b",
+    r"|\bids?\s*(?:\s+of|=|:)\s*(\d+)\b",
     re.I,
 )
 HASH_ID = re.compile(r"#\s*(\d+)\b")
@@ -48,7 +48,14 @@ BARE_ID = re.compile(
     r"|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$",
     re.I,
 )
-QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<![a-z])'([^']+)'(?![a-z])|‘([^’]+)’", re.I)
+QUOTED = re.compile(
+    r"\"([^\"]+)\""
+    r"|“([^”]+)”"
+    # single quotes; an apostrophe between letters inside ('I didn't like it') belongs to the text
+    r"|(?<![a-z])'((?:[^']|(?<=[a-z])'(?=[a-z]))+)'(?![a-z])"
+    r"|‘([^’]+)’",
+    re.I,
+)
 NUMBER_WORDS = {
     "a few": 3, "a couple of": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10,
@@ -91,7 +98,7 @@ METRICS = [
     (r"\bf1\b|f-score|f score|f-measure", "f1"),
     (r"precision", "precision"),
     (r"recall|sensitivity", "recall"),
-    (r"accura|how (?:often|well) .*(?:right|correct)|performance|how good", "accuracy"),
+    (r"accura|how (?:often|frequently|well) .*(?:right|correct)|performance|how good", "accuracy"),
 ]
 
 
@@ -109,6 +116,8 @@ def find_ids(text: str) -> list[int]:
     ids += [int(m.group(1)) for m in HASH_ID.finditer(text)]
     if not ids:
         ids += [int(next(g for g in m.groups() if g)) for m in BARE_ID.finditer(text)]
+    if not ids:
+        ids += [int(m.group(1)) for m in re.finditer(r"^\W*why\s+(?:is\s+|was\s+|did\s+)?#?(\d+)\b", text, re.I)]
     # "ids 3, 5 and 7"
     for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&|or)\s*(?:{_ID_WORDS}\s*)?)+\d+)", text, re.I):
         ids += [int(x) for x in re.findall(r"\d+", m.group(1))]
@@ -139,6 +148,7 @@ _LENGTH_FILTER = re.compile(
 def find_k(text: str) -> int | None:
     t = _LENGTH_FILTER.sub(" ", text.lower())  # "longer than 10 words" is a filter, not k
     t = ID_PATTERN.sub(" ", t)  # nor is an id
+    t = re.sub(r"\blayers?\s+\d+(?:\s*(?:-|to|through|,|and)\s*\d+)*", " ", t)  # nor a layer ("layer 5 top neurons")
     for pattern in (
         r"\btop[- ]?(\d+)\b",
         # "5 most ...", "3 similar ..."
@@ -210,7 +220,8 @@ def find_k(text: str) -> int | None:
             t,
         ):
             return value
-    return None
+    m = re.search(rf"\b(a few|a couple of)\s+(?:[a-z]+\s+){{0,2}}{_K_NOUNS}\b", t)  # "a few negative film reviews"
+    return NUMBER_WORDS[m.group(1)] if m else None
 
 
 SINGULAR_K = re.compile(
@@ -222,6 +233,10 @@ SINGULAR_K = re.compile(
     r"|\b(?:which|what) (?:feature|token|word) is (?:the )?most\b"
     r"|\b(?:which|what) (?:single )?(?:training )?(?:data ?point|instance|example|row|review|sample)\b"
         r"(?!s).*\bthe most\b"
+    # "which review is most similar to ...", "the most influential training point"
+    r"|\b(?:which|what) (?:single )?(?:review|row|example|instance|sample|text|one) is (?:the )?most\b"
+    r"|\bthe (?:single )?most (?:similar|influential|important) (?:training )?(?:data ?)?"
+        r"(?:point|review|row|text|sample)\b(?!s)"
     # "an instance similar to ...", "one other example"
     r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?"
         r"(?:instance|example|data ?point|sample|case)\b(?!s)"
@@ -292,6 +307,7 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         r"|contain(?:s|ing)?"
         r"|includ(?:e|es|ing)"
         r"|with the (?:word|phrase|term)s?"
+        r"|(?:have|has|having) the (?:word|phrase|term)s?"
         r"|that say"
         r"|that use"
         r"|using the word"
@@ -328,7 +344,8 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         where["prediction"] = pred
     elif not label:
         bare = find_label(t, labels, (
-            r"\b{label} (?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b",
+            r"\b{label} (?:\w+ )?"
+            r"(?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b",
             r"\b(?:reviews?|rows?|items?) (?:that are|which are) {label}\b",
         ))
         if bare:

@@ -57,7 +57,7 @@ class Speller:
 
     def __init__(self, counts: dict[str, int], english: set[str]) -> None:
         self.counts = counts
-        self.known = english | set(counts)
+        self.known = english | set(counts) | CASUAL  # "whats" is how people type "what's", not a typo
         self.index: dict[str, list[str]] = {}
         for word in counts:
             for deletion in _deletions(word, 2):
@@ -90,6 +90,9 @@ class Speller:
             return fixed.capitalize() if m.group(0)[0].isupper() else fixed
 
         return _WORD.sub(repl, question)
+
+
+CASUAL = {"whats", "hows", "wheres", "thats", "lemme", "gimme", "pls", "plz", "thx"}
 
 
 @lru_cache(maxsize=1)

@@ -84,7 +84,8 @@ POINTS_BACK = re.compile(
     r"|this)\b"
     # not "that method", "this concept", "that is", ...
     r"(?!\s+(?:method|technique|approach|concept|term|metric|measure|means?|is|does|operation|feature"
-        r"|functionality)\b)",
+        r"|functionality|isn't|is not|are|aren't|was|were|has|have|had|can|could|would|will|doesn't|do|don't"
+        r"|did|makes?|made)\b)",
     re.I,
 )
 ROW_NOUN = re.compile(
@@ -106,4 +107,4 @@ INSTANCE_POINTER = re.compile(
     re.I,
 )
 SHORT = re.compile(r"\b(?:short|shorter|brief)\b(?! than)", re.I)
-LONG = re.compile(r"\b(?:long|longer|lengthy)\b(?! than)", re.I)
+LONG = re.compile(r"(?<!how )\b(?:long|longer|lengthy)\b(?! than)", re.I)  # not "how long are they"

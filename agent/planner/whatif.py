@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_Q = r"[\"'“‘]([^\"'”’]+)[\"'”’]"
+_Q = r"[\"'“‘]((?:[^\"'”’]|(?<=[a-z])'(?=[a-z]))+)[\"'”’]"  # an apostrophe between letters stays inside
 REPLACE = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_Q}\s+(?:with|by|for|to|into)\s+{_Q}", re.I)
 REPLACE_BY = re.compile(rf"\b(?:use|put|say)\s+{_Q}\s+instead of\s+{_Q}", re.I)
 REMOVE = re.compile(

@@ -62,6 +62,20 @@ def _plain(plan) -> tuple[Calls, str | None]:
     return [{"tool": c.tool, "args": c.args} for c in plan.calls], plan.message
 
 
+def make_planner(intent_model: Any = "shared") -> Any:
+    """The planner `whybox plan` builds on the defaults: the demo data (labels, median length,
+    its `domain` column, ids 0..217) and the default model's shape (30 layers, 1536 neurons)."""
+    from agent.planner import planner_for
+    from tools.data import load_dataset
+    from tools.model_shape import shape_for_spec
+
+    dataset = load_dataset("demo")
+    planner = planner_for(dataset, dataset.labels, shape_for_spec("smollm2"))
+    if intent_model != "shared":
+        planner.intent_model, planner.speller = intent_model, None
+    return planner
+
+
 def load_jsonl(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (HERE / name).read_text().splitlines() if line.strip()]
 

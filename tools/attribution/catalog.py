@@ -30,6 +30,12 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("attention", r"\battention\b", "gradient", diagnostic_only=True),
 )}
 NAMES: tuple[str, ...] = tuple(METHODS)
+# Methods people ask for that whybox does not have: the planner says so instead of running another one.
+UNSUPPORTED = re.compile(
+    r"\b(?:deep ?lift|deep ?shap|grad[- ]?cam|smooth ?grad|lrp|layer[- ]wise relevance(?: propagation)?"
+    r"|guided back ?prop\w*|anchors?|tcav|concept activation vectors?)\b",
+    re.I,
+)
 MethodName = Literal[NAMES]  # type: ignore[valid-type]  # the pydantic type of a `method` argument
 GRADIENT_METHODS: tuple[str, ...] = tuple(name for name, m in METHODS.items() if m.kind == "gradient")
 WORDING = "(?:" + "|".join(f"(?:{m.wording})" for m in METHODS.values()) + ")"  # any method, as typed

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from tools.attribution.catalog import NAMES as METHODS
 from tools.attribution.catalog import WORDING as METHOD_WORDING
-from tools.attribution.catalog import MethodName
+from tools.attribution.catalog import MethodName, find_methods
 from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
 from tools.errors import InputError
@@ -157,6 +157,7 @@ class Attribute(Tool):
             r"decided|decides|arrive|arrived|arrives|come|came|reach|reached)",
             r"which (?:words?|tokens?|parts?)",
             r"what (?:words?|tokens?) (?:made|make|caused|led)",
+            r"\bwhat (?:in|about) (?:review|row|item|it|this|that|QUOTED)\b.*\b(?:push|pull|drive|make|lead)\w*",
         ), priority=200),
     )
     intent_examples = (
@@ -188,6 +189,9 @@ class Attribute(Tool):
             return args
         if query.k() is None and (one := query.singular_k()) is not None:
             args["k"] = one
+        methods = find_methods(query.text)
+        if len(methods) > 1:
+            return [{**args, "method": method} for method in methods]  # "compare IG and LIME on review 3"
         named = [label for label in query.labels if query.search(rf"\b{re.escape(label)}\b")]
         if len(named) == 2 and query.search(r"\b(?:rather than|instead of|and not|versus|vs\.?)\b"):
             first, second = sorted(named, key=lambda label: query.search(rf"\b{re.escape(label)}\b").start())

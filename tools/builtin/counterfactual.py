@@ -79,6 +79,8 @@ class Counterfactual(Tool):
             r"what (?:would|could|should) (?:i|you|we) (?:need to )?change",
             r"(?:change|alter|reverse) (?:the|its|it'?s) (?:prediction|mind|output|label|answer|decision|outcome)",
             r"what would (?:make|it take)",
+            r"\bwhat would (?:need|have) to (?:change|be changed)\b",
+            r"\bfor it to (?:be (?:classified|predicted|labell?ed|called)|become|flip)\b",
             r"how (?:can|could) (?:i|we|you) (?:make|get) (?:it|the model) (?:to )?(?:say|predict)",
             r"(?:way|how) to change",
             r"(?:should|must) change .* to\b",
@@ -111,7 +113,8 @@ class Counterfactual(Tool):
         if query.follow_up:
             return args
         target = next((label for label in query.labels if query.search(
-            r"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3})"
+            r"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3}"
+            r"|be (?:classified|predicted|labell?ed|called)(?: as)?)"
             rf"\s+(?:the label\s+|an?\s+)?{re.escape(label)}\b")), None)
         if target is None and query.search(r"\b(?:make|turn|flip|get)\b"):
             target = next((label for label in query.labels if query.search(rf"\b{re.escape(label)}\W*$")), None)

@@ -46,6 +46,7 @@ class EditLabel(Tool):
         "mark id 12 as negative",
     )
     precise = True
+    planner_role = "relabel"  # "actually review 7 is positive" (agent/planner/claims.py)
     examples = ("change the label of review 5 to positive",)
 
     @classmethod
@@ -53,7 +54,9 @@ class EditLabel(Tool):
         """The row (named, or the conversation's) and the new label if the question gives one."""
         if query.follow_up:
             return args
-        ids = query.ids() or ([query.last_id] if query.last_id is not None else [])
+        bare_id = query.search(r"\blabel (?:of|for) #?(\d+)\b")  # "set the label of 88 to positive"
+        ids = query.ids() or ([int(bare_id.group(1))] if bare_id else []) or (
+            [query.last_id] if query.last_id is not None else [])
         if not ids:
             raise NeedsClarification("Which row's label should I change? Give its id.")
         label = next((label for label in query.labels if query.search(

@@ -59,6 +59,7 @@ class Influence(Tool):
             r"which training",
             r"training (?:rows|examples|points|instances|data) (?:that|which) (?:most|influenc)",
             r"\binfluence\b",
+            r"\binfluential (?:rows|reviews|examples|points|instances|data|ones)\b",
         ), priority=90),
     )
     intent_examples = (

@@ -64,6 +64,10 @@ class LabelDistribution(Tool):
             r"categor(?:y|ies) (?:can|do|are|exist)",
             r"\babout the labels\b",
             r"\blabels of (?:the |this |your )?(?:data|dataset|data set)\b",
+            r"\blabel balance\b",
+            r"\bmostly \w+ or \w+",  # "are the service reviews mostly negative or positive?"
+            r"\bwhat (?:share|fraction|percentage|percent|part) of\b"
+            r"(?!.*\b(?:correct|right|wrong|mistakes?|errors?|misclassif))",
             r"labels (?:are |do we )?(?:assigned|have|present|available|at our disposal)",
         ), priority=120),
     )

@@ -82,6 +82,10 @@ class LogitLens(Tool):
             r"layer by layer",
             r"what (?:does|would) (?:each|every) layer",
             r"(?:each|every) layer'?s? (?:prediction|guess)",
+            r"\bbuilds? up (?:over|across|through) (?:the )?layers\b",
+            r"\bthe lens\b",
+            r"\b(?:at )?(?:which|what) layer (?:does|do|did) (?:the model|it) (?:already |first )?"
+            r"(?:know|decide|figure|settle)",
         ), priority=40),
     )
     intent_examples = (

@@ -64,6 +64,7 @@ class Predict(Tool):
             r"inference",
             r"\bclassif",
             r"what (?:does|would) (?:the model|it) (?:say|think|output|answer)",
+            r"\bwhat (?:the )?model (?:think|thinks|say|says)\b",  # "please say me what model think on review 40"
             r"what label",
             r"\bcontinue\b",
             r"\bcomplete\b",

@@ -174,6 +174,8 @@ def _probe_concept(text: str) -> str | None:
     m = re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|know)\s+(?:the\s+)?([a-z][\w -]*?)"
                   r"(?:\?|$| in | at | across | by )", text, re.I)
     concept = m.group(1).strip().lower() if m else None
+    if concept:  # "the domain of a review" is the domain
+        concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)
     if not concept or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|gold labels?|layers?(?: \d+.*)?"
                                    r"|each layer|it|them)", concept):
         return None
@@ -182,7 +184,7 @@ def _probe_concept(text: str) -> str | None:
 
 def _follow_up_concept(text: str) -> str | None:
     """'and negation in those layers?' after a probe: the concept is the bare noun phrase."""
-    m = re.match(r"\W*(?:and|what about|how about|now|then)\s+(?:for\s+)?(?:the\s+)?([a-z][a-z -]*?)\s*"
+    m = re.match(r"\W*(?:and|what about|how about|now|then)\s+(?:for\s+)?(?:the\s+)?([a-z][a-z -]*?)\s*,?\s*"
                  r"(?:(?:in|at|for|across|on|of)\s+(?:those|these|the same|that|all|each)?\s*layers?\b.*)?\W*$",
                  text, re.I)
     concept = m.group(1).strip().lower() if m else None

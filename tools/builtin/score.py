@@ -179,13 +179,15 @@ class Score(Tool):
 
     @classmethod
     def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
-        """One call per metric named ('the recall and the f1 on long reviews'); accuracy by default."""
+        """One call per metric named ('the recall and the f1 on long reviews'); none named: the default."""
         if query.follow_up:
             return args
         metrics = query.metrics()
         if len(metrics) > 1:
             return [{**args, "metric": metric} for metric in metrics]
-        args["metric"] = query.metric() or args.get("metric") or "accuracy"
+        metric = query.metric() or args.get("metric")
+        if metric:  # tools.md: omit what the user did not ask for; the tool's default is accuracy
+            args["metric"] = metric
         return args
 
     figure_name = "score-by"

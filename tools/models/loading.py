@@ -17,13 +17,12 @@ from pathlib import Path
 
 from tools.atomic import replace_dir_atomic, write_json_atomic
 from tools.errors import ModelLoadError
+from tools.model_shape import DEFAULT_ALIASES, DEFAULT_GGUF  # one owner, importable without torch
 from tools.progress import stage
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub at run time
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-DEFAULT_ALIASES = ("smollm2", "default", "SmolLM2-135M-Instruct")
-DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_META = "whybox-source.json"
 
 

@@ -1,0 +1,39 @@
+"""Label corrections said as statements: "actually review 7 is positive", "review 19 is
+mislabelled, it should be negative", "its gold label is wrong". They change a gold label
+(the tool whose planner role is "relabel"); a question about a label ("is review 7 actually
+positive?", "why did it call 12 negative when it is positive?") is not one."""
+from __future__ import annotations
+
+import re
+
+CLAIM = (r"(?:is|'s|should be|should have been|must be|was|are|were) (?:actually |really |truly |in fact )?"
+         r"(?:labell?ed |marked |tagged )?(?:as )?(?:a |an )?")
+WRONG_LABEL = re.compile(
+    r"\b(?:mislabell?ed"
+    r"|wrongly labell?ed"
+    r"|(?:gold |true )?label (?:is|was) (?:wrong|incorrect|off|a mistake)"
+    r"|label of (?:review|row|item|id|example)? ?#?\d+ (?:is|was) (?:wrong|incorrect|a mistake)"
+    r"|wrong (?:gold )?label"
+    r"|incorrectly labell?ed)\b",
+    re.I,
+)
+CORRECTING = re.compile(
+    r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well)\b"
+    r"|\bshould (?:be|have been)\b"
+    r"|\b(?:is|are) (?:actually|really|in fact)\b",
+    re.I,
+)
+ASKING = re.compile(r"^\W*(?:why|what|how|which|does|do|did|is|are|can|could|would|will|was)\b", re.I)
+
+
+def corrects_a_label(question: str, labels: list[str]) -> tuple[bool, str | None]:
+    """(is this a label correction, the label it names or None)."""
+    if not labels or ASKING.search(question):
+        return False, None
+    names = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    said = re.search(rf"\b{CLAIM}({names})\b(?!\s+(?:prediction|sentiment|words?|tokens?))", question, re.I)
+    said = said or re.search(rf"\b(?:to|as|into) ({names})\b", question, re.I)  # "..., set it to positive"
+    label = next((x for x in labels if said and x.lower() == said.group(1).lower()), None)
+    if WRONG_LABEL.search(question) or (label and CORRECTING.search(question)):
+        return True, label
+    return False, None

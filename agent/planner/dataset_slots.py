@@ -1,0 +1,148 @@
+"""Slots that depend on the loaded data and model: a categorical column's value ("film reviews" ->
+`where.match {"domain": "film"}`), a comparison across a column ("film or restaurant?", "per
+domain" -> `score.by`), and the layers and neurons that a plan must stay inside.
+
+Why not in slots.py: those read only the question. These need what `planner_for` knows about the
+dataset (its categorical columns) and the model (its shape, read without loading it).
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# everyday words for common category values; used only when the column really has the value
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "film": ("movie", "movies", "cinema", "films"),
+    "movie": ("film", "films", "movies"),
+    "restaurant": ("restaurants", "dining"),
+    "product": ("products",),
+    "service": ("services", "customer service", "customer support"),
+}
+ROW_NOUNS = (r"(?:reviews?|rows?|ones|examples?|texts?|items?|entries|records|data|samples?|tweets?|comments?"
+             r"|posts?|sentences?|documents?|instances?)")
+PLACE = r"(?:on|in|for|of|among|within|from|only|just|about|to)"
+COMPARE = r"(?:\bor\b|\bvs\.?|\bversus\b|\bcompared? (?:to|with)\b|\bthan\b|\bagainst\b|\band\b)"
+ACROSS = r"(?:per|by|each|every|across|which|what|all|different|between|broken down by|split by|grouped by)"
+MAX_VALUES = 30  # a column with more distinct values is free text, not a category
+
+
+@dataclass
+class DataFacts:
+    """What the planner knows of the loaded data and model (all optional)."""
+
+    categories: dict[str, list[str]] = field(default_factory=dict)  # column -> its values
+    n_layers: int | None = None
+    n_neurons: int | None = None
+
+    @classmethod
+    def of_dataset(cls, dataset: Any, n_layers: int | None = None, n_neurons: int | None = None) -> "DataFacts":
+        values: dict[str, set[str]] = {}
+        for row in dataset.rows:
+            for column, value in (row.extra or {}).items():
+                if isinstance(value, str) and 0 < len(value) <= 40 and len(value.split()) <= 3:
+                    values.setdefault(column, set()).add(value)
+        categories = {c: sorted(v) for c, v in values.items() if 2 <= len(v) <= MAX_VALUES}
+        return cls(categories, n_layers, n_neurons)
+
+
+def fix_category_typos(text: str, facts: DataFacts | None, known: set[str]) -> str:
+    """'acuracy on flim reviews' -> 'film': a word that is no English word (or is the value's
+    letters swapped) and is one edit from a category value is that value. Runs before the general
+    speller, which does not know the data's values and would make 'flim' 'flip'."""
+    values = {form: value for values in (facts.categories.values() if facts else ()) for value in values
+              for form in (value.lower(), value.lower() + "s")}
+    if not values:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if low in values or len(low) < 4:
+            return word
+        for form in values:
+            swapped = sorted(low) == sorted(form) and len(low) == len(form)
+            close = low not in known and difflib.SequenceMatcher(None, low, form).ratio() >= 0.8
+            if swapped or close:
+                return form
+        return word
+
+    return re.sub(r"(?<!['\"])\b[A-Za-z]+\b", repl, text)
+
+
+def _alternatives(value: str) -> list[str]:
+    low = value.lower()
+    forms = {low, low + "s", low + "es", *SYNONYMS.get(low, ())}
+    return sorted(forms, key=len, reverse=True)  # "customer service" before "service"
+
+
+def _mentions(text: str, value: str, column: str) -> int | None:
+    """Where `value` of `column` is named as a selection ("film reviews", "on the film ones",
+    "the film domain"), or None. A bare word elsewhere ("the service was slow") does not count."""
+    words = "|".join(re.escape(a) for a in _alternatives(value))
+    patterns = (
+        rf"\b(?:{words})\b(?=\s+(?:\w+\s+)?{ROW_NOUNS}\b)",
+        rf"\b{PLACE}\s+(?:the\s+)?(?:{words})\b",
+        rf"\b(?:{words})\s+(?:{re.escape(column)}|category|domain|type|genre)\b",
+        rf"\b(?:{words})\b(?=\s*{COMPARE})",
+        rf"{COMPARE}\s*(?:the\s+)?(?:{words})\b",
+    )
+    for pattern in patterns:
+        m = re.search(pattern, text, re.I)
+        if m:
+            return m.start()
+    return None
+
+
+def find_match(text: str, facts: DataFacts | None) -> dict[str, str]:
+    """`where.match` for the one value of a column the question selects (none when it names two:
+    that is a comparison, `find_by`)."""
+    out: dict[str, str] = {}
+    for column, values in (facts.categories if facts else {}).items():
+        named = [v for v in values if _mentions(text, v, column) is not None]
+        if len(named) == 1:
+            out[column] = named[0]
+    return out
+
+
+def find_by(text: str, facts: DataFacts | None) -> str | None:
+    """The column a question compares across: "per domain", "which domain is worst", "every
+    domain side by side", or two of its values ("better on film reviews or restaurant reviews?")."""
+    for column, values in (facts.categories if facts else {}).items():
+        name = re.escape(column.replace("_", " "))
+        if re.search(rf"\b{ACROSS}\s+(?:(?:the|of the|of|\w+)\s+)?{name}s?\b|\b{name}[- ]wise\b"
+                     rf"|\b{name}s?\s+side by side\b|\bcompare (?:the )?{name}s\b", text, re.I):
+            return column
+        named = [v for v in values if _mentions(text, v, column) is not None]
+        if len(named) >= 2 and re.search(COMPARE, text, re.I):
+            return column
+    return None
+
+
+def named_layer(text: str, n_layers: int | None) -> str:
+    """'the last layer' -> 'layer 29' on a 30-layer model, 'the first layer' -> 'layer 0'."""
+    if n_layers:
+        text = re.sub(r"\b(?:the\s+)?(?:last|final|top|output)\s+layer\b", f"layer {n_layers - 1}", text, flags=re.I)
+    return re.sub(r"\b(?:the\s+)?(?:first|bottom|input)\s+layer\b", "layer 0", text, flags=re.I)
+
+
+def out_of_range(args: dict[str, Any], facts: DataFacts | None) -> str | None:
+    """Why a call cannot be honoured as asked (a layer or neuron the model does not have), or None.
+
+    Row ids are not checked here: the planner must plan "review 1200" the same way for any data
+    (CoXQL's questions name ids of their own datasets), and running it says the id is unknown and
+    which ids exist (tools/common.resolve_instance)."""
+    if facts is None:
+        return None
+    layers = [args["layer"]] if isinstance(args.get("layer"), int) else []
+    layers += [x for x in args.get("layers") or [] if isinstance(x, int)]
+    if facts.n_layers is not None and any(not 0 <= x < facts.n_layers for x in layers):
+        bad = next(x for x in layers if not 0 <= x < facts.n_layers)
+        return (f"The model has {facts.n_layers} layers, numbered 0 to {facts.n_layers - 1}; there is no "
+                f"layer {bad}. Which layer do you mean?")
+    neuron = args.get("neuron")
+    if facts.n_neurons is not None and isinstance(neuron, int) and not 0 <= neuron < facts.n_neurons:
+        return (f"Each layer has {facts.n_neurons} MLP neurons, numbered 0 to {facts.n_neurons - 1}; there is "
+                f"no neuron {neuron}. Which neuron do you mean?")
+    return None

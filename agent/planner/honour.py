@@ -1,0 +1,80 @@
+"""What a plan cannot honour as asked, said before anything runs (tools.md: "a wrong call that
+runs silently is worse than a question"): a method whybox does not have ("with deeplift"), a
+label the data does not have ("to neutral"), a layer or neuron the model does not have. Also the
+premise of "why did it get review 12 wrong?": the prediction goes first, so the answer can say
+whether review 12 is wrong at all."""
+from __future__ import annotations
+
+import re
+
+from agent.plan import Call, Choice, Plan
+from agent.planner.catalog import catalog
+from agent.planner.dataset_slots import DataFacts, out_of_range
+from tools.attribution.catalog import NAMES, UNSUPPORTED
+
+# words people use as labels; one of them that is not a label of the data is asked about
+LABEL_LIKE = (r"neutral|mixed|sarcastic|spam|ham|offensive|toxic|other|unknown|irrelevant|happy|sad|angry|joy|fear"
+              r"|true|false|yes|no|good|bad|ambivalent|objective|subjective")
+WRONG_PREMISE = re.compile(
+    r"\b(?:get|got|gets|getting)\b.*\bwrong\b"
+    r"|\bmisclassif\w*"
+    r"|\bwrongly (?:classified|predicted|labell?ed)\b"
+    r"|\b(?:mistake|error) (?:on|with|for)\b",
+    re.I,
+)
+
+
+def unsupported_method(bare: str, plan: Plan) -> Plan | None:
+    m = UNSUPPORTED.search(bare)
+    if not m or not any(catalog().takes(c.tool, "method") for c in plan.calls):
+        return None
+    tool = next(c for c in plan.calls if catalog().takes(c.tool, "method"))
+    choices = [Choice(label=f"{tool.tool} with {name}",
+                      calls=[Call(tool=tool.tool, args={**tool.args, "method": name})])
+               for name in ("integrated_gradients", "occlusion") if name in NAMES]
+    message = f"whybox has no {m.group(0)} method. Its methods are {', '.join(NAMES)}. Which one should I use?"
+    return Plan(question=plan.question, choices=choices, message=message)
+
+
+def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
+    if not labels:
+        return None
+    takes = [c for c in plan.calls if catalog().takes(c.tool, "label") or catalog().takes(c.tool, "target")]
+    m = re.search(rf"\b(?:to|into|as|towards?|be)\s+(?:the\s+)?(?:label\s+|class\s+)?['\"]?({LABEL_LIKE})\b",
+                  bare, re.I)
+    if not takes or not m or m.group(1).lower() in {x.lower() for x in labels}:
+        return None
+    call = takes[0]
+    key = "label" if catalog().takes(call.tool, "label") else "target"
+    choices = [Choice(label=f"{call.tool} to {label}", calls=[Call(tool=call.tool, args={**call.args, key: label})])
+               for label in labels]
+    message = f"The labels are {', '.join(labels)}; there is no label {m.group(1)!r}. Which one do you mean?"
+    return Plan(question=plan.question, choices=choices, message=message)
+
+
+def with_premise(bare: str, plan: Plan) -> Plan:
+    """'why did it get review 12 wrong?': predict the row first, so the answer can check the premise."""
+    cat = catalog()
+    if not WRONG_PREMISE.search(bare):
+        return plan
+    default = cat.role("default")
+    if any(c.tool == default for c in plan.calls):
+        return plan
+    calls: list[Call] = []
+    for call in plan.calls:
+        instance = {k: v for k, v in call.args.items() if k in ("id", "text")}
+        if cat.takes(call.tool, "method") and instance and call.tool in cat.instance:
+            calls.append(Call(tool=default, args=instance))
+        calls.append(call)
+    return plan.model_copy(update={"calls": calls})
+
+
+def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -> Plan:
+    """The plan, or a question about the part of it that cannot be honoured."""
+    if not plan.calls:
+        return plan
+    for call in plan.calls:
+        problem = out_of_range(call.args, facts)
+        if problem:
+            return Plan(question=plan.question, message=problem)
+    return unsupported_method(bare, plan) or unknown_label(bare, plan, labels) or with_premise(bare, plan)

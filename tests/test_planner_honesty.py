@@ -1,0 +1,127 @@
+"""The planner on the defaults `whybox plan` uses (demo data with its `domain` column, the default
+model's 30 layers and 1536 neurons): category selections and comparisons, and what it cannot
+honour said instead of run (issue 17: "never substitute silently")."""
+from __future__ import annotations
+
+import pytest
+
+from agent.plan import ConversationState
+from agent.premises import premise_note
+from agent.records import Step
+from tests.planner_eval.harness import make_planner
+
+
+@pytest.fixture(scope="module")
+def planner():
+    return make_planner()
+
+
+def calls(planner, question, state=None):
+    plan = planner.plan(question, state or ConversationState())
+    return [(c.tool, c.args) for c in plan.calls], plan
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("show me 5 film reviews", [("show", {"where": {"match": {"domain": "film"}}, "k": 5})]),
+    ("how many restaurant reviews do we have?", [("count", {"where": {"match": {"domain": "restaurant"}}})]),
+    ("label distribution of the movie reviews", [("label_distribution", {"where": {"match": {"domain": "film"}}})]),
+    ("acuracy on flim reviews", [("score", {"metric": "accuracy", "where": {"match": {"domain": "film"}}})]),
+    ("f1 per domain", [("score", {"metric": "f1", "by": "domain"})]),
+    ("is it better on film reviews or restaurant reviews?", [("score", {"by": "domain"})]),
+    ("which domain does the model struggle with the most", [("score", {"by": "domain"})]),
+])
+def test_category_values_select_rows_and_comparisons_group_them(planner, question, expected):
+    assert calls(planner, question)[0] == expected
+
+
+def test_a_category_word_that_is_not_a_selection_is_left_alone(planner):
+    # "service" names no rows here, and a quoted text is never read for categories
+    assert calls(planner, "what does it predict for 'the service reviews were slow'")[0] == [
+        ("predict", {"text": "the service reviews were slow"})]
+
+
+def test_follow_ups_narrow_the_selection_with_only_and_there(planner):
+    state = ConversationState()
+    for question in ("label balance of the product reviews", "the long ones only"):
+        plan = planner.plan(question, state)
+        state.remember(plan)
+    assert plan.calls[0].args == {"where": {"match": {"domain": "product"}, "min_words": 9}}
+
+
+@pytest.mark.parametrize("question, said", [
+    ("what does layer 30 encode", "The model has 30 layers, numbered 0 to 29; there is no layer 30"),
+    ("top neurons of review 4 in layer 31", "there is no layer 31"),
+    ("explain neuron 1600 in layer 3", "there is no neuron 1600"),
+    ("attribute review 5 with deeplift", "whybox has no deeplift method"),
+    ("counterfactual for review 8 to neutral", "there is no label 'neutral'"),
+    ("change the label of review 9 to mixed", "there is no label 'mixed'"),
+    ("show me that one again", "Which row do you mean?"),
+])
+def test_what_cannot_be_honoured_is_asked_not_run(planner, question, said):
+    found, plan = calls(planner, question)
+    assert found == [] and said in plan.message
+
+
+def test_an_unknown_label_offers_the_real_labels_as_choices(planner):
+    _, plan = calls(planner, "counterfactual for review 8 to neutral")
+    assert [c.calls[0].args for c in plan.choices] == [{"id": 8, "target": "negative"},
+                                                       {"id": 8, "target": "positive"}]
+
+
+def test_last_and_first_layer_are_the_model_s(planner):
+    assert calls(planner, "most responsible mlp neurons for 'worst purchase ever' in the last layer")[0] == [
+        ("top_neurons", {"text": "worst purchase ever", "layer": 29})]
+    assert calls(planner, "explain neuron 0 of the first layer")[0] == [("explain_neuron", {"layer": 0, "neuron": 0})]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("actually review 7 is positive", [("edit_label", {"id": 7, "label": "positive"})]),
+    ("review 19 is mislabelled, it should be negative", [("edit_label", {"id": 19, "label": "negative"})]),
+    ("set the label of 88 to positive", [("edit_label", {"id": 88, "label": "positive"})]),
+    ("the gold label of review 102 is wrong", [("edit_label", {"id": 102})]),
+])
+def test_label_corrections_said_as_statements(planner, question, expected):
+    assert calls(planner, question)[0] == expected
+
+
+def test_a_question_about_a_label_edits_nothing(planner):
+    assert all(tool != "edit_label" for tool, _ in calls(planner, "is review 7 actually positive?")[0])
+
+
+def test_a_false_premise_gets_the_prediction_first(planner):
+    assert calls(planner, "why did it get review 12 wrong?")[0] == [("predict", {"id": 12}), ("attribute", {"id": 12})]
+
+
+def test_premise_note_says_when_the_row_is_no_mistake():
+    step = Step(tool="predict", args={"id": 12}, status="done",
+                output={"id": 12, "label": "positive", "gold_label": "positive", "correct": True, "probability": 0.61})
+    assert premise_note("why did it get review 12 wrong?", [step]) == (
+        "Review 12 is not a mistake: gold positive, predicted positive (0.61). "
+        "What follows explains that correct prediction.")
+    wrong = step.model_copy(update={"output": {**step.output, "label": "negative", "correct": False}})
+    assert premise_note("why did it misclassify row 12", [wrong]).startswith("Row 12 is indeed a mistake")
+    assert premise_note("why is review 12 positive?", [step]) is None
+
+
+def test_compare_two_methods_runs_both(planner):
+    assert calls(planner, "compare integrated gradients and LIME on review 3")[0] == [
+        ("attribute", {"id": 3, "method": "integrated_gradients"}), ("attribute", {"id": 3, "method": "lime"})]
+
+
+def test_an_apostrophe_inside_a_quoted_text_is_kept(planner):
+    assert calls(planner, "what does it predict for 'I didn't like the food'")[0] == [
+        ("predict", {"text": "I didn't like the food"})]
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("how many forward passes does LIME need?", "lime"),
+    ("is precision or recall more important for a spam filter?", "precision"),
+    ("can a probe find structure that is not there?", "prob"),
+    ("what does activation patching actually tell you about a model", "patching"),
+    ("whats f1", "f1"),
+    ("how do i read a confusion matrix", "confusion"),
+    ("what is polysemanticity in neurons", "polysemantic"),
+])
+def test_concept_questions_that_name_a_tool_word(planner, question, topic):
+    found, _ = calls(planner, question)
+    assert len(found) == 1 and found[0][0] == "explain_concept" and topic in found[0][1]["topic"]
