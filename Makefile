@@ -73,6 +73,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/retrieval_eval.py
 	$(PY) benchmarks/counterfactual_eval.py --rows 40
 	$(PY) benchmarks/neuron_explanations.py --neurons 20
+	$(PY) benchmarks/label_sets.py
 
 clean:
 	rm -rf $(VENV) $(LLAMA_VENV) .pytest_cache build *.egg-info
