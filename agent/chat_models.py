@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -17,9 +18,17 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict
 
-from agent.plan import ConversationState
+from agent.plan import ConversationState, Plan
 from tools.errors import InputError
 from tools.settings import Settings
+
+
+def with_choices(plan: Plan) -> str:
+    """The plan's message, with its choices as numbered options to answer with a number."""
+    if not plan.choices:
+        return plan.message or ""
+    options = "\n".join(f"{n}. {choice.label}" for n, choice in enumerate(plan.choices, 1))
+    return f"{plan.message}\n{options}\n(Answer with a number to run that one.)"
 
 
 class PlannerChatModel(BaseChatModel):
@@ -29,6 +38,7 @@ class PlannerChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     planner: Any
     state: ConversationState
+    choices: list[Any] = []  # the readings the last clarifying question offered; "2" picks the second
 
     @property
     def _llm_type(self) -> str:
@@ -43,11 +53,17 @@ class PlannerChatModel(BaseChatModel):
         if isinstance(last, ToolMessage) or not isinstance(last, HumanMessage):
             message = AIMessage(content="")
         else:
-            plan = self.planner.plan(str(last.content), self.state)
+            text = str(last.content)
+            picked = re.fullmatch(r"\W*(?:option|choice|number|no\.?)?\s*(\d)\W*", text, re.I)
+            if picked and 1 <= int(picked.group(1)) <= len(self.choices):
+                plan = Plan(question=text, calls=self.choices[int(picked.group(1)) - 1].calls)
+            else:
+                plan = self.planner.plan(text, self.state)
+            self.choices = list(plan.choices)
             self.state.remember(plan)
             calls = [{"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:10]}", "type": "tool_call"}
                      for c in plan.calls]
-            message = AIMessage(content=plan.message or "", tool_calls=calls)
+            message = AIMessage(content=with_choices(plan), tool_calls=calls)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 

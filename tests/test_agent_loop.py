@@ -156,3 +156,13 @@ def test_an_llm_answer_without_any_tool_call_is_replaced_by_the_offline_plan(tin
     assert "without calling any tool" in record.narration
     chat = assistant.ask("hello there")  # nothing to plan: the LLM's words stand
     assert chat.steps == [] and chat.narration == "Hello! Ask me about the model or the data."
+
+
+def test_a_clarifying_question_offers_numbered_choices_and_a_number_runs_one(tiny_assistant):
+    asked = tiny_assistant.ask("attribute review 101 with deeplift")
+    assert not asked.steps and "no deeplift method" in asked.narration
+    assert "1. attribute with integrated_gradients" in asked.narration
+    assert "2. attribute with occlusion" in asked.narration
+    picked = tiny_assistant.ask("2")
+    assert [(s.tool, s.args) for s in picked.steps] == [("attribute", {"id": 101, "method": "occlusion"})]
+    assert picked.steps[0].status == "done", picked.steps[0].error

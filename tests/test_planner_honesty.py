@@ -115,7 +115,6 @@ def test_an_apostrophe_inside_a_quoted_text_is_kept(planner):
 
 @pytest.mark.parametrize("question, topic", [
     ("how many forward passes does LIME need?", "lime"),
-    ("is precision or recall more important for a spam filter?", "precision"),
     ("can a probe find structure that is not there?", "prob"),
     ("what does activation patching actually tell you about a model", "patching"),
     ("whats f1", "f1"),
@@ -123,5 +122,27 @@ def test_an_apostrophe_inside_a_quoted_text_is_kept(planner):
     ("what is polysemanticity in neurons", "polysemantic"),
 ])
 def test_concept_questions_that_name_a_tool_word(planner, question, topic):
+    """(Two concepts contrasted, "is precision or recall more important?", get a card each.)"""
     found, _ = calls(planner, question)
     assert len(found) == 1 and found[0][0] == "explain_concept" and topic in found[0][1]["topic"]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("show me review forty two", [("show", {"id": 42})]),
+    ("neuron three hundred in layer ten, describe it", [("explain_neuron", {"layer": 10, "neuron": 300})]),
+    ("why is review one hundred and three predicted that way", [("attribute", {"id": 103})]),
+    ("acc?", [("score", {"metric": "accuracy"})]),
+    ("top 10 words driving negative predictions", [("global_importance", {"k": 10, "target": "negative"})]),
+    ("what pushes review 54 towards negative", [("attribute", {"id": 54, "target": "negative"})]),
+    ("precision vs recall whats the diff", [("explain_concept", {"topic": "precision"}),
+                                            ("explain_concept", {"topic": "recall"})]),
+])
+def test_how_people_type(planner, question, expected):
+    assert calls(planner, question)[0] == expected
+
+
+@pytest.mark.parametrize("question", ["Warum ist review 12 negativ?", "qu'est-ce que ça veut dire ?",
+                                      "Zeig mir die Fehler bitte"])
+def test_another_language_is_said_not_guessed(planner, question):
+    found, plan = calls(planner, question)
+    assert found == [] and "English" in plan.message

@@ -17,12 +17,15 @@ from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_co
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
 from agent.planner.honour import checked
 from agent.planner.intent_model import Guess, IntentModel, shared_model
+from agent.planner.normalise import expand_shorthand, foreign_language, numbers_in_words
 from agent.planner.query import Query
 from agent.planner.rules import (
+    CONTRASTS,
     GENERALLY,
     OUT_OF_SCOPE,
     clause_intent,
     concept_topic,
+    concept_topics,
     is_concept_question,
 )
 from agent.planner.slots import (
@@ -74,6 +77,8 @@ FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0
 CLARIFY_INSTANCE = "Which review or text do you mean? Give an id (\"review 12\") or quote a text for `{tool}`."
 DECLINE = ("whybox explains a fixed model; it does not train, fine-tune or unlearn it. I can show which rows "
            "matter (influence), or how a label edit changes the scores.")
+NOT_ENGLISH = ("I can only read questions in English so far, and this one does not look English to me. Could you "
+               "ask it in English? For example \"Why is review 12 negative?\" or \"Show me 3 mistakes\".")
 NOT_UNDERSTOOD = ("I did not understand that. Try \"What's the accuracy?\", \"Show me 3 mistakes\" or "
                   "\"What does the model predict for 'the battery died after a day'?\"")
 
@@ -119,6 +124,9 @@ class RulePlanner:
         raw = " ".join((question or "").split())[:2000]  # planning never needs more; huge inputs stay fast
         if not raw:
             return Plan(question=question, message="Please ask a question, e.g. \"How many reviews are there?\"")
+        if foreign_language(strip_quotes(raw)):
+            return Plan(question=question, message=NOT_ENGLISH)
+        raw = numbers_in_words(expand_shorthand(raw))  # "review forty two", "acc?"
         raw = fix_category_typos(raw, self.facts, self.speller.known if self.speller else set())
         if self.speller is not None:
             raw = self.speller.fix(raw)  # "lbels" -> "labels"; quoted text is never touched
@@ -132,6 +140,10 @@ class RulePlanner:
         )
         pointed = points_back and not GENERALLY.search(bare)
         if is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare))):
+            topics = concept_topics(bare)
+            if len(topics) > 1 and CONTRASTS.search(bare) and not re.search(r"\bjust the\b", bare, re.I):
+                return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": t})
+                                                      for t in topics[:3]])  # "precision vs recall": a card each
             return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})])
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
@@ -434,7 +446,7 @@ class RulePlanner:
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
-        if tool not in cat.instance | {cat.role("rows")} and (ids or texts):
+        if not cat.tools[tool].takes_instance() and tool != cat.role("rows") and (ids or texts):
             tool, args = (cat.role("rows") if ids else cat.role("default")), {}
         if ids or texts:
             for key in ("id", "text", "where"):

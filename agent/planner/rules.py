@@ -101,6 +101,9 @@ CONCEPT_STRONG = _rx(
     r"|^\W*(?:can|could|does|do|is|will|would|should|might|may) (?:a|an|any) "
     r"|\bwhat (?:does|do|can|could) .* (?:tell|teach|show) (?:you|us|me)\b"
     r"|\bin general\b|\bgenerally\b|\busually\b|\btypically\b|\bin theory\b|\bin principle\b"
+    r"|\b(?:good|useful|meant) for\b|\bexplain (?:me|to me)\b|\bi (?:am not|'m not|don't|do not) (?:understand|get)\w*"
+    r"|\bdifferent from\b|\bwhy (?:would|might|could|does|do|can) \w+ (?:miss|fail|break|mislead|lie)\b"
+    r"|\bwhy do people\b|\bguard against\b|\bjust the (?:average|mean|same)\b"
     # "how does LIME ...", unless about a row ("how does occlusion explain review 3")
     r"|\bhow (?:does|do|can|could|would) (?:a |an |the )?(?:\w+[ -]){0,2}?"
         r"(?:lime|shap|gradients?|occlusion|attention|lens|probes?|probing|counterfactuals?|augmentation"
@@ -132,7 +135,7 @@ CONCEPT_STRONG = _rx(
 )
 CONCEPT_WEAK = _rx(
     # an opening that asks for an explanation
-    r"^(?:so |and |ok(?:ay)?,? )?"
+    r"^(?:(?:so|and|ok(?:ay)?|hmm+|hey|wait|well|oh|um+|uh+|you|please|pls|can you|could you)[,!]?\s+)*"
         r"(?:what(?:'s|s| is| are| was)\b"
         r"|explain\b"
         r"|describe\b"
@@ -190,6 +193,20 @@ def concept_topic(clause: str) -> str | None:
 
 # "in general", "usually": about the method even when "that" could point at the conversation's row
 GENERALLY = _rx(r"\bin general\b|\bgenerally\b|\busually\b|\btypically\b|\bin theory\b|\bin principle\b")
+CONTRASTS = _rx(r"\b(?:vs\.?|versus|difference|differ\w*|compared?|or|and)\b")
+
+
+def concept_topics(clause: str) -> list[str]:
+    """Every canonical topic the clause names, in the order named: 'precision vs recall' asks
+    about both (one card each), 'the f1 score' once."""
+    found: dict[str, int] = {}
+    for pattern, topic in CONCEPT_TERMS:
+        m = re.search(pattern, clause, re.I)
+        if m and topic not in found and not any(m.start() == start for start in found.values()):
+            found[topic] = m.start()
+    return sorted(found, key=found.__getitem__)
+
+
 POINTS_AT_SOMETHING = _rx(
     r"\b(?:this|that|the same|its) (?:neuron|unit|review|instance|example|row|layer|prediction|text|one)\b",
 )

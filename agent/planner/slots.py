@@ -185,6 +185,7 @@ def find_k(text: str) -> int | None:
         rf"\b(\d+)\s+[a-z]+\s+{_K_NOUNS}\b",  # "3 augmented versions"
         r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$))",
         r"\bk\s*=\s*(\d+)\b",
+        r"\b(\d+)\s+times\b",  # "paraphrase it 4 times"
     ):
         m = re.search(pattern, t)
         if m:

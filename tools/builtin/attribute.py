@@ -159,6 +159,10 @@ class Attribute(Tool):
             r"what (?:words?|tokens?) (?:made|make|caused|led)",
             r"\bwhat (?:in|about) (?:review|row|item|it|this|that|QUOTED)\b.*\b(?:push|pull|drive|make|lead)\w*",
         ), priority=200),
+        # "what pushes review 54 towards negative?", "..., what pushes the model towards positive on it?":
+        # a question about what drives one prediction, before steer's imperative "push it towards" (65)
+        Trigger(r"\bwhat (?:in (?:review|row|item|it|this|that) ?#?\d* )?(?:pushes|pulls|drives|moves|nudges)\b"
+                r"(?=.*(?:\b(?:review|row|item|id)\s*#?\d|\bon it\b|\bit\b|QUOTED))", priority=60),
     )
     intent_examples = (
         "why did the model predict review 8 like that?",

@@ -113,7 +113,7 @@ class Counterfactual(Tool):
         if query.follow_up:
             return args
         target = next((label for label in query.labels if query.search(
-            r"\b(?:to|into|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3}"
+            r"\b(?:to|into|towards?|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3}"
             r"|be (?:classified|predicted|labell?ed|called)(?: as)?)"
             rf"\s+(?:the label\s+|an?\s+)?{re.escape(label)}\b")), None)
         if target is None and query.search(r"\b(?:make|turn|flip|get)\b"):

@@ -227,6 +227,9 @@ class GlobalImportance(Tool):
         # which steers one instance's activations; here words push, over many rows.
         Trigger(_NO_INSTANCE + rf"(?=.*\b(?:which|what) {_WORDS}\b.*\b(?:push|pull|nudge)\w* (?:the model|it)\b)"
                 + "(?:" + alternatives(_OVERALL, _FOR_ROWS) + ")", priority=62),
+        # "top 10 words driving negative predictions": words that drive predictions, in the plural
+        Trigger(_NO_INSTANCE + rf".*\b{_WORDS}\s+(?:that\s+)?(?:driv|push|pull|caus|lead)\w*\s+(?:the\s+)?"
+                r"(?:model'?s?\s+)?(?:\w+\s+)?(?:predictions|decisions|classifications)\b", priority=61),
     )
     intent_examples = (
         "which words make it say negative overall?",
@@ -267,7 +270,7 @@ class GlobalImportance(Tool):
             if query.search(rf"\b(?:towards?|in favou?r of|evidence for|for the label|for label|push\w* (?:it |them |"
                             rf"the model )?(?:to|into)|makes? (?:it|the model|them) (?:say|predict|call|classify)"
                             rf"(?: it| them)?(?: as)?|lead (?:it|the model) to (?:say|predict))\s+(?:the label\s+)?"
-                            rf"['\"]?{name}\b"):
+                            rf"['\"]?{name}\b|\b(?:driv|push|caus|lead)\w* (?:the )?{name} predictions\b"):
                 args["target"] = label
                 where = dict(args.get("where") or {})
                 if where.get("prediction") == label and not query.search(rf"\bpredicted (?:as )?{name}\b"):

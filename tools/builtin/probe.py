@@ -174,8 +174,9 @@ def _probe_concept(text: str) -> str | None:
     m = re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|know)\s+(?:the\s+)?([a-z][\w -]*?)"
                   r"(?:\?|$| in | at | across | by )", text, re.I)
     concept = m.group(1).strip().lower() if m else None
-    if concept:  # "the domain of a review" is the domain
+    if concept:  # "the domain of a review" is the domain; "sentiment best" is sentiment
         concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)
+        concept = re.sub(r"\s+(?:best|most|well|the most|the best|strongly|at all)$", "", concept)
     if not concept or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|gold labels?|layers?(?: \d+.*)?"
                                    r"|each layer|it|them)", concept):
         return None

@@ -1,0 +1,64 @@
+"""How people type, made plain before planning: numbers in words after a row, layer or neuron noun
+("review forty two" -> "review 42"), chat shorthand ("acc?" -> "accuracy?", "u" -> "you"), and a
+question in another language, which is said rather than guessed at (the rules read English)."""
+from __future__ import annotations
+
+import re
+
+_UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_WORD = "|".join([*_UNITS, *_TENS, "hundred", "thousand"])
+_NUMBER = rf"(?:{_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_WORD}))*"
+_NOUN = r"(?:reviews?|rows?|items?|ids?|examples?|samples?|neurons?|layers?|units?|instances?|data ?points?|number)"
+NUMBER_AFTER_NOUN = re.compile(rf"\b({_NOUN})\s+({_NUMBER})\b", re.I)
+# chat shorthand -> the word (whole words only, never inside quotes: the planner strips quotes first)
+SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+             "diff": "difference", "w/": "with", "b/c": "because", "bc": "because", "idk": "I don't know"}
+_SHORTHAND = re.compile(r"(?<![\w'\"])(" + "|".join(re.escape(k) for k in SHORTHAND) + r")(?![\w'\"])", re.I)
+# function words of the languages people most often switch to; two of them and little English is not English
+FOREIGN = re.compile(
+    r"\b(?:der|die|das|ist|nicht|und|warum|wie|welche[rs]?|bitte|zeig|mir|wird|hat|ich|est|que|ça|le|la|les|des"
+    r"|une|pourquoi|comment|quel(?:le)?s?|montre|moi|pas|veut|dire|qué|por|cómo|cuál|muestra|el|los|las|es|son)\b",
+    re.I,
+)
+
+
+def number_value(words: str) -> int | None:
+    total, current = 0, 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word == "and":
+            continue
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "thousand":
+            total, current = total + (current or 1) * 1000, 0
+        else:
+            return None
+    return total + current
+
+
+def numbers_in_words(text: str) -> str:
+    """'review forty two' -> 'review 42', 'neuron three hundred in layer ten' -> 'neuron 300 in layer 10'."""
+    def repl(m: re.Match[str]) -> str:
+        value = number_value(m.group(2))
+        return f"{m.group(1)} {value}" if value is not None else m.group(0)
+
+    return NUMBER_AFTER_NOUN.sub(repl, text)
+
+
+def expand_shorthand(text: str) -> str:
+    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
+
+
+def foreign_language(text: str) -> bool:
+    """True for a question that reads as another language: at least two of those function words,
+    making up at least 30% of its words (a German "Warum ist review 12 negativ?" plans nothing right)."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    hits = len(FOREIGN.findall(text))
+    return len(words) >= 2 and hits >= 2 and hits / len(words) >= 0.3
