@@ -38,6 +38,7 @@ class ConversationState(BaseModel):
     last_args: dict[str, Any] = Field(default_factory=dict)
     last_layer: int | None = None
     last_neuron: int | None = None
+    history: list[Call] = Field(default_factory=list)  # the last calls, newest last (a few turns back)
 
     def instance(self) -> dict[str, Any] | None:
         if self.last_id is not None:
@@ -63,3 +64,4 @@ class ConversationState(BaseModel):
             if "neuron" in args:
                 self.last_neuron = args["neuron"]
             self.last_tool, self.last_args = call.tool, dict(args)
+            self.history = [*self.history, Call(tool=call.tool, args=dict(args))][-12:]

@@ -146,3 +146,24 @@ def test_how_people_type(planner, question, expected):
 def test_another_language_is_said_not_guessed(planner, question):
     found, plan = calls(planner, question)
     assert found == [] and "English" in plan.message
+
+
+def test_an_unknown_category_value_is_said_not_dropped(planner):
+    found, plan = calls(planner, "what's the accuracy on the sports reviews?")
+    assert found == [] and "no 'sports' rows" in plan.message and "film, product, restaurant, service" in plan.message
+    assert calls(planner, "how many of the reviews are negative")[1].message is None
+
+
+def test_context_survives_a_concept_question_and_a_clarification(planner):
+    state = ConversationState()
+    for question in ("ask the model to explain review 70's answer", "how faithful are such self-explanations usually?",
+                     "ok same for review 71"):
+        plan = planner.plan(question, state)
+        state.remember(plan)
+    assert [(c.tool, c.args) for c in plan.calls] == [("rationalize", {"id": 71})]
+    state = ConversationState()
+    for question in ("top neurons for review 12 at layer 20", "describe neuron 1200 there", "and neuron 1600?",
+                     "ok what about review 13"):
+        plan = planner.plan(question, state)
+        state.remember(plan)
+    assert [(c.tool, c.args) for c in plan.calls] == [("top_neurons", {"layer": 20, "id": 13})]

@@ -120,6 +120,33 @@ def find_by(text: str, facts: DataFacts | None) -> str | None:
     return None
 
 
+# words that describe rows without naming a category value ("the short reviews", "the misclassified ones")
+_NOT_A_VALUE = {
+    "short", "shorter", "shortest", "long", "longer", "longest", "all", "these", "those", "other", "same", "first",
+    "last", "misclassified", "wrong", "correct", "incorrect", "mislabelled", "mislabeled", "remaining", "english",
+    "good", "bad", "original", "edited", "different", "similar", "top", "random", "new", "old", "most", "least",
+    "following", "previous", "whole", "entire", "test", "training", "gold", "my", "our", "your", "its", "their",
+    "which", "what", "some", "many", "few", "more", "several", "both", "each", "every", "any", "such", "real",
+    "actual", "labelled", "labeled", "predicted", "true", "false", "mixed", "hard", "easy", "difficult", "negative",
+    "positive", "individual", "recent", "latest", "given", "selected", "example", "sample", "customer", "user",
+    "the", "a", "an", "two", "three", "four", "five", "ten",
+}
+
+
+def unknown_value(text: str, facts: DataFacts | None, labels: list[str]) -> tuple[str, str] | None:
+    """(column, word) when the question selects "<word> reviews" and no column has that value:
+    "accuracy on the sports reviews" must not quietly become the accuracy on all rows."""
+    if not facts or not facts.categories:
+        return None
+    known = {a for values in facts.categories.values() for v in values for a in _alternatives(v)}
+    known |= {label.lower() for label in labels} | _NOT_A_VALUE
+    for m in re.finditer(rf"\b(?:on|in|for|of|among|only|just|the)\s+(?:the\s+)?([a-z]+)\s+{ROW_NOUNS}\b", text, re.I):
+        word = m.group(1).lower()
+        if word not in known and not word.isdigit():
+            return next(iter(facts.categories)), word
+    return None
+
+
 def named_layer(text: str, n_layers: int | None) -> str:
     """'the last layer' -> 'layer 29' on a 30-layer model, 'the first layer' -> 'layer 0'."""
     if n_layers:

@@ -9,7 +9,7 @@ import re
 
 from agent.plan import Call, Choice, Plan
 from agent.planner.catalog import catalog
-from agent.planner.dataset_slots import DataFacts, out_of_range
+from agent.planner.dataset_slots import DataFacts, out_of_range, unknown_value
 from tools.attribution.catalog import NAMES, UNSUPPORTED
 
 # words people use as labels; one of them that is not a label of the data is asked about
@@ -77,4 +77,11 @@ def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -
         problem = out_of_range(call.args, facts)
         if problem:
             return Plan(question=plan.question, message=problem)
+    unknown = unknown_value(bare, facts, labels)
+    if unknown and any(catalog().takes(c.tool, "where") and not (c.args.get("where") or {}).get("match")
+                       for c in plan.calls):
+        column, word = unknown
+        values = ", ".join(facts.categories[column]) if facts else ""
+        return Plan(question=plan.question, message=f"The data has no {word!r} rows: its {column} values are "
+                                                    f"{values}. Which ones do you mean?")
     return unsupported_method(bare, plan) or unknown_label(bare, plan, labels) or with_premise(bare, plan)

@@ -446,8 +446,18 @@ class RulePlanner:
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
+        if tool in (cat.role("concept"), cat.role("help")):  # a concept question between turns keeps the context
+            earlier = next((c for c in reversed(state.history) if c.tool not in (tool, cat.role("help"))), None)
+            if earlier is not None:
+                tool, args = earlier.tool, dict(earlier.args)
         if not cat.tools[tool].takes_instance() and tool != cat.role("rows") and (ids or texts):
-            tool, args = (cat.role("rows") if ids else cat.role("default")), {}
+            # "what about review 13" after "describe neuron 1200": the last tool that looked at a row
+            earlier = next((c for c in reversed(state.history) if cat.tools[c.tool].takes_instance()
+                            and c.tool != cat.role("rows")), None)
+            tool, args = ((earlier.tool, dict(earlier.args)) if earlier is not None
+                          else (cat.role("rows") if ids else cat.role("default"), {}))
+            if "layer" in args and state.last_layer is not None:
+                args["layer"] = state.last_layer
         if ids or texts:
             for key in ("id", "text", "where"):
                 args.pop(key, None)
