@@ -67,6 +67,7 @@ $(BENCH_STAMP): $(STAMP)
 # Benchmarks print figures (speed is measured here, never in tests). ~25 min on 2 CPU cores.
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/planner_eval.py --heldout --typos
+	$(PY) benchmarks/planner_fuzz.py 10000
 	$(PY) benchmarks/attribution_speed.py
 	$(PY) benchmarks/attribution_faithfulness.py --rows 30
 	$(PY) benchmarks/attribution_plausibility.py --rows 30

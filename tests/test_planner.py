@@ -90,8 +90,10 @@ def test_fuzz_never_crashes_and_plans_only_runnable_calls():
     from tools.registry import get_tool
 
     rng = random.Random(0)
-    alphabet = "abcdefghijklmnopqrstuvwxyz 0123456789'\"?!.,;:-éü中文🙂\n\t"
-    planner = RulePlanner(LABELS)
+    alphabet = "abcdefghijklmnopqrstuvwxyz 0123456789'\"?!.,;:-éü中文🙂\n\t\x00\x1b\u202e\ufeff"
+    from tests.planner_eval.harness import make_planner
+
+    planner = make_planner()  # as `whybox plan` builds it: categories and the model's shape too
     outcomes = set()
     for n in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
@@ -104,6 +106,8 @@ def test_fuzz_never_crashes_and_plans_only_runnable_calls():
             assert plan.message and plan.message.strip(), text
         outcomes.add(bool(plan.calls))
     assert outcomes == {True, False}  # the fuzz reaches both
+    long = planner.plan("".join(rng.choice(alphabet) for _ in range(50_000)), ConversationState())
+    assert bool(long.calls) != bool(long.message)  # benchmarks/planner_fuzz.py runs 10,000 of these kinds
     huge = planner.plan("x" * 10_000 + " how many reviews?", ConversationState())
     # planning reads the first 2,000 characters (huge inputs stay fast), so this question is lost
     assert huge.calls == [] and huge.message.startswith("I did not understand")
