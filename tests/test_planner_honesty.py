@@ -167,3 +167,17 @@ def test_context_survives_a_concept_question_and_a_clarification(planner):
         plan = planner.plan(question, state)
         state.remember(plan)
     assert [(c.tool, c.args) for c in plan.calls] == [("top_neurons", {"layer": 20, "id": 13})]
+
+
+def test_layer_spans_in_words_and_the_middle_layer(planner):
+    assert calls(planner, "probe the first five layers for negation")[0] == [
+        ("probe", {"layers": [0, 1, 2, 3, 4], "concept": "negation"})]
+    assert calls(planner, "probe the last 3 layers for domain")[0] == [
+        ("probe", {"layers": [27, 28, 29], "concept": "domain"})]
+    found, plan = calls(planner, "top neurons for review 3 in the middle layer")
+    assert found == [] and [c.calls[0].args["layer"] for c in plan.choices] == [14, 15]
+
+
+def test_editing_weights_is_declined(planner):
+    found, plan = calls(planner, "set the weights of neuron 100 in layer 5 to zero permanently")
+    assert found == [] and "does not train" in plan.message

@@ -148,9 +148,17 @@ def unknown_value(text: str, facts: DataFacts | None, labels: list[str]) -> tupl
 
 
 def named_layer(text: str, n_layers: int | None) -> str:
-    """'the last layer' -> 'layer 29' on a 30-layer model, 'the first layer' -> 'layer 0'."""
+    """'the last layer' -> 'layer 29' on a 30-layer model, 'the first layer' -> 'layer 0', 'the
+    first 5 layers' -> 'layers 0 to 4', 'the last 3 layers' -> 'layers 27 to 29'."""
     if n_layers:
+        def last_n(m: re.Match[str]) -> str:  # "the last 3 layers" -> "layers 27 to 29"
+            n = min(int(m.group(1)), n_layers)
+            return f"layers {n_layers - n} to {n_layers - 1}"
+
+        text = re.sub(r"\b(?:the\s+)?(?:last|final|top)\s+(\d+)\s+layers\b", last_n, text, flags=re.I)
         text = re.sub(r"\b(?:the\s+)?(?:last|final|top|output)\s+layer\b", f"layer {n_layers - 1}", text, flags=re.I)
+    text = re.sub(r"\b(?:the\s+)?(?:first|bottom|lowest)\s+(\d+)\s+layers\b",
+                  lambda m: f"layers 0 to {max(int(m.group(1)) - 1, 0)}", text, flags=re.I)
     return re.sub(r"\b(?:the\s+)?(?:first|bottom|input)\s+layer\b", "layer 0", text, flags=re.I)
 
 

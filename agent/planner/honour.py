@@ -52,6 +52,20 @@ def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
     return Plan(question=plan.question, choices=choices, message=message)
 
 
+def middle_layer(bare: str, plan: Plan, facts: DataFacts | None) -> Plan | None:
+    """'the middle layer' of a 30-layer model is 14 or 15: ask, offering both."""
+    takes = [c for c in plan.calls if catalog().takes(c.tool, "layer")]
+    if not takes or not re.search(r"\bmiddle layer\b", bare, re.I) or not (facts and facts.n_layers):
+        return None
+    n, call = facts.n_layers, takes[0]
+    options = sorted({(n - 1) // 2, n // 2})
+    choices = [Choice(label=f"{call.tool} at layer {layer}",
+                      calls=[Call(tool=call.tool, args={**call.args, "layer": layer})]) for layer in options]
+    return Plan(question=plan.question, choices=choices,
+                message=f"The model has {n} layers (0 to {n - 1}); which do you mean by the middle one: "
+                        f"{' or '.join(map(str, options))}?")
+
+
 def with_premise(bare: str, plan: Plan) -> Plan:
     """'why did it get review 12 wrong?': predict the row first, so the answer can check the premise."""
     cat = catalog()
@@ -77,6 +91,9 @@ def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -
         problem = out_of_range(call.args, facts)
         if problem:
             return Plan(question=plan.question, message=problem)
+    middle = middle_layer(bare, plan, facts)
+    if middle:
+        return middle
     unknown = unknown_value(bare, facts, labels)
     if unknown and any(catalog().takes(c.tool, "where") and not (c.args.get("where") or {}).get("match")
                        for c in plan.calls):

@@ -13,6 +13,7 @@ _WORD = "|".join([*_UNITS, *_TENS, "hundred", "thousand"])
 _NUMBER = rf"(?:{_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_WORD}))*"
 _NOUN = r"(?:reviews?|rows?|items?|ids?|examples?|samples?|neurons?|layers?|units?|instances?|data ?points?|number)"
 NUMBER_AFTER_NOUN = re.compile(rf"\b({_NOUN})\s+({_NUMBER})\b", re.I)
+FIRST_LAST_N = re.compile(rf"\b(first|last|final|top|bottom)\s+({_NUMBER})\s+(layers)\b", re.I)
 # chat shorthand -> the word (whole words only, never inside quotes: the planner strips quotes first)
 SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
              "diff": "difference", "w/": "with", "b/c": "because", "bc": "because", "idk": "I don't know"}
@@ -49,7 +50,11 @@ def numbers_in_words(text: str) -> str:
         value = number_value(m.group(2))
         return f"{m.group(1)} {value}" if value is not None else m.group(0)
 
-    return NUMBER_AFTER_NOUN.sub(repl, text)
+    def span(m: re.Match[str]) -> str:  # "the first five layers" -> "the first 5 layers"
+        value = number_value(m.group(2))
+        return f"{m.group(1)} {value} {m.group(3)}" if value is not None else m.group(0)
+
+    return FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
 
 
 def expand_shorthand(text: str) -> str:

@@ -179,7 +179,10 @@ OUT_OF_SCOPE = _rx(
     r"|(?:exclude|remove|delete|drop|erase) .*\b(?:from|of|in) (?:the )?(?:\w+'?s? )?(?:training|model)\b"
     r"|(?:add|use|include) .* (?:to|for|in|into) (?:the )?(?:re)?train\w*"
     r"|forget\b"
-    r"|\bteach (?:it|the model))"
+    r"|\bteach (?:it|the model)"
+    # editing weights for good (steering and patching change activations for one run, never weights)
+    r"|(?:set|change|edit|modify|update|overwrite|zero(?: out)?) (?:the |its |their )?weights?\b"
+    r"|\bpermanently\b)"
 )
 
 
