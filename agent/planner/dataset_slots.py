@@ -129,7 +129,7 @@ _NOT_A_VALUE = {
     "which", "what", "some", "many", "few", "more", "several", "both", "each", "every", "any", "such", "real",
     "actual", "labelled", "labeled", "predicted", "true", "false", "mixed", "hard", "easy", "difficult", "negative",
     "positive", "individual", "recent", "latest", "given", "selected", "example", "sample", "customer", "user",
-    "the", "a", "an", "two", "three", "four", "five", "ten",
+    "the", "a", "an", "two", "three", "four", "five", "ten", "that", "this", "one", "it", "them", "which", "whose",
 }
 
 
@@ -140,7 +140,8 @@ def unknown_value(text: str, facts: DataFacts | None, labels: list[str]) -> tupl
         return None
     known = {a for values in facts.categories.values() for v in values for a in _alternatives(v)}
     known |= {label.lower() for label in labels} | _NOT_A_VALUE
-    for m in re.finditer(rf"\b(?:on|in|for|of|among|only|just|the)\s+(?:the\s+)?([a-z]+)\s+{ROW_NOUNS}\b", text, re.I):
+    plural = r"(?:reviews|rows|ones|examples|texts|items|entries|records|samples|tweets|comments|posts|documents)"
+    for m in re.finditer(rf"\b(?:on|in|for|of|among|only|just|the)\s+(?:the\s+)?([a-z]+)\s+{plural}\b", text, re.I):
         word = m.group(1).lower()
         if word not in known and not word.isdigit():
             return next(iter(facts.categories)), word
