@@ -245,7 +245,7 @@ def test_a_sequence_classifier_is_steered_too(tiny_models, tiny_data, tmp_path):
 @pytest.mark.slow
 def test_the_default_model_is_pushed_towards_positive(real_workspace):
     """SmolLM2, review 3 (predicted negative), the middle layer: the difference of class means flips
-    it at strength 1; at strength 8 the label words lose most of their mass (a caveat says so)."""
+    it at strength 1; when a strength takes most of the label words' mass away, a caveat says so."""
     from tools.context import ToolContext
     from tools.registry import run_tool
 
@@ -255,7 +255,12 @@ def test_the_default_model_is_pushed_towards_positive(real_workspace):
     assert out["layer"] == 15 and out["points"][0]["predicted"] == "negative"
     assert out["flips_at"] == 1.0 and curve[2] > curve[0] + 0.3
     assert out["direction"]["rows_target"] + out["direction"]["rows_other"] == 218
-    assert any("pushed off the task" in c for c in result.caveats)
+    # the caveat says so exactly when a strength drove the label words' mass under OFF_TASK of the
+    # unsteered mass (with prompt v2 strength 8 kept 0.07%; prompt v3's answer prefix keeps far more)
+    from tools.builtin.steer import OFF_TASK
+
+    off_task = any(p["label_mass"] < OFF_TASK * out["points"][0]["label_mass"] for p in out["points"])
+    assert any("pushed off the task" in c for c in result.caveats) == off_task
     assert hook_count(real_workspace.model.model) == 0
 
 
