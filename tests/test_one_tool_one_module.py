@@ -30,6 +30,7 @@ NOT_TOOL_NAMES = {
     ("agent/reports/content.py", "mistakes"),  # a report kind and summary keys
     ("agent/reports/content.py", "count"),  # summary keys
     ("agent/planner/rules.py", "counterfactual"),  # a knowledge-base topic, not the tool
+    ("agent/planner/dataset_slots.py", "similar"),  # an adjective that is no category value ("similar reviews")
 }
 
 
