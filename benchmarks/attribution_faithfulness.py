@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.sampling import evenly_spaced  # noqa: E402
 from tools.attribution.catalog import NAMES as METHODS  # noqa: E402
 from tools.attribution.engine import Request, explain  # noqa: E402
 
@@ -34,9 +35,7 @@ def main() -> int:
     from tools.settings import Settings
 
     ws = Workspace(Settings.from_env(), quiet=True)
-    rows = ws.dataset.rows
-    if ns.rows and ns.rows < len(rows):
-        rows = [rows[int(i)] for i in np.linspace(0, len(rows) - 1, ns.rows)]
+    rows = evenly_spaced(ws.dataset.rows, ns.rows)
     print(f"model {ws.model.name}, dataset {ws.dataset.name}: {len(rows)} rows, {torch.get_num_threads()} thread(s)")
     print(f"{'method':22s} {'comp':>7s} {'rand':>7s} {'suff':>7s} {'rand':>7s} {'beats both':>10s} {'s/row':>6s}")
     for method in ns.methods.split(","):

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.sampling import evenly_spaced  # noqa: E402
 from tools.attribution.catalog import get_method  # noqa: E402
 from tools.attribution.engine import Request, explain  # noqa: E402
 
@@ -108,9 +109,7 @@ def main() -> int:
     from tools.settings import Settings
 
     ws = Workspace(Settings.from_env(), quiet=True)
-    rows = ws.dataset.rows
-    if ns.rows and ns.rows < len(rows):
-        rows = [rows[int(i)] for i in np.linspace(0, len(rows) - 1, ns.rows)]
+    rows = evenly_spaced(ws.dataset.rows, ns.rows)
     print(f"model {ws.model.name}, dataset {ws.dataset.name}: {len(rows)} rows, {torch.get_num_threads()} thread(s); "
           f"lexicon: {len(POSITIVE)} positive + {len(NEGATIVE)} negative words (Hu & Liu subset)")
     print("top-2: a lexicon word among the answer's 2 largest |scores| (rows with one; target >= 70%); "
