@@ -181,3 +181,32 @@ def test_layer_spans_in_words_and_the_middle_layer(planner):
 def test_editing_weights_is_declined(planner):
     found, plan = calls(planner, "set the weights of neuron 100 in layer 5 to zero permanently")
     assert found == [] and "does not train" in plan.message
+
+
+def _conversation(planner, questions):
+    state, plans = ConversationState(), []
+    for question in questions:
+        plan = planner.plan(question, state)
+        state.remember(plan)
+        plans.append(plan)
+    return plans
+
+
+def test_stronger_and_weaker_rescale_the_last_steer(planner):
+    plans = _conversation(planner, ["can you push review 5 towards positive?", "stronger", "even stronger", "weaker"])
+    assert [(c.tool, c.args) for c in plans[0].calls] == [("steer", {"id": 5, "target": "positive"})]
+    # after the default sweep (0..8) "stronger" is twice its largest strength, then it doubles and halves
+    assert [p.calls[0].args.get("strength") for p in plans[1:]] == [16, 32, 16]
+    assert all(p.calls[0].args["id"] == 5 and p.calls[0].args["target"] == "positive" for p in plans[1:])
+
+
+def test_several_layers_for_a_one_layer_tool_are_asked_not_cut_to_the_first(planner):
+    plans = _conversation(planner, ["steer review 5 towards positive", "only layers 10 to 12", "at layer 11"])
+    ask = plans[1]
+    assert not ask.calls and "one layer at a time" in ask.message
+    assert [c.calls[0].args["layer"] for c in ask.choices] == [10, 11, 12]
+    assert plans[2].calls[0].args == {"id": 5, "target": "positive", "layer": 11}
+    # patch takes several layers: the same words narrow it
+    plans = _conversation(planner, ["which layer carries the difference between review 3 and review 7?",
+                                    "only layers 10 to 12"])
+    assert plans[1].calls[0].args == {"id": 3, "contrast_id": 7, "layers": [10, 11, 12]}

@@ -128,6 +128,14 @@ def test_planted_read_out_rises_monotonically_to_its_limit(ctx, tiny_models, tin
     assert all(b > a for a, b in zip(curve, curve[1:])), curve
     assert out["monotonic"] is True and out["points"][0]["predicted"] == "negative"
     assert out["flips_at"] == 1.0 and out["flips_to"] == "positive" and not out["already_target"]
+    # the control: a random direction of the same norm moves the planted read-out far less (the tiny
+    # model's 32 dimensions leave a random direction some overlap with the planted one)
+    base = out["points"][0]
+    assert base["random_predicted"] is None
+    for point in out["points"][1:3]:
+        assert abs(point["random_tracked_probability"] - base["tracked_probability"]) < 0.5 * (
+            point["tracked_probability"] - base["tracked_probability"])
+    assert all(p["perplexity"] > 1 for p in out["points"])
     away = planted.run_tool("steer", {"id": 100, "target": "negative", "layer": 1}).output
     curve = [p["tracked_probability"] for p in away["points"]]
     assert all(b > a for a, b in zip(curve, curve[1:])), curve
@@ -330,6 +338,11 @@ def test_caveats_name_a_thin_direction_an_off_task_push_and_a_huge_vector():
         "At strength 2 the added vector is longer than the text's own residual states; effects that large say "
         "little about the model's ordinary behaviour."]
     assert Steer().caveats(None, None, _output().model_dump()) == []
+    out = _output().model_dump()
+    out["points"][1].update(random_predicted=out["tracked"], random_tracked_probability=0.7)
+    assert Steer().caveats(None, None, out) == [
+        f"A random direction of the same norm also gives {out['tracked']} at strength 1: the flip is not specific "
+        "to the steering direction."]
 
 
 @pytest.mark.parametrize("question, args", [
@@ -386,3 +399,14 @@ def test_planner_reads_a_quoted_concept_and_sends_method_questions_to_explain_co
         plan = planner.plan(question)
         assert [c.tool for c in plan.calls] == ["explain_concept"], question
         assert "steering" in plan.calls[0].args["topic"], question
+
+
+def test_narration_names_the_random_control_and_the_perplexity_at_the_flip():
+    out = _output().model_dump()
+    out["points"][0]["perplexity"] = 40.0
+    out["points"][1].update(random_predicted="negative", random_tracked_probability=0.21, perplexity=41.0)
+    out["points"][2].update(random_predicted="negative", random_tracked_probability=0.22, perplexity=95.0)
+    text = Steer().narrate(SteerOutput.model_validate(out), {})
+    assert ("Control: a random direction of the same norm at strength 2 gives negative (probability of positive "
+            "0.220). The text's perplexity goes from 40 unsteered to 95 at strength 2 (the push is breaking the "
+            "model, not only moving it).") in text

@@ -15,6 +15,7 @@ from agent.planner.catalog import catalog
 from agent.planner.claims import corrects_a_label
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
+from agent.planner.follow_ups import one_layer_choice, scaled_strength
 from agent.planner.honour import checked
 from agent.planner.intent_model import Guess, IntentModel, shared_model
 from agent.planner.normalise import expand_shorthand, foreign_language, numbers_in_words
@@ -49,7 +50,9 @@ from agent.planner.vocabulary import (
     REFERENT,
     SELECTION_REFERENT,
     SHORT,
+    STRONGER,
     USING_METHOD,
+    WEAKER,
 )
 from agent.planner.whatif import apply_edits, find_edits
 from tools.planning import NeedsClarification
@@ -442,7 +445,8 @@ class RulePlanner:
         if bare_k:
             k = int(bare_k.group(1))
         if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
-                or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)):
+                or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)
+                or STRONGER.search(bare) or WEAKER.search(bare)):
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
@@ -472,7 +476,9 @@ class RulePlanner:
             args.pop("id", None)
             args.pop("text", None)
             args["where"] = _narrowed(dict(state.last_where or {}), where) if NARROWS.search(bare) else where
-        if layers and cat.takes(tool, "layer"):
+        if layers and cat.takes(tool, "layer") and not cat.takes(tool, "layers"):
+            if len(layers) > 1:  # "only layers 10 to 12" for a one-layer tool: ask, never take the first
+                return one_layer_choice(question, tool, args, layers)
             args["layer"] = layers[0]
         if layers and cat.takes(tool, "layers"):
             args["layers"] = layers
@@ -482,6 +488,9 @@ class RulePlanner:
         if strength and cat.takes(tool, "strength"):
             value = float(strength.group(1))
             args["strength"] = int(value) if value.is_integer() else value
+        if (STRONGER.search(bare) or WEAKER.search(bare)) and cat.takes(tool, "strength"):
+            stronger = bool(STRONGER.search(bare))
+            args["strength"] = scaled_strength(cat.tools[tool], args.get("strength"), stronger=stronger)
         target = next((label for label in self.labels if re.search(
             rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
             bare, re.I)), None)

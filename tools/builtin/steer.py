@@ -28,10 +28,12 @@ from tools.internals.steering import (  # the machinery; the three marked F401 a
     TEMPLATES,
     concept_direction,
     concept_lists,
+    random_like,
     residual_norm,
     rows_direction,
     steered,
     steering,  # noqa: F401
+    text_perplexity,
     word_states,  # noqa: F401
 )
 from tools.narration import quote, subject
@@ -93,6 +95,10 @@ class SteerPoint(Output):
     label_mass: float | None = None  # label-word tasks: next-token mass on the label words
     continuation: str | None = None  # generation
     changed: bool  # prediction / continuation differs from strength 0
+    # The control: a random direction of the same norm at the same strength (classifiers)
+    random_predicted: str | None = None
+    random_tracked_probability: float | None = None
+    perplexity: float | None = None  # of the text itself under this push (causal LMs): "moved" vs "broke"
 
 
 class SteerOutput(Output):
@@ -120,6 +126,8 @@ class Steer(Tool):
                    "with the strength (a dose-response curve).")
     Params = SteerParams
     Output = SteerOutput
+    # The planner's "stronger" / "weaker" follow-ups scale from here when no strength was given.
+    default_strengths = DEFAULT_STRENGTHS
     figure_name = "steering"
     figure_caption = "Dose-response: label probabilities as the steering strength grows; the dotted line marks a flip."
     triggers = (
@@ -157,7 +165,7 @@ class Steer(Tool):
     needs_model = True
     cacheable = True
     knowledge_card = "steer"
-    version = "1"
+    version = "2"  # 2: the random-direction control and the perplexity of each point
     examples = ("steer review 5 towards positive", "steer 'the soup was cold' towards positive at layer 10 with "
                 "strength 4")
     concept_topic = r"steer|activation addition"
@@ -235,10 +243,15 @@ class Steer(Tool):
             reference = residual_norm(handle, task, text, layer)
             direction = torch.tensor(vector, dtype=torch.float32, device=handle.device)
             readings = [base if s == 0 else steered(handle, task, text, layer, direction * s) for s in strengths]
+            control = torch.tensor(random_like(vector, seed=layer + 1), dtype=torch.float32, device=handle.device)
+            randoms = [None if s == 0 or not classifier else steered(handle, task, text, layer, control * s)
+                       for s in strengths]
+            perplexities = [text_perplexity(handle, text, layer, None if s == 0 else direction * s) for s in strengths]
         norm = float(np.linalg.norm(vector))
         info.update(norm=round(norm, 4), reference_norm=round(reference, 4),
                     relative_norm=round(norm / max(reference, 1e-12), 4))
-        points = [_point(s, r, labels, tracked, readings[0]) for s, r in zip(strengths, readings)]
+        points = [_point(s, r, labels, tracked, readings[0], c, ppl)
+                  for s, r, c, ppl in zip(strengths, readings, randoms, perplexities)]
         unsteered = points[0].predicted if classifier else (points[0].continuation or "")
         already = tracked is not None and points[0].predicted == tracked
         flip = next((p for p in points if p.strength != 0 and (
@@ -273,6 +286,7 @@ class Steer(Tool):
                      f"the continuation stays the same up to strength {_num(last.strength)}.")
             text += " Continuations: " + "; ".join(f"{_num(p.strength)}: {quote(p.continuation or '', 80)}"
                                                    for p in o.points) + "."
+        text += _control_sentence(o)
         if d.source == "rows":
             text += (f"\nThe direction is the mean residual state of the {d.rows_target} {d.label} rows minus that of "
                      f"the {d.rows_other} other labelled rows (each row averaged over its own tokens)")
@@ -324,6 +338,11 @@ class Steer(Tool):
             notes.append(f"At strength {_num(off['strength'])} the label words get only {off['label_mass']:.1%} of "
                          f"the next-token probability ({masses[0]['label_mass']:.1%} unsteered): the model is pushed "
                          "off the task, and the label probabilities there are renormalised from very little mass.")
+        unspecific = next((p for p in output["points"] if output["tracked"] and not output["already_target"]
+                           and p["random_predicted"] == output["tracked"]), None)
+        if unspecific:
+            notes.append(f"A random direction of the same norm also gives {output['tracked']} at strength "
+                         f"{_num(unspecific['strength'])}: the flip is not specific to the steering direction.")
         biggest = max(abs(p["strength"]) for p in output["points"])
         if biggest * d["relative_norm"] > 1:
             notes.append(f"At strength {_num(biggest)} the added vector is longer than the text's own residual "
@@ -331,16 +350,23 @@ class Steer(Tool):
         return notes
 
 
-def _point(strength: float, reading: Any, labels: list[str], tracked: str | None, base: Any) -> SteerPoint:
+def _point(strength: float, reading: Any, labels: list[str], tracked: str | None, base: Any, control: Any = None,
+           perplexity: float | None = None) -> SteerPoint:
+    ppl = round(perplexity, 4) if perplexity is not None else None
     if labels:
         probs, mass = reading
         predicted = labels[int(probs.argmax())]
+        random_probs = control[0] if control is not None else None
         return SteerPoint(
             strength=strength, probabilities={label: round(float(p), 6) for label, p in zip(labels, probs)},
             predicted=predicted, label_mass=round(mass, 6),
             tracked_probability=round(float(probs[labels.index(tracked)]), 6) if tracked else None,
-            changed=predicted != labels[int(base[0].argmax())])
-    return SteerPoint(strength=strength, continuation=reading.text, changed=reading.token_ids != base.token_ids)
+            changed=predicted != labels[int(base[0].argmax())], perplexity=ppl,
+            random_predicted=labels[int(random_probs.argmax())] if random_probs is not None else None,
+            random_tracked_probability=(round(float(random_probs[labels.index(tracked)]), 6)
+                                        if random_probs is not None and tracked else None))
+    return SteerPoint(strength=strength, continuation=reading.text, changed=reading.token_ids != base.token_ids,
+                      perplexity=ppl)
 
 
 def _monotonic(points: list[SteerPoint]) -> bool | None:
@@ -348,6 +374,24 @@ def _monotonic(points: list[SteerPoint]) -> bool | None:
     if len(values) < 3 or any(v is None for v in values):
         return None
     return all(b >= a - 1e-4 for a, b in zip(values, values[1:]))
+
+
+def _control_sentence(o: SteerOutput) -> str:
+    """The control and the breakage check at the flip strength (else the largest): a random direction of
+    the same norm, and the text's perplexity, so that 'it flipped' is not just 'it broke'."""
+    base = o.points[0]
+    last = next((p for p in o.points if p.strength == o.flips_at), o.points[-1])
+    text = ""
+    if last.random_predicted is not None:
+        moved = (f"probability of {o.tracked} {last.random_tracked_probability:.3f}" if o.tracked
+                 and last.random_tracked_probability is not None else "")
+        text += (f" Control: a random direction of the same norm at strength {_num(last.strength)} gives "
+                 f"{last.random_predicted}" + (f" ({moved})" if moved else "") + ".")
+    if last.perplexity is not None and base.perplexity is not None:
+        text += (f" The text's perplexity goes from {base.perplexity:.3g} unsteered to {last.perplexity:.3g} at "
+                 f"strength {_num(last.strength)}" + (" (the push is breaking the model, not only moving it)."
+                                                     if last.perplexity > 2 * base.perplexity else "."))
+    return text
 
 
 def _num(value: float | None) -> str:

@@ -171,3 +171,31 @@ def steered(handle: Any, task: Any, text: str, layer: int, vector: "torch.Tensor
             return probs[0], float(mass[0])
         return task.generate(text, max_new_tokens=MAX_NEW_TOKENS)
 
+
+
+def random_like(vector: "np.ndarray", seed: int) -> "np.ndarray":
+    """The control direction: Gaussian noise scaled to the steering direction's norm, seeded so a rerun
+    (and the cache) gives the same control."""
+    import numpy as np
+
+    noise = np.random.default_rng(seed).standard_normal(np.shape(vector))
+    return noise * (np.linalg.norm(vector) / max(float(np.linalg.norm(noise)), 1e-12))
+
+
+def text_perplexity(handle: Any, text: str, layer: int, vector: "torch.Tensor | None") -> float | None:
+    """Perplexity of the text itself (as plain text, no prompt) under the steered model: a rise says the
+    push is breaking the model rather than moving one property. None for encoders (no next-token head)
+    and texts of one token."""
+    import torch
+
+    from tools.models.architecture import is_encoder
+
+    if is_encoder(handle.model) or not hasattr(handle.model, "lm_head"):
+        return None
+    ids = handle.tokenizer(text, return_tensors="pt").input_ids.to(handle.device)
+    if ids.shape[1] < 2:
+        return None
+    context = nullcontext() if vector is None else steering(handle.model, layer, vector)
+    with torch.no_grad(), context:
+        loss = handle.model(input_ids=ids, labels=ids).loss
+    return float(torch.exp(loss.float()))
