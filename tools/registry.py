@@ -53,15 +53,23 @@ def _as_output(tool_cls: type[Tool], raw: BaseModel | dict[str, Any]) -> dict[st
     return raw.model_dump(mode="json") if isinstance(raw, BaseModel) else dict(raw)
 
 
-def _checked(tool_cls: type[Tool], cached: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A cached output of another shape (written by an older version) is recomputed, not served."""
+def _shape_problem(tool_cls: type[Tool], ctx: ToolContext, output: dict[str, Any]) -> str | None:
+    """The tool's own check of a result against the loaded model and data (e.g. the logit lens has
+    one row per block plus the embeddings); None when it has no such check or the result fits."""
+    check = getattr(tool_cls, "shape_problem", None)
+    return check(ctx, output) if check is not None else None
+
+
+def _checked(tool_cls: type[Tool], ctx: ToolContext, cached: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A cached output of another shape (written by an older version, or a wrong result stored by
+    one that did not check shapes) is recomputed, not served."""
     if cached is None or tool_cls.Output is None:
         return cached
     try:
         tool_cls.Output.model_validate(cached)
     except ValueError:
         return None
-    return cached
+    return None if _shape_problem(tool_cls, ctx, cached) else cached
 
 
 def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) -> ToolResult:
@@ -89,7 +97,7 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
             model=provenance.model_hash, task=provenance.task, data=provenance.data_hash,
             tool=name, version=tool_cls.version, params=clean,
         )
-        output = _checked(tool_cls, ctx.cache.get(key))
+        output = _checked(tool_cls, ctx, ctx.cache.get(key))
         provenance.cached = output is not None
     if output is None:
         # No model lock around the whole run: it is taken where hooks are registered and the model
@@ -98,6 +106,8 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
         # the model's lock inside it; holding the model's lock here would take the two the other way
         # round, and two concurrent calls could deadlock.
         output = _as_output(tool_cls, tool.run(ctx, params))
+        if problem := _shape_problem(tool_cls, ctx, output):
+            raise RuntimeError(f"`{name}` produced a result of the wrong shape ({problem}); it was not cached.")
         if key is not None:
             ctx.cache.put(key, output)
     provenance.seconds = round(time.perf_counter() - start, 4)

@@ -68,7 +68,8 @@ class LogitLensOutput(Output):
 
 class LogitLens(Tool):
     name = "logit_lens"
-    version = "2"  # framing: a free text now reads as written (tools.md), not inside the task prompt
+    version = "3"  # 3: results shape-checked against the model (issue 22: 61-layer lenses of a 30-block
+    # model were cached by version 2 under concurrent calls); 2: a free text reads as written (tools.md)
     description = ("What each layer would predict next (logit lens), with the final answer's probability and KL "
                    "per layer.")
     Params = LogitLensParams
@@ -113,6 +114,30 @@ class LogitLens(Tool):
         elif query.search(r"\bas written\b|\b(?:the )?raw text\b|\bplain text\b|\bwithout the (?:task )?prompt\b"):
             args["framing"] = "raw"
         return args
+
+    @classmethod
+    def shape_problem(cls, ctx: ToolContext, output: dict[str, Any]) -> str | None:
+        """Why this result cannot be the model's lens, or None: one row per block plus the
+        embeddings, numbered -1, 0, 1, ...; the position inside the input; the first top-1 layer one
+        of the rows. Run before a result is cached and when one is read back (issue 22)."""
+        from tools.model_shape import shape_for_spec
+
+        layers = [row["layer"] for row in output.get("layers", [])]
+        if ctx.workspace.model_loaded:
+            n_blocks: int | None = ctx.model.n_layers
+        else:
+            shape = shape_for_spec(str(ctx.settings.model))
+            n_blocks = shape.n_layers if shape is not None else None
+        if n_blocks and len(layers) != n_blocks + 1:
+            return f"{len(layers)} layer rows for a model of {n_blocks} blocks"
+        if layers != list(range(-1, len(layers) - 1)):
+            return "layer rows are not numbered -1, 0, 1, ..."
+        if not 0 <= output.get("position", -1) < output.get("n_tokens", 0):
+            return f"position {output.get('position')} outside {output.get('n_tokens')} tokens"
+        first = output.get("first_layer_top1")
+        if first is not None and first not in layers:
+            return f"first top-1 layer {first} is not one of the rows"
+        return None
 
     def run(self, ctx: ToolContext, params: LogitLensParams) -> LogitLensOutput:
         from tools.internals.lens import logit_lens
