@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=7860)
     ui.add_argument("--auth", help="USER:PASSWORD for basic auth")
     _common(ui)
+
+    mcp = sub.add_parser("mcp", help="serve the tools to MCP clients (stdio; --http for streamable HTTP)")
+    mcp.add_argument("--http", action="store_true", help="streamable HTTP at /mcp instead of stdio (needs a token)")
+    mcp.add_argument("--host", default="127.0.0.1", help="interface to bind with --http (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8765, help="port with --http (default 8765)")
+    mcp.add_argument("--token-file", help="file holding the bearer token (else WHYBOX_MCP_TOKEN); never on argv")
+    _common(mcp)
     return parser
 
 
@@ -247,7 +254,24 @@ def cmd_report(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "plan": cmd_plan, "tool": cmd_tool, "chat": cmd_chat, "report": cmd_report, "ui": cmd_ui}
+def cmd_mcp(ns: argparse.Namespace) -> int:
+    try:
+        from ui import mcp_server
+    except ImportError as exc:
+        raise WhyboxError(f"whybox mcp needs the MCP SDK ({exc.name} is missing).",
+                          "pip install 'whybox[mcp]'.") from None
+
+    if ns.http:
+        from ui.mcp_auth import read_token
+
+        mcp_server.serve_http(_settings(ns), ns.host, ns.port, read_token(ns.token_file))
+    else:
+        mcp_server.serve_stdio(_settings(ns))
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "plan": cmd_plan, "tool": cmd_tool, "chat": cmd_chat, "report": cmd_report, "ui": cmd_ui,
+            "mcp": cmd_mcp}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
