@@ -8,6 +8,7 @@ follows, then the figures its results have (attribution heatmaps, logit lens, pr
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -33,6 +34,30 @@ EXAMPLES = [
     "Can I trust attention weights as explanations?",
     "What can you do?",
 ]
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()!#|~])")
+
+
+def as_text(text: str) -> str:
+    """User or data text shown as itself in the chat, which renders Markdown and HTML: HTML's
+    three specials become entities and Markdown's punctuation is backslash-escaped, so
+    `<img src=x>`, `<svg onload=...>` and `![q](http://...)` show as typed and fetch nothing."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def safe_narration(text: str) -> str:
+    """Our narration keeps its Markdown (bold, lists, tables), but it quotes row and user text:
+    raw HTML is escaped and no image or link can form, so nothing in the data reaches the
+    browser as markup or makes it request a URL (issue 22)."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("![", "!\\[").replace("](", "\\](")
+
+
+def _code(args: Any) -> str:
+    """Tool arguments as a code span (shown, never rendered); a backtick in them cannot close it."""
+    return "`" + json.dumps(args).replace("`", "\\u0060") + "`"
 
 
 class WorkspacePool:
@@ -65,9 +90,9 @@ def session_info(workspace: Workspace) -> str:
     s = workspace.settings
     try:
         ds = workspace.dataset
-        data = f"{ds.name}: {len(ds)} rows, labels {', '.join(ds.labels) or '(none)'}"
+        data = as_text(f"{ds.name}: {len(ds)} rows, labels {', '.join(ds.labels) or '(none)'}")
     except WhyboxError as exc:
-        data = f"not loaded ({exc})"
+        data = f"not loaded ({as_text(str(exc))})"
     llm = s.llm or "offline planner (no LLM)"
     return (f"**Model**: {workspace.model_id}  \n**Data**: {data}  \n**LLM**: {llm}  \n"
             "Answers come from tools run on the model; each step can be expanded.")
@@ -75,13 +100,13 @@ def session_info(workspace: Workspace) -> str:
 
 def _step_message(step: Any, pending: bool = False) -> gr.ChatMessage:
     """A collapsible step; its metadata id is the tool call's id (one tool may run twice a turn)."""
-    detail = f"`{step.tool}` {json.dumps(step.args)}"
+    detail = f"`{step.tool}` {_code(step.args)}"
     ids = {"id": step.call_id} if step.call_id else {}
     if pending:
         metadata = {"title": f"tool: {step.tool}", "status": "pending", **ids}
         return gr.ChatMessage(role="assistant", content=detail, metadata=metadata)
     if step.error:
-        detail += f"\n\nerror: {step.error}"
+        detail += f"\n\nerror: {as_text(step.error)}"
     title = f"tool: {step.tool}" if step.status == "done" else f"tool failed: {step.tool}"
     metadata = {"title": title, "status": "done", "duration": step.seconds, **ids}
     return gr.ChatMessage(role="assistant", content=detail, metadata=metadata)
@@ -118,7 +143,7 @@ def respond(question: str, history: list, assistant: Assistant | None,
     if not question:
         yield "", history, assistant
         return
-    history.append(gr.ChatMessage(role="user", content=question))
+    history.append(gr.ChatMessage(role="user", content=as_text(question)))
     yield "", history, assistant
     pending: dict[str, int] = {}  # call id -> index of its step message
     try:
@@ -134,12 +159,12 @@ def respond(question: str, history: list, assistant: Assistant | None,
                     history.append(_step_message(value))
             elif kind == "record":
                 _close_pending(history, pending)
-                history.append(gr.ChatMessage(role="assistant", content=value.narration))
+                history.append(gr.ChatMessage(role="assistant", content=safe_narration(value.narration)))
                 history += figure_messages(value, assistant.settings.home / "figures")
             yield "", history, assistant
     except WhyboxError as exc:  # e.g. the model could not be loaded: say so, keep the chat going
         _close_pending(history, pending)
-        history.append(gr.ChatMessage(role="assistant", content=f"I could not answer: {exc}"))
+        history.append(gr.ChatMessage(role="assistant", content=f"I could not answer: {as_text(str(exc))}"))
         yield "", history, assistant
 
 

@@ -89,10 +89,22 @@ def _provenance(content: ReportContent, workspace: Any) -> dict[str, Any]:
 
 
 def markdown_html(text: str) -> Markup:
-    """The narration's Markdown (bold, lists, tables) as HTML; raw HTML in it is escaped, not rendered."""
+    """The narration's Markdown (bold, lists, tables) as HTML. It quotes row and user text, so raw
+    HTML in it is escaped, and images and links are not Markdown here: `![q](http://...)` in a
+    row stays text, and the report (and the PDF renderer) fetches nothing (issue 22)."""
     from markdown_it import MarkdownIt
 
-    return Markup(MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table").render(text))
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table")
+    md.disable(["image", "link", "autolink", "reference"])
+    return Markup(md.render(text))
+
+
+def _data_urls_only():
+    """WeasyPrint's fetcher, allowed only the report's own embedded `data:` images: no http, file
+    or other scheme, whatever the HTML names."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols=("data",), allow_redirects=False)
 
 
 def _view(content: ReportContent, figures_folder: Path) -> tuple[list[dict[str, Any]], int]:
@@ -155,7 +167,7 @@ def write_report(content: ReportContent, workspace: Any, out_dir: Path, pdf: boo
             pdf = False
         else:
             with tempfile.TemporaryDirectory() as base:  # no relative URL may reach outside the report
-                data = weasyprint.HTML(string=html, base_url=base).write_pdf()
+                data = weasyprint.HTML(string=html, base_url=base, url_fetcher=_data_urls_only()).write_pdf()
             pdf_path = safe_path(out_dir, stem + ".pdf")
             write_bytes_atomic(pdf_path, data)
             pages = _pdf_pages(data)
