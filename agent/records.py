@@ -54,3 +54,22 @@ class RunRecord(BaseModel):
     narrated_by: str = "template"  # "template" | "openai" | "local"
     grounding: dict[str, Any] | None = None  # the check of an LLM narration (None: template)
     seconds: float = 0.0
+
+    # Notebook display (tools/display.py): the narration, figures inline, the steps folded away.
+    def _steps_json(self) -> list[dict[str, Any]]:
+        return [step.model_dump(mode="json") for step in self.steps]
+
+    def _repr_html_(self) -> str:
+        from tools.display import html
+
+        return html(self.narration or self.message or "", self._steps_json(), title=self.question)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from tools.display import text
+
+        p.text(text(self.narration or self.message or "", self._steps_json(), title=f"Q: {self.question}"))
+
+    def __repr__(self) -> str:
+        from tools.display import short
+
+        return short("RunRecord", repr(self.question), self.narration or self.message or "")

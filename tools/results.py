@@ -34,3 +34,25 @@ class ToolResult(BaseModel):
     output: dict[str, Any]
     caveats: list[str] = Field(default_factory=list)
     provenance: Provenance
+
+    # Notebook display (tools/display.py): the tool's narration, its figure inline, the output folded away.
+    def _display_parts(self) -> tuple[str, list[dict[str, Any]]]:
+        from tools.display import narration
+
+        step = {"tool": self.tool, "args": self.params, "status": "done", "output": self.output}
+        return narration(self.tool, self.output, self.params, self.caveats), [step]
+
+    def _repr_html_(self) -> str:
+        from tools.display import html
+
+        return html(*self._display_parts())
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from tools.display import text
+
+        p.text(text(*self._display_parts()))
+
+    def __repr__(self) -> str:
+        from tools.display import short
+
+        return short("ToolResult", self.tool, self._display_parts()[0])
