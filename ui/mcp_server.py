@@ -120,6 +120,8 @@ class WhyboxMCP:
         return listed
 
     def read(self, uri: str) -> types.ReadResourceResult:
+        from tools.builtin.describe_data import DescribeData
+        from tools.builtin.describe_model import DescribeModel
         from tools.knowledge.cards import card_files
 
         if uri.startswith(CARD_URI):
@@ -128,7 +130,7 @@ class WhyboxMCP:
             if card_id not in texts:
                 raise WhyboxError(f"No knowledge card {card_id!r}.", f"Cards: {', '.join(sorted(texts))}.")
             return _text(uri, texts[card_id], "text/markdown")
-        tool = {MODEL_URI: "describe_model", DATA_URI: "describe_data"}.get(uri)
+        tool = {MODEL_URI: DescribeModel.name, DATA_URI: DescribeData.name}.get(uri)  # the tools that describe them
         if tool is None:
             raise WhyboxError(f"Unknown resource {uri!r}.", f"Resources: {MODEL_URI}, {DATA_URI}, {CARD_URI}<id>.")
         with self._lock:
