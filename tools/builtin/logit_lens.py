@@ -74,6 +74,7 @@ class LogitLens(Tool):
                    "per layer.")
     Params = LogitLensParams
     Output = LogitLensOutput
+    needs_hooks = ("blocks", "final_norm", "unembedding")  # tools/models/architecture.py HOOKS: else refused
     figure_name = "logit-lens"
     figure_caption = "Logit lens: probability of the final answer and KL to the final distribution per layer."
     triggers = (
@@ -120,14 +121,10 @@ class LogitLens(Tool):
         """Why this result cannot be the model's lens, or None: one row per block plus the
         embeddings, numbered -1, 0, 1, ...; the position inside the input; the first top-1 layer one
         of the rows. Run before a result is cached and when one is read back (issue 22)."""
-        from tools.model_shape import shape_for_spec
+        from tools.registry import model_blocks
 
         layers = [row["layer"] for row in output.get("layers", [])]
-        if ctx.workspace.model_loaded:
-            n_blocks: int | None = ctx.model.n_layers
-        else:
-            shape = shape_for_spec(str(ctx.settings.model))
-            n_blocks = shape.n_layers if shape is not None else None
+        n_blocks = model_blocks(ctx)
         if n_blocks and len(layers) != n_blocks + 1:
             return f"{len(layers)} layer rows for a model of {n_blocks} blocks"
         if layers != list(range(-1, len(layers) - 1)):
@@ -141,7 +138,9 @@ class LogitLens(Tool):
 
     def run(self, ctx: ToolContext, params: LogitLensParams) -> LogitLensOutput:
         from tools.internals.lens import logit_lens
+        from tools.models.architecture import require_hooks
 
+        require_hooks(ctx.model, self.name, self.needs_hooks)
         text, origin = resolve_instance(ctx, params)
         handle, task = ctx.model, ctx.task
         raw = params.resolved_framing() == "raw"

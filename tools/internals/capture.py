@@ -24,7 +24,7 @@ from tools.models.lock import model_lock
 
 def _unknown(what: str) -> ToolUnavailable:
     return ToolUnavailable(f"whybox does not know where this architecture keeps its {what}.",
-                           "Supported: LLaMA-family, GPT-2, GPT-J, Pythia, OPT and BERT-style models.")
+                           "Supported: LLaMA-family, Gemma, Phi-3, GPT-2, GPT-J, Pythia, OPT and BERT-style models.")
 
 
 def _this_thread() -> Callable[[], bool]:
@@ -41,19 +41,30 @@ def captured_neurons(model: nn.Module, keep_grad: bool = False) -> Iterator[list
         raise _unknown("MLP layers")
     store: list[torch.Tensor] = []
     mine = _this_thread()
+    shape: list[torch.Size] = []  # [batch, seq] of the current block's input
+
+    def block_hook(module, args, kwargs):
+        hidden = args[0] if args else kwargs.get("hidden_states")
+        if mine() and isinstance(hidden, torch.Tensor) and hidden.dim() == 3:
+            shape[:] = [hidden.shape[:2]]
 
     def hook(module, args):
         if not mine():
-            return
+            return None
         x = args[0]
+        flat = x.dim() == 2 and bool(shape) and shape[0].numel() == x.shape[0]
+        if flat:  # OPT runs its MLP on [batch * seq, neurons]: stored as [batch, seq, neurons]
+            x = x.view(*shape[0], x.shape[-1])
         if keep_grad and x.requires_grad:
             x.retain_grad()
             store.append(x)
         else:
             store.append(x.detach())
+        return (x.reshape(-1, x.shape[-1]),) + tuple(args[1:]) if flat else None
 
     with model_lock(model):
         handles = [p.register_forward_pre_hook(hook) for p in projections]
+        handles += [b.register_forward_pre_hook(block_hook, with_kwargs=True) for b in decoder_layers(model) or []]
         try:
             yield store
         finally:

@@ -13,6 +13,7 @@ _LAYER_PATHS = (
     "bert.encoder.layer",  # BERT classifiers
     "roberta.encoder.layer",
     "distilbert.transformer.layer",
+    "deberta.encoder.layer",  # DeBERTa-v2 / v3 classifiers
     "encoder.layer",
 )
 
@@ -30,11 +31,11 @@ def _walk(root: nn.Module, path: str) -> nn.Module | None:
 # paths above). Tools that read a prediction position need this: an encoder's classifier reads the
 # first token ([CLS]), a left-to-right model the last, and a later position cannot affect an earlier
 # one only in the latter.
-ENCODER_FAMILIES = ("bert", "roberta", "distilbert")
+ENCODER_FAMILIES = ("bert", "roberta", "distilbert", "deberta", "modernbert")
 
 
 def is_encoder(model: nn.Module) -> bool:
-    """True for a bidirectional encoder (BERT, RoBERTa, DistilBERT), from the model's config."""
+    """True for a bidirectional encoder (BERT, RoBERTa, DistilBERT, DeBERTa, ModernBERT), from the config."""
     model_type = str(getattr(getattr(model, "config", None), "model_type", "")).lower()
     return any(family in model_type for family in ENCODER_FAMILIES)
 
@@ -73,9 +74,11 @@ _MLP_OUT_PATHS = (
     "fc2",  # OPT
     "output.dense",  # BERT / RoBERTa (the intermediate activation feeds it)
     "ffn.lin2",  # DistilBERT
+    "mlp.Wo",  # ModernBERT
 )
 # The final normalisation before the unembedding (logit lens).
-_FINAL_NORM_PATHS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm", "model.decoder.final_layer_norm")
+_FINAL_NORM_PATHS = ("model.norm", "transformer.ln_f", "gpt_neox.final_layer_norm", "model.decoder.final_layer_norm",
+                     "model.final_norm")  # the last: ModernBERT (an encoder: read, never a lens)
 
 
 def mlp_output_projections(model: nn.Module) -> list[nn.Module]:
@@ -91,8 +94,56 @@ def mlp_output_projections(model: nn.Module) -> list[nn.Module]:
 
 
 def final_norm(model: nn.Module) -> nn.Module | None:
+    """The normalisation the unembedding reads (logit lens), or None."""
     for path in _FINAL_NORM_PATHS:
         found = _walk(model, path)
         if found is not None:
             return found
     return None
+
+
+def embeddings(model: nn.Module) -> nn.Module | None:
+    """The token embedding (gradient attributions differentiate with respect to its output)."""
+    try:
+        return model.get_input_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def unembedding(model: nn.Module) -> nn.Module | None:
+    """The next-token head of a causal LM; None for a classifier (its head reads labels, not tokens)."""
+    if is_encoder(model) or not type(model).__name__.endswith(("ForCausalLM", "LMHeadModel")):
+        return None
+    try:
+        return model.get_output_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+# The hook points a tool can declare in `needs_hooks`, and how each is found.
+HOOKS = {
+    "blocks": lambda m: decoder_layers(m),
+    "mlp": lambda m: mlp_output_projections(m) or None,
+    "final_norm": final_norm,
+    "unembedding": unembedding,
+    "embeddings": embeddings,
+}
+
+
+def missing_hooks(model: nn.Module, needs: tuple[str, ...] | list[str]) -> list[str]:
+    """The hook points among `needs` that this model lacks (empty: the tool applies)."""
+    return [name for name in needs if HOOKS[name](model) is None]
+
+
+def require_hooks(handle, tool: str, needs: tuple[str, ...] | list[str]) -> None:
+    """Refuse a tool, with the reason, on a model that lacks a hook point it needs."""
+    from tools.errors import ToolUnavailable
+
+    missing = missing_hooks(handle.model, needs)
+    if not missing:
+        return
+    why = {"unembedding": "no next-token head (an encoder classifier's head reads labels, not tokens)",
+           "final_norm": "no final normalisation before a next-token head"}
+    reasons = "; ".join(why.get(name, f"no {name} hook point whybox knows") for name in missing)
+    raise ToolUnavailable(f"`{tool}` does not apply to {handle.architecture}: {reasons}.",
+                          "Load a causal LM (e.g. --model smollm2) for this tool.")

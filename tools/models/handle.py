@@ -116,19 +116,38 @@ def _kind_of(config) -> str:
         return "sequence_classifier"
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or not archs:
         return "causal_lm"
+    if archs[0].endswith("Model"):  # BertModel, AutoModel: hidden states only, nothing to explain a decision of
+        raise ModelLoadError(
+            f"{archs[0]} has no head: it outputs hidden states, not a prediction whybox can explain.",
+            "load a *ForSequenceClassification or a causal LM (e.g. --model smollm2).",
+        )
     raise ModelLoadError(
         f"Unsupported architecture {archs[0]}.", "whybox explains causal LMs and sequence classifiers."
     )
 
 
+_GENERIC_TOKENIZERS = ("TokenizersBackend", "PreTrainedTokenizerFast")
+
+
+def _load_tokenizer(folder: Path, common: dict):
+    """The tokenizer the folder declares. transformers 5's AutoTokenizer swaps a generic fast
+    tokenizer (tokenizer.json) for the model type's own class (Qwen2Tokenizer for a qwen2 config),
+    which rebuilds a BPE from the vocabulary and loses the folder's real model: every word encodes
+    to nothing. A folder that says it holds a generic tokenizer gets exactly that."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    try:
+        declared = json.loads((folder / "tokenizer_config.json").read_text()).get("tokenizer_class")
+    except (OSError, ValueError, AttributeError):
+        declared = None
+    if declared in _GENERIC_TOKENIZERS and (folder / "tokenizer.json").exists():
+        return PreTrainedTokenizerFast.from_pretrained(folder, **common)
+    return AutoTokenizer.from_pretrained(folder, **common)
+
+
 def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, quiet: bool = False) -> ModelHandle:
     """Load a model spec (see `resolve_model_folder`) in float32 on CPU, from safetensors only."""
-    from transformers import (
-        AutoConfig,
-        AutoModelForCausalLM,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-    )
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own stage messages say what is happening
@@ -143,7 +162,7 @@ def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, qui
     auto = AutoModelForSequenceClassification if kind == "sequence_classifier" else AutoModelForCausalLM
     with stage(f"loading {name}", quiet):
         try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, **common)
+            tokenizer = _load_tokenizer(folder, common)
             model = auto.from_pretrained(folder, use_safetensors=True, dtype=torch.float32, **common)
         except (ValueError, KeyError, OSError) as exc:
             raise ModelLoadError(f"Could not load the model in {folder}: {str(exc).splitlines()[0]}") from None
