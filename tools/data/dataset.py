@@ -1,8 +1,17 @@
 """Load CSV, JSON or JSONL into an immutable `Dataset` of rows with stable integer ids.
 
-Ids come from the id column when it holds unique integers, else from the row position, so a row
-keeps its id across sessions as long as the file does not change. Gold-label edits are not made
-here: a conversation keeps its own overrides (see `Dataset.with_labels`).
+Ids come from the id column when it holds integers, else from the row position, so a row keeps
+its id across sessions as long as the file does not change. Gold-label edits are not made here: a
+conversation keeps its own overrides (see `Dataset.with_labels`).
+
+Damaged files are refused with one line naming the place, never read into something else (issue 22):
+- a CSV line with more or fewer fields than the header, or an unclosed quote (which would swallow
+  the following lines into one field), is an error naming the line: skipping it would change which
+  rows every later answer is about, and a merged row would be explained as if it were real;
+- an integer id column with duplicates is an error naming them: renumbering every row by position
+  would silently give each row another id than the file's;
+- a CSV field over csv's limit (128 KiB) and JSON nested too deep to parse get a message, not a
+  traceback.
 """
 from __future__ import annotations
 
@@ -134,8 +143,7 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                return [dict(record) for record in csv.DictReader(handle)]
+            return _read_csv(path)
         if suffix == ".jsonl":
             records = []
             with path.open(encoding="utf-8") as handle:
@@ -145,6 +153,8 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
                             records.append(json.loads(line))
                         except json.JSONDecodeError as exc:
                             raise DataError(f"{path.name} line {number} is not valid JSON: {exc.msg}.") from None
+                        except RecursionError:
+                            raise DataError(f"{path.name} line {number} is nested too deeply to read.") from None
             return records
         if suffix == ".json":
             with path.open(encoding="utf-8") as handle:
@@ -152,6 +162,8 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
                     obj = json.load(handle)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+                except RecursionError:
+                    raise DataError(f"{path.name} is nested too deeply to read.") from None
             if isinstance(obj, dict):  # {"data": [...]} or {"rows": [...]}
                 for key in ("data", "rows", "records", "examples"):
                     if isinstance(obj.get(key), list):
@@ -165,13 +177,45 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     raise DataError(f"Unsupported data format {suffix or '(none)'} for {path.name}.", "Use .csv, .json or .jsonl.")
 
 
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    """Records of a CSV file; a line that does not fit the header is an error naming it."""
+    records = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle, strict=True)  # strict: an unclosed quote raises, not merges lines
+        line = 1
+        try:
+            header = next(reader, None)
+            if header is None:
+                return []
+            line = reader.line_num + 1
+            for fields in reader:
+                if fields and len(fields) != len(header):
+                    raise DataError(f"{path.name} line {line} has {len(fields)} fields; the header has "
+                                    f"{len(header)}.", "Quote fields that contain commas or line breaks.")
+                if fields:
+                    records.append(dict(zip(header, fields)))
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            what = (f"line {line} has a field over {limit:,} characters (csv's limit)" if "field limit" in str(exc)
+                    else f"cannot be read from line {line} on: {exc}")
+            raise DataError(f"{path.name} {what}.", "Check for an unclosed quote near that line.") from None
+    return records
+
+
 def _stable_ids(records: list[dict[str, Any]], id_column: str | None) -> list[int]:
     if id_column and records and all(id_column in r for r in records):
         try:
             ids = [int(str(r[id_column]).strip()) for r in records]
         except ValueError:
             ids = []
-        if ids and len(set(ids)) == len(ids):
+        if ids and len(set(ids)) != len(ids):
+            seen: set[int] = set()
+            twice = sorted({i for i in ids if i in seen or seen.add(i)})
+            shown = ", ".join(map(str, twice[:10])) + (" ..." if len(twice) > 10 else "")
+            raise DataError(f"The {id_column!r} column has duplicate ids: {shown}.",
+                            "Make the ids unique, or remove the column to number rows by position.")
+        if ids:
             return ids
     return list(range(len(records)))
 

@@ -97,9 +97,10 @@ def convert_gguf(gguf: Path, models_dir: Path, quiet: bool = False) -> Path:
     """Dequantise a GGUF causal LM once into a safetensors folder; return the folder."""
     source_hash = memo_sha256(gguf, models_dir / "hashes.json")[:12]
     target = models_dir / f"{gguf.stem}-{source_hash}"
-    if (target / CONVERTED_META).exists():
+    if conversion_is_whole(target):
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(models_dir, target.name)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -119,12 +120,53 @@ def convert_gguf(gguf: Path, models_dir: Path, quiet: bool = False) -> Path:
         try:
             fresh.save_pretrained(staging, safe_serialization=True)
             tokenizer.save_pretrained(staging)
-            write_json_atomic(staging / CONVERTED_META, {"gguf": str(gguf), "gguf_sha256_12": source_hash})
+            write_json_atomic(staging / CONVERTED_META, {"gguf": str(gguf), "gguf_sha256_12": source_hash,
+                                                         "sizes": weight_sizes(staging)})
             replace_dir_atomic(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return target
+
+
+def weight_sizes(folder: Path) -> dict[str, int]:
+    """Byte size of each safetensors file, recorded at conversion time (a disk-full or killed copy
+    leaves a shorter file, which safetensors may only notice deep inside a load)."""
+    return {p.name: p.stat().st_size for p in sorted(folder.glob("*.safetensors"))}
+
+
+def conversion_is_whole(target: Path) -> bool:
+    """True when a converted folder holds every weight file at the size written when it was made;
+    a damaged one is removed so that it is converted again."""
+    try:
+        meta = json.loads((target / CONVERTED_META).read_text())
+    except (OSError, ValueError):
+        return False
+    expected = meta.get("sizes") if isinstance(meta, dict) else None
+    if expected is None or weight_sizes(target) == expected:  # older conversions recorded no sizes
+        return expected is not None or any(target.glob("*.safetensors"))
+    shutil.rmtree(target, ignore_errors=True)
+    return False
+
+
+def remove_stale_staging(models_dir: Path, name: str) -> None:
+    """Remove staging folders (`.<name>.*`) left by a conversion that was killed. Called just before
+    converting the same model again; two processes converting the same GGUF at the same instant
+    would each redo the work, not corrupt the result (the final rename is atomic)."""
+    for staging in models_dir.glob(f".{name}.*"):
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_config(folder: Path, spec: str) -> None:
+    """config.json must be a JSON object: transformers' own error for a damaged one is a traceback."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelLoadError(f"{spec}/config.json is not valid JSON ({type(exc).__name__}).",
+                             "Restore it from the model's original files.") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{spec}/config.json does not hold a JSON object.")
 
 
 def resolve_model_folder(spec: str, models_dir: Path, quiet: bool = False) -> tuple[Path, str]:
@@ -148,4 +190,5 @@ def resolve_model_folder(spec: str, models_dir: Path, quiet: bool = False) -> tu
                 "Convert them once with save_pretrained(..., safe_serialization=True).",
             )
         raise ModelLoadError(f"{spec} has no .safetensors weights.")
+    _check_config(path, spec)
     return path, path.name
