@@ -31,6 +31,19 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """`{"id": true}` is not row 1 (issue 22): pydantic's lax mode reads a JSON boolean as
+        0 or 1, so a boolean given for a number field is refused here."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key)
+                kind = str(field.annotation) if field is not None else ""
+                if isinstance(value, bool) and "bool" not in kind and ("int" in kind or "float" in kind):
+                    raise ValueError(f"`{key}` is a number, not true/false")
+        return data
+
 
 class NoParams(Params):
     """For tools that take no arguments."""

@@ -72,6 +72,51 @@ def _checked(tool_cls: type[Tool], ctx: ToolContext, cached: dict[str, Any] | No
     return None if _shape_problem(tool_cls, ctx, cached) else cached
 
 
+def model_blocks(ctx: ToolContext) -> int | None:
+    """The model's block count: from the loaded model, else from its files without loading it."""
+    if ctx.workspace.model_loaded:
+        return ctx.model.n_layers
+    from tools.model_shape import shape_for_spec
+
+    shape = shape_for_spec(str(ctx.settings.model))
+    return shape.n_layers if shape is not None else None
+
+
+def _lowest_layer(params: BaseModel, field: str) -> int:
+    """The field's own lower bound (`ge`, e.g. -1 for the embeddings), else block 0."""
+    info = type(params).model_fields[field]
+    return next((int(m.ge) for m in info.metadata if getattr(m, "ge", None) is not None), 0)
+
+
+def check_layers(tool_cls: type[Tool], ctx: ToolContext, params: BaseModel) -> None:
+    """Every `layer` / `layers` argument checked against the model before any work (issue 22: a
+    probe of layer 999 computed every row's activations for 201 s before refusing; a list of
+    10^8 layers exhausted memory). One clear line; the model is not loaded for this."""
+    from tools.errors import InputError
+
+    fields = type(params).model_fields
+    if not tool_cls.needs_model or not ({"layer", "layers"} & set(fields)):
+        return
+    asked: list[tuple[str, int]] = []
+    if "layer" in fields and isinstance(getattr(params, "layer"), int):
+        asked.append(("layer", params.layer))  # type: ignore[attr-defined]
+    if "layers" in fields and getattr(params, "layers") is not None:
+        layers = params.layers  # type: ignore[attr-defined]
+        if not layers:
+            raise InputError("`layers` is empty: name at least one block, or leave it out for all of them.")
+        asked += [("layers", v) for v in layers]
+    n = model_blocks(ctx) if asked else None
+    if not n:
+        return
+    for field, value in asked:
+        low = _lowest_layer(params, field)
+        if not low <= value < n:
+            shown = value if abs(value) < 10**6 else f"{str(value)[:6]}... ({len(str(value))} digits)"
+            raise InputError(f"Layer {shown} is out of range: the model has {n} layers ({low} to {n - 1}).")
+    if len(asked) > n + 1:
+        raise InputError(f"{len(asked)} layers asked for; the model has {n}.", "Name each block at most once.")
+
+
 def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) -> ToolResult:
     """Validate, run (or fetch from the cache) and wrap one tool call with provenance."""
     tool_cls = get_tool(name)
@@ -81,6 +126,7 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
             f"`{name}` is part of the whybox catalogue but is not implemented in this version yet.",
             "See `whybox tool --list` for what runs today.",
         )
+    check_layers(tool_cls, ctx, params)
     tool = tool_cls()
     clean = params.model_dump(mode="json", exclude_none=True)
     start = time.perf_counter()
