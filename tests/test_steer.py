@@ -60,7 +60,15 @@ def test_strength_zero_is_the_unsteered_prediction_exactly(tiny_assistant, ctx):
     task, text = ctx.task, ctx.dataset.get(103).text
     probs, mass = task.predict_proba([text], batch_size=1)
     assert [p["strength"] for p in out["points"]] == [0, 1, 2, 4, 8]
-    assert out["layer"] == 1 and out["layers"] == 2  # the middle block of two
+    # no layer given: the layer where a probe of the labels is most selective (the probe tool's own answer)
+    probe = tiny_assistant.run_tool("probe", {}).output["layers"]
+    best = max(probe, key=lambda r: (r["selectivity"], r["accuracy"]))
+    assert out["layers"] == 2
+    if best["selectivity"] > 0:
+        assert (out["layer"], out["layer_choice"], out["layer_selectivity"]) == (best["layer"], "probe",
+                                                                                 best["selectivity"])
+    else:
+        assert (out["layer"], out["layer_choice"]) == (1, "middle")  # the middle block of two
     zero = out["points"][0]
     assert zero["probabilities"] == {label: round(float(p), 6) for label, p in zip(task.labels, probs[0])}
     assert zero["label_mass"] == round(float(mass[0]), 6) and zero["changed"] is False
@@ -257,7 +265,7 @@ def test_the_default_model_is_pushed_towards_positive(real_workspace):
     from tools.context import ToolContext
     from tools.registry import run_tool
 
-    result = run_tool(ToolContext(real_workspace), "steer", {"id": 3, "target": "positive"})
+    result = run_tool(ToolContext(real_workspace), "steer", {"id": 3, "target": "positive", "layer": 15})
     out = result.output
     curve = [p["tracked_probability"] for p in out["points"]]
     assert out["layer"] == 15 and out["points"][0]["predicted"] == "negative"

@@ -52,7 +52,8 @@ class SteerParams(InstanceParams):
                                                           "likely label other than the predicted one")
     concept: str | None = Field(default=None, description="a concept word to steer towards instead (built-in lists "
                                                            "for " + ", ".join(POLES) + "; else the word itself)")
-    layer: int | None = Field(default=None, description="0-based block whose output is steered (default: the middle)")
+    layer: int | None = Field(default=None, description="0-based block whose output is steered (default: where a "
+                                                        "probe of the labels is most selective; concept: the middle)")
     strength: float | None = Field(default=None, ge=-100, le=100, description="multiple of the direction to add "
                                    "(default: a sweep 0, 1, 2, 4, 8); strength 0 always runs as the reference")
 
@@ -108,6 +109,10 @@ class SteerOutput(Output):
     kind: Literal["classification", "generation"]
     layer: int
     layers: int
+    # how the layer was chosen: "given", "probe" (the most selective layer of a probe over all layers for
+    # the dataset's labels, as the issue asks) or "middle" (a concept direction, or no probe possible)
+    layer_choice: Literal["given", "probe", "middle"] = "given"
+    layer_selectivity: float | None = None  # the probe's selectivity at that layer
     direction: Direction
     tracked: str | None  # the label whose probability the curve follows (None: no label to follow)
     unsteered: str  # the prediction or the continuation at strength 0
@@ -165,7 +170,7 @@ class Steer(Tool):
     needs_model = True
     cacheable = True
     knowledge_card = "steer"
-    version = "2"  # 2: the random-direction control and the perplexity of each point
+    version = "3"  # 2: the random-direction control and the perplexity of each point; 3: the probe picks the layer
     examples = ("steer review 5 towards positive", "steer 'the soup was cold' towards positive at layer 10 with "
                 "strength 4")
     concept_topic = r"steer|activation addition"
@@ -206,7 +211,7 @@ class Steer(Tool):
         text, origin = resolve_instance(ctx, params)
         handle, task = ctx.model, ctx.task
         n = handle.n_layers
-        layer = n // 2 if params.layer is None else params.layer
+        layer, layer_choice, selectivity = _chosen_layer(ctx, params, n)
         if not 0 <= layer < n:
             raise InputError(f"Layer {layer} is out of range: the model has {n} layers (0 to {n - 1}).")
         classifier = task.is_classifier
@@ -258,6 +263,7 @@ class Steer(Tool):
             p.predicted == tracked if tracked is not None else p.changed)), None) if not already else None
         return SteerOutput(
             text=text, **origin, kind="classification" if classifier else "generation", layer=layer, layers=n,
+            layer_choice=layer_choice, layer_selectivity=selectivity,
             direction=Direction(**info), tracked=tracked, unsteered=unsteered or "", points=points,
             flips_at=flip.strength if flip else None,
             flips_to=(flip.predicted if classifier else None) if flip else None,
@@ -268,7 +274,7 @@ class Steer(Tool):
         o = output
         d = o.direction
         goal = f"**{d.label}**" if d.source == "rows" else f"the concept '{d.concept}'"
-        text = f"Steering {subject(o)} towards {goal} at layer {o.layer}: "
+        text = f"Steering {subject(o)} towards {goal} at layer {o.layer}{_layer_reason(o)}: "
         last = o.points[-1]
         if o.kind == "classification":
             text += _classifier_answer(o, last)
@@ -374,6 +380,35 @@ def _monotonic(points: list[SteerPoint]) -> bool | None:
     if len(values) < 3 or any(v is None for v in values):
         return None
     return all(b >= a - 1e-4 for a, b in zip(values, values[1:]))
+
+
+def _chosen_layer(ctx: ToolContext, params: SteerParams, n: int) -> tuple[int, str, float | None]:
+    """The given layer; else, for a direction from the labels, the layer where a probe of those labels is
+    most selective (the probe is cached per model and data, so only the first steer pays for it); else
+    the middle block."""
+    if params.layer is not None:
+        return params.layer, "given", None
+    if params.concept is None and ctx.dataset.has_labels:
+        from tools.errors import WhyboxError
+        from tools.registry import run_tool
+
+        try:
+            layers = run_tool(ctx, "probe", {}).output["layers"]
+        except WhyboxError:  # too few rows of a label, one label only: the middle block, said so
+            layers = []
+        best = max(layers, key=lambda r: (r["selectivity"], r["accuracy"]), default=None)
+        if best is not None and best["selectivity"] > 0:
+            return int(best["layer"]), "probe", float(best["selectivity"])
+    return n // 2, "middle", None
+
+
+def _layer_reason(o: SteerOutput) -> str:
+    if o.layer_choice == "probe":
+        return (f" (where a probe of the labels is most selective: selectivity {o.layer_selectivity:.3f}; "
+                "name a layer to choose another)")
+    if o.layer_choice == "middle":
+        return f" (the middle of {o.layers} layers; name a layer to choose another)"
+    return ""
 
 
 def _control_sentence(o: SteerOutput) -> str:
