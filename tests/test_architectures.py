@@ -134,3 +134,9 @@ def test_a_model_without_a_head_is_refused_at_load_with_the_fix(tmp_path):
     message = str(refused.value)
     assert "BertModel" in message and "has no head" in message
     assert "load a *ForSequenceClassification or a causal LM" in message
+    from tools.context import Workspace
+    from tools.settings import Settings
+
+    switched = Workspace(Settings.from_env(model=str(tmp_path), home=str(tmp_path / "home")), quiet=True)
+    with pytest.raises(ModelLoadError, match="BertModel has no head"):
+        switched.check()  # the UI's model switch: refused before any weights load

@@ -15,7 +15,7 @@ import torch
 from tools.errors import ModelLoadError
 from tools.models.architecture import decoder_layers
 from tools.models.label_words import LabelWordTask
-from tools.models.loading import folder_hash, resolve_model_folder
+from tools.models.loading import folder_hash, refuse_headless, resolve_model_folder
 from tools.models.lock import model_lock
 from tools.models.tasks import (
     GenerationTask,
@@ -116,11 +116,7 @@ def _kind_of(config) -> str:
         return "sequence_classifier"
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs) or not archs:
         return "causal_lm"
-    if archs[0].endswith("Model"):  # BertModel, AutoModel: hidden states only, nothing to explain a decision of
-        raise ModelLoadError(
-            f"{archs[0]} has no head: it outputs hidden states, not a prediction whybox can explain.",
-            "load a *ForSequenceClassification or a causal LM (e.g. --model smollm2).",
-        )
+    refuse_headless(archs)
     raise ModelLoadError(
         f"Unsupported architecture {archs[0]}.", "whybox explains causal LMs and sequence classifiers."
     )

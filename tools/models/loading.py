@@ -167,6 +167,17 @@ def _check_config(folder: Path, spec: str) -> None:
                              "Restore it from the model's original files.") from None
     if not isinstance(config, dict):
         raise ModelLoadError(f"{spec}/config.json does not hold a JSON object.")
+    refuse_headless(config.get("architectures") or [])
+
+
+def refuse_headless(architectures: list) -> None:
+    """A base model (BertModel, any AutoModel) outputs hidden states, not a prediction to explain;
+    refused here, when a folder is chosen (CLI and UI switch alike), before any weights load."""
+    if architectures and str(architectures[0]).endswith("Model"):
+        raise ModelLoadError(
+            f"{architectures[0]} has no head: it outputs hidden states, not a prediction whybox can explain.",
+            "load a *ForSequenceClassification or a causal LM (e.g. --model smollm2).",
+        )
 
 
 def resolve_model_folder(spec: str, models_dir: Path, quiet: bool = False) -> tuple[Path, str]:
