@@ -1,8 +1,11 @@
 """Conversations persist in SQLite (`WHYBOX_HOME/conversations.sqlite`) so `whybox chat --resume ID`
-continues one. A turn is one RunRecord, written in a single transaction (nothing half-written)."""
+continues one. A turn is one RunRecord, written in a single transaction (nothing half-written).
+A database that SQLite cannot read is moved aside (kept, and named in a message) and a fresh one
+is started, so one corrupt file does not lock the user out of every chat (issue 22)."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 import uuid
 from contextlib import closing
@@ -26,8 +29,36 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.moved_aside: Path | None = None  # where an unreadable database was kept, if one was
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.moved_aside = self._move_aside()
+            print(f"whybox: the conversations database {self.path} could not be read ({exc}); it was kept as "
+                  f"{self.moved_aside} and a new one started.", file=sys.stderr)
+            self._open()
+
+    def _open(self) -> None:
         with closing(self._connect()) as db, db:
             db.executescript(SCHEMA)
+            check = db.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else 'no answer'}")
+
+    def _move_aside(self) -> Path:
+        """Rename the database (and its WAL files) to `<name>.corrupt-<UTC time>`, never deleting it."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        self.path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            extra = self.path.with_name(self.path.name + suffix)
+            if extra.exists():
+                extra.rename(target.with_name(target.name + suffix))
+        return target
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
