@@ -98,3 +98,37 @@ def test_staging_folders_of_a_killed_conversion_are_removed(tmp_path):
     other.mkdir()
     remove_stale_staging(tmp_path, "SmolLM2-abc")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".Other-def.zz", "SmolLM2-abc"] and keep.exists()
+
+
+ROWS = [{"id": 10 + i, "text": t, "label": lab} for i, (t, lab) in
+        enumerate([("good food", "positive"), ("bad service", "negative"), ("fine", "positive")])]
+
+
+def test_parquet_loads_like_jsonl(tmp_path):
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.Table.from_pylist(ROWS), path)
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    data, same = load_dataset(str(path)), load_dataset(str(jsonl))
+    assert data.ids == [10, 11, 12] and data.labels == ["negative", "positive"]
+    assert data.content_hash() == same.content_hash()
+
+
+def test_a_save_to_disk_folder_loads_and_a_split_dict_names_its_splits(tmp_path):
+    """The layout `datasets.Dataset.save_to_disk` writes: Arrow stream shards listed in state.json."""
+    pa = pytest.importorskip("pyarrow")
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    table = pa.Table.from_pylist(ROWS)
+    for n, part in enumerate((table.slice(0, 2), table.slice(2))):
+        with pa.ipc.new_stream(folder / f"data-0000{n}-of-00002.arrow", table.schema) as writer:
+            writer.write_table(part)
+    (folder / "state.json").write_text(json.dumps({"_data_files": [
+        {"filename": "data-00000-of-00002.arrow"}, {"filename": "data-00001-of-00002.arrow"}]}))
+    assert [r.text for r in load_dataset(str(folder))] == ["good food", "bad service", "fine"]
+    splits = tmp_path / "dict"
+    splits.mkdir()
+    (splits / "dataset_dict.json").write_text(json.dumps({"splits": ["train", "test"]}))
+    with pytest.raises(DataError, match=r"dict holds several splits \(train, test\)\. Give one split's folder"):
+        load_dataset(str(splits))

@@ -1,4 +1,5 @@
-"""Load CSV, JSON or JSONL into an immutable `Dataset` of rows with stable integer ids.
+"""Load CSV, JSON, JSONL, Parquet or a `datasets` save_to_disk folder into an immutable `Dataset`
+of rows with stable integer ids.
 
 Ids come from the id column when it holds integers, else from the row position, so a row keeps
 its id across sessions as long as the file does not change. Gold-label edits are not made here: a
@@ -139,8 +140,40 @@ def _hash_rows(items: Iterable[tuple]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _arrow_records(path: Path) -> list[dict[str, Any]]:
+    """Records of a Parquet file or of a Hugging Face `datasets` folder (`save_to_disk`: Arrow
+    stream files listed in state.json), read with pyarrow alone (the optional `data` extra):
+    people keep datasets this way, and `datasets` itself is not needed to read them."""
+    try:
+        import pyarrow.ipc
+        import pyarrow.parquet
+    except ImportError:
+        raise DataError(f"Reading {path.name} needs pyarrow.", "pip install 'whybox[data]'.") from None
+    try:
+        if path.is_file():
+            return pyarrow.parquet.read_table(path).to_pylist()
+        if (path / "dataset_dict.json").exists():
+            splits = json.loads((path / "dataset_dict.json").read_text()).get("splits", [])
+            raise DataError(f"{path.name} holds several splits ({', '.join(map(str, splits))}).",
+                            f"Give one split's folder, e.g. {path / str(splits[0] if splits else 'train')}.")
+        state = json.loads((path / "state.json").read_text())
+        records: list[dict[str, Any]] = []
+        for part in state.get("_data_files", []):
+            with pyarrow.ipc.open_stream(path / part["filename"]) as reader:
+                records.extend(reader.read_all().to_pylist())
+        return records
+    except (OSError, ValueError, KeyError, TypeError, pyarrow.ArrowException) as exc:
+        raise DataError(f"{path.name} cannot be read as Parquet / Arrow data: {str(exc).splitlines()[0]}") from None
+
+
+def _is_saved_dataset(path: Path) -> bool:
+    return path.is_dir() and any((path / name).exists() for name in ("state.json", "dataset_dict.json"))
+
+
 def _read_records(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
+    if suffix == ".parquet" or _is_saved_dataset(path):
+        return _arrow_records(path)
     try:
         if suffix == ".csv":
             return _read_csv(path)
@@ -174,7 +207,8 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             return obj
     except UnicodeDecodeError:
         raise DataError(f"{path.name} is not UTF-8 text.") from None
-    raise DataError(f"Unsupported data format {suffix or '(none)'} for {path.name}.", "Use .csv, .json or .jsonl.")
+    raise DataError(f"Unsupported data format {suffix or '(none)'} for {path.name}.",
+                    "Use .csv, .json, .jsonl or .parquet.")
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
@@ -226,7 +260,7 @@ def load_dataset(
     label_column: str | None = "label",
     id_column: str | None = "id",
 ) -> Dataset:
-    """Load `spec` ('demo' or a path to .csv/.json/.jsonl) with the given columns."""
+    """Load `spec` ('demo', a path to .csv/.json/.jsonl/.parquet, or a save_to_disk folder)."""
     if spec == DEMO_NAME:
         path, name = demo_path(), "demo reviews"
     else:
@@ -234,8 +268,9 @@ def load_dataset(
         name = path.name
         if not path.exists():
             raise DataError(f"Data file not found: {spec}.")
-        if path.is_dir():
-            raise DataError(f"{spec} is a folder; give a .csv, .json or .jsonl file.")
+        if path.is_dir() and not _is_saved_dataset(path):
+            raise DataError(f"{spec} is a folder; give a .csv, .json, .jsonl or .parquet file, "
+                            "or a folder written by `datasets`' save_to_disk.")
     records = _read_records(path)
     if not records:
         raise DataError(f"{name} has no rows.")
@@ -266,7 +301,7 @@ def peek_columns(spec: str, id_column: str | None = "id") -> tuple[list[str], st
     loading it: 'text'/'label' when present, else the column with the longest values for the text
     and the other column with the fewest distinct values (2-50) for the label."""
     path = demo_path() if spec == DEMO_NAME else Path(spec).expanduser()
-    if not path.is_file():
+    if not (path.is_file() or _is_saved_dataset(path)):
         raise DataError(f"Data file not found: {spec}.")
     records = [r for r in _read_records(path) if isinstance(r, dict)]
     columns = list(dict.fromkeys(key for record in records for key in record))
