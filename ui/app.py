@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,7 +21,7 @@ from agent.figures import figure_for_step
 from agent.records import RunRecord
 from tools.context import Workspace
 from tools.data.dataset import peek_columns
-from tools.errors import WhyboxError
+from tools.errors import InputError, WhyboxError
 from tools.settings import Settings, parse_label_names
 
 EXAMPLES = [
@@ -271,8 +272,27 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
     return demo
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse, in one line and before anything loads, a port outside 1-65535, a host this machine
+    cannot bind, or an address already in use (issue 22: each was a traceback)."""
+    if not 0 < port < 65536:
+        raise InputError(f"Port {port} is not a TCP port (1 to 65535).")
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError):
+        raise InputError(f"Host {host!r} is not an address this machine can listen on.",
+                         "Use 127.0.0.1 (this machine only) or an interface's address.") from None
+    with socket.socket(family, kind) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise InputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                             "Choose another --port, or stop the program using this one.") from None
+
+
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True) -> Any:
+    check_address(host, port)
     pool = WorkspacePool(settings)
     workspace = pool.get()  # a bad --model or --data fails now, with its one-line message
     demo = build_app(pool)
