@@ -173,9 +173,10 @@ def _check_config(folder: Path, spec: str) -> None:
 def refuse_headless(architectures: list) -> None:
     """A base model (BertModel, any AutoModel) outputs hidden states, not a prediction to explain;
     refused here, when a folder is chosen (CLI and UI switch alike), before any weights load."""
-    if architectures and str(architectures[0]).endswith("Model"):
+    name = str(architectures[0]) if architectures else ""
+    if name.endswith("Model") and not name.endswith("HeadModel") and "For" not in name:  # GPT2LMHeadModel has one
         raise ModelLoadError(
-            f"{architectures[0]} has no head: it outputs hidden states, not a prediction whybox can explain.",
+            f"{name} has no head: it outputs hidden states, not a prediction whybox can explain.",
             "load a *ForSequenceClassification or a causal LM (e.g. --model smollm2).",
         )
 
