@@ -20,6 +20,7 @@ from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
 from agent.planner import RulePlanner, planner_for
 from agent.premises import premise_note
+from agent.questions import usable_question
 from agent.records import RunRecord, Step, done_step, run_step
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
@@ -79,6 +80,7 @@ class Assistant:
 
     def plan(self, question: str, remember: bool = True) -> Plan:
         """Plan one turn with the offline planner, without running anything (no model weights load)."""
+        question = usable_question(question)
         plan = self.planner.plan(question, self.state)
         plan.question = question
         if remember:
@@ -128,6 +130,7 @@ class Assistant:
         """Yield ("step_start", Step) when a tool call starts (status "running") and ("step", Step)
         when it ends, both with the call's `call_id` (a turn may call one tool twice), then
         ("record", RunRecord)."""
+        question = usable_question(question)
         start = time.perf_counter()
         record = RunRecord(question=question)
         pending: dict[str, tuple[Call, float]] = {}

@@ -208,6 +208,39 @@ class Tool(ABC):
         return []
 
 
+MAX_JSON_DEPTH = 32  # tool arguments nest a few levels (`where` inside a call); 100k levels was a RecursionError
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of `[`/`{` in a JSON text, strings skipped; linear, no recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_json_depth(text: str, what: str) -> None:
+    """One clear line for JSON nested deeper than any tool argument needs, before it is parsed."""
+    from tools.errors import InputError
+
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise InputError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels; tool arguments never need that.")
+
+
 def parse_params(tool: type[Tool], args: dict[str, Any] | None) -> Params:
     """Validate raw arguments; errors become one readable `InputError` naming the bad fields."""
     from pydantic import ValidationError

@@ -125,6 +125,7 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     """Plans with the dataset only: no Assistant, so neither torch nor the model is loaded."""
     from agent.plan import ConversationState
     from agent.planner import planner_for
+    from agent.questions import usable_question
     from tools.data import load_dataset
     from tools.model_shape import shape_for_spec
 
@@ -135,7 +136,7 @@ def cmd_plan(ns: argparse.Namespace) -> int:
     for question in ns.questions:
         if ns.independent:
             state = ConversationState()
-        plan = planner.plan(question, state)
+        plan = planner.plan(usable_question(question), state)
         plan.question = question
         state.remember(plan)
         if ns.json:
@@ -160,6 +161,9 @@ def cmd_tool(ns: argparse.Namespace) -> int:
             status = "" if tool.available else "  [not implemented yet]"
             print(f"{name}({', '.join(tool.Params.model_fields)}): {tool.description}{status}")
         return 0
+    from tools.base import check_json_depth
+
+    check_json_depth(ns.args, "--json")
     try:
         args = json.loads(ns.args)
     except json.JSONDecodeError as exc:
@@ -227,6 +231,9 @@ def cmd_report(ns: argparse.Namespace) -> int:
 
     where: dict[str, Any] | None = None
     if ns.where:
+        from tools.base import check_json_depth
+
+        check_json_depth(ns.where, "--where")
         try:
             where = json.loads(ns.where)
         except json.JSONDecodeError as exc:
