@@ -210,3 +210,10 @@ def test_several_layers_for_a_one_layer_tool_are_asked_not_cut_to_the_first(plan
     plans = _conversation(planner, ["which layer carries the difference between review 3 and review 7?",
                                     "only layers 10 to 12"])
     assert plans[1].calls[0].args == {"id": 3, "contrast_id": 7, "layers": [10, 11, 12]}
+
+
+@pytest.mark.parametrize("question", ["probe layers 0 to 100000000", "probe layers 99999999999999999999 to 2"])
+def test_an_enormous_layer_span_is_refused_in_bounded_memory(planner, question):
+    # issue 22: this was a MemoryError / OverflowError inside the planner
+    found, plan = calls(planner, question)
+    assert found == [] and "The model has 30 layers, numbered 0 to 29" in plan.message

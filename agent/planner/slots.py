@@ -274,12 +274,17 @@ def find_metrics(text: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
+MAX_LAYER_SPAN = 1024  # more blocks than any model has: a longer span is cut, its end kept
+
+
 def find_layers(text: str) -> list[int]:
     t = text.lower()
     m = re.search(r"\blayers?\s+(\d+)\s*(?:-|to|through|–)\s*(\d+)", t)
     if m:
-        lo, hi = int(m.group(1)), int(m.group(2))
-        return list(range(min(lo, hi), max(lo, hi) + 1))
+        lo, hi = sorted((int(m.group(1)), int(m.group(2))))
+        if hi - lo >= MAX_LAYER_SPAN:  # "layers 0 to 100000000": no model has that many; keep the end so
+            return [*range(lo, lo + MAX_LAYER_SPAN - 1), hi]  # the range check can name it, in bounded memory
+        return list(range(lo, hi + 1))
     m = re.search(r"\blayers?\s+((?:\d+\s*(?:,|and|&)\s*)*\d+)", t)
     if m:
         return [int(x) for x in re.findall(r"\d+", m.group(1))]
