@@ -21,4 +21,8 @@ def stage(message: str, quiet: bool = False) -> Iterator[None]:
 
 
 def bar(total: int, desc: str, quiet: bool = False) -> tqdm:
-    return tqdm(total=total, desc=f"whybox: {desc}", file=sys.stderr, disable=quiet, leave=False)
+    """A progress bar on stderr. Off a terminal (a log, a pipe, CI) it updates every 10 s instead of
+    several times a second, so a 218-row pass writes a few lines, not a screenful of redraws."""
+    interactive = sys.stderr.isatty()
+    return tqdm(total=total, desc=f"whybox: {desc}", file=sys.stderr, disable=quiet, leave=False,
+                mininterval=0.1 if interactive else 10.0, maxinterval=10.0 if interactive else 60.0)

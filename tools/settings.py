@@ -25,6 +25,12 @@ def _split_labels(value: str | None) -> tuple[str, ...] | None:
     if not value:
         return None
     labels = tuple(part.strip() for part in value.split(",") if part.strip())
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:  # "--labels a,a" would make two classes the model cannot tell apart (issue 22)
+        from tools.errors import InputError
+
+        raise InputError(f"The label {repeated[0]!r} is given twice in {value!r}.",
+                         "Name each label once, e.g. --labels negative,positive.")
     return labels or None
 
 
@@ -44,6 +50,12 @@ def parse_label_names(value: str | None) -> tuple[tuple[str, str], ...] | None:
             raise InputError(f"Cannot read the label name {part.strip()!r}.",
                              "Write LABEL=WORDS pairs separated by commas: \"0=not offensive,1=offensive\".")
         pairs.append((label.strip(), word.strip()))
+    seen = [label for label, _ in pairs]
+    if len(set(seen)) < len(seen):
+        from tools.errors import InputError
+
+        twice = next(label for label in seen if seen.count(label) > 1)
+        raise InputError(f"The label {twice!r} is named twice in {value!r}.", "Give each label one name.")
     return tuple(pairs) or None
 
 

@@ -45,3 +45,15 @@ def test_the_cli_refuses_deep_json_and_non_utf8_argv_in_one_line(tiny_data, tiny
     err = done.stderr.decode()
     assert done.returncode == 2 and "Traceback" not in err, err[-2000:]
     assert "not valid Unicode text" in err
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--labels", "a,a", "The label 'a' is given twice in 'a,a'. Name each label once"),
+    ("--label-names", "0=x,0=y", "The label '0' is named twice in '0=x,0=y'. Give each label one name."),
+])
+def test_a_label_given_twice_is_refused_in_one_line(flag, value, message, tmp_path):
+    # issue 22: "--labels a,a" was accepted
+    env = {**os.environ, "WHYBOX_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "ui.cli", "plan", flag, value, "accuracy?"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
