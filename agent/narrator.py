@@ -6,23 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from agent.records import Step
+from tools.narration import narrate_result
 
 
 def narrate_output(tool: str, output: dict[str, Any], args: dict[str, Any]) -> str:
     """The tool's own narration of its typed output (tools/builtin/<tool>.py)."""
-    from tools.registry import get_tool
-
-    tool_cls = get_tool(tool)
-    return tool_cls().narrate(tool_cls.typed_output(output), args)
+    return narrate_result(tool, output, args)
 
 
 def narrate_step(step: Step, with_caveats: bool = True) -> str:
     if step.status == "error":
         return f"I could not run {step.tool}: {step.error}"
-    text = narrate_output(step.tool, step.output or {}, step.args)
-    for caveat in step.caveats if with_caveats else ():
-        text += f"\nCaveat: {caveat}"
-    return text
+    return narrate_result(step.tool, step.output or {}, step.args, step.caveats if with_caveats else ())
 
 
 def narrate(steps: list[Step], message: str | None) -> str:

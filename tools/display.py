@@ -14,18 +14,9 @@ import json
 import tempfile
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 _STYLE = "font-family: sans-serif; line-height: 1.4; max-width: 60em"
-
-
-def narration(tool: str, output: dict[str, Any], args: dict[str, Any], caveats: Iterable[str]) -> str:
-    """The tool's own narration of its typed output, with the caveats the result carries."""
-    from tools.registry import get_tool
-
-    tool_cls = get_tool(tool)
-    text = tool_cls().narrate(tool_cls.typed_output(output), args)
-    return text + "".join(f"\nCaveat: {c}" for c in caveats)
 
 
 def figure_png(tool: str, output: dict[str, Any]) -> bytes | None:

@@ -1,7 +1,17 @@
-"""Small wording helpers every tool's `narrate` shares (numbers, quotes, row lines)."""
+"""Small wording helpers every tool's `narrate` shares (numbers, quotes, row lines), and the one
+function that narrates a result with its caveats (used by agent/narrator.py and tools/display.py)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
+
+
+def narrate_result(tool: str, output: dict[str, Any], args: dict[str, Any], caveats: Iterable[str] = ()) -> str:
+    """The tool's own narration of its typed output (tools/builtin/<tool>.py), then the caveats."""
+    from tools.registry import get_tool
+
+    tool_cls = get_tool(tool)
+    text = tool_cls().narrate(tool_cls.typed_output(output), args)
+    return text + "".join(f"\nCaveat: {c}" for c in caveats)
 
 
 def pct(x: float) -> str:

@@ -37,10 +37,10 @@ class ToolResult(BaseModel):
 
     # Notebook display (tools/display.py): the tool's narration, its figure inline, the output folded away.
     def _display_parts(self) -> tuple[str, list[dict[str, Any]]]:
-        from tools.display import narration
+        from tools.narration import narrate_result
 
         step = {"tool": self.tool, "args": self.params, "status": "done", "output": self.output}
-        return narration(self.tool, self.output, self.params, self.caveats), [step]
+        return narrate_result(self.tool, self.output, self.params, self.caveats), [step]
 
     def _repr_html_(self) -> str:
         from tools.display import html

@@ -441,12 +441,14 @@ class RulePlanner:
         method, metric = find_method(bare), find_metric(bare)
         position = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
         where = self._where(bare, texts)
+        stronger = bool(STRONGER.search(bare))
+        rescale = stronger or bool(WEAKER.search(bare))  # "stronger" / "weaker": the last strength, rescaled
         bare_k = re.fullmatch(r"\W*(?:(?:only|just|the)\s+)?(?:top|first)?\s*(\d+)\s*(?:please)?\W*", bare, re.I)
         if bare_k:
             k = int(bare_k.group(1))
         if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
                 or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)
-                or STRONGER.search(bare) or WEAKER.search(bare)):
+                or rescale):
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
@@ -488,8 +490,7 @@ class RulePlanner:
         if strength and cat.takes(tool, "strength"):
             value = float(strength.group(1))
             args["strength"] = int(value) if value.is_integer() else value
-        if (STRONGER.search(bare) or WEAKER.search(bare)) and cat.takes(tool, "strength"):
-            stronger = bool(STRONGER.search(bare))
+        if rescale and cat.takes(tool, "strength"):
             args["strength"] = scaled_strength(cat.tools[tool], args.get("strength"), stronger=stronger)
         target = next((label for label in self.labels if re.search(
             rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",

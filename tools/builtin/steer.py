@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tools.base import REGISTRY, InstanceParams, Output, Tool
 from tools.common import dataset_states, resolve_instance
-from tools.errors import InputError
+from tools.errors import InputError, WhyboxError
 from tools.internals.steering import (  # the machinery; the three marked F401 are re-exported for the tests
     NEUTRAL,  # noqa: F401
     POLES,
@@ -389,7 +389,6 @@ def _chosen_layer(ctx: ToolContext, params: SteerParams, n: int) -> tuple[int, s
     if params.layer is not None:
         return params.layer, "given", None
     if params.concept is None and ctx.dataset.has_labels:
-        from tools.errors import WhyboxError
         from tools.registry import run_tool
 
         try:
