@@ -11,6 +11,7 @@ import json
 import re
 import socket
 import threading
+from html import escape
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -44,16 +45,14 @@ def as_text(text: str) -> str:
     """User or data text shown as itself in the chat, which renders Markdown and HTML: HTML's
     three specials become entities and Markdown's punctuation is backslash-escaped, so
     `<img src=x>`, `<svg onload=...>` and `![q](http://...)` show as typed and fetch nothing."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escape(str(text), quote=False))
 
 
 def safe_narration(text: str) -> str:
     """Our narration keeps its Markdown (bold, lists, tables), but it quotes row and user text:
     raw HTML is escaped and no image or link can form, so nothing in the data reaches the
     browser as markup or makes it request a URL (issue 22)."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("![", "!\\[").replace("](", "\\](")
+    return escape(str(text), quote=False).replace("![", "!\\[").replace("](", "\\](")
 
 
 def _code(args: Any) -> str:
