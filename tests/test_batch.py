@@ -1,0 +1,123 @@
+"""The batch runner (issue 20): results written as they finish, a re-run skips finished rows, a
+torn last line is redone, a SIGKILLed job resumed gives the table an uninterrupted job gives."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tools.batch import ResultTable, ToolWork, run_batch, table_for
+from tools.context import ToolContext, Workspace
+from tools.errors import WhyboxError
+from tools.settings import Settings
+
+
+def _ctx(tiny_models, tiny_data, kind: str = "causal") -> ToolContext:
+    return ToolContext(Workspace(Settings.from_env(model=str(tiny_models[kind]), data=str(tiny_data)), quiet=True))
+
+
+def without_timings(value):
+    """Results minus wall-clock fields (`seconds`), which differ between any two runs."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def _table(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# ----- the table ---------------------------------------------------------------------------
+def test_table_cuts_a_torn_tail_and_drops_a_damaged_line(tmp_path):
+    with ResultTable(tmp_path, "t", {"job": 1}) as table:
+        table.append([{"key": "a", "id": 1, "result": 1}, {"key": "b", "id": 2, "result": 2}])
+        with open(table.path, "ab") as handle:
+            handle.write(b'{"key": "c", "id": 3, "res')  # a kill in the middle of an append
+        assert set(table.load()) == {"a", "b"}
+        assert table.dropped_lines == 1
+        assert table.path.read_bytes().endswith(b"\n")  # cut back to the last whole line
+        table.append([{"key": "c", "id": 3, "result": 3}])
+        assert [e["key"] for e in table.rows()] == ["a", "b", "c"]
+        lines = table.path.read_bytes().splitlines(keepends=True)
+        table.path.write_bytes(lines[0] + b"not json\n" + lines[1] + lines[2])
+        assert set(table.load()) == {"a", "b", "c"} and table.dropped_lines == 1
+        assert b"not json" not in table.path.read_bytes()  # rewritten without it
+    assert json.loads((tmp_path / "t.job.json").read_text()) == {"job": 1}
+
+
+def test_a_second_writer_of_one_table_is_refused(tmp_path):
+    with ResultTable(tmp_path, "t", {}):
+        with pytest.raises(WhyboxError, match="Another whybox batch job is writing"):
+            with ResultTable(tmp_path, "t", {}):
+                pass
+
+
+# ----- the runner ----------------------------------------------------------------------------
+def test_batch_predict_matches_the_tool_and_a_rerun_skips_every_row(tiny_models, tiny_data, tmp_path):
+    from tools.registry import run_tool
+
+    ctx = _ctx(tiny_models, tiny_data)
+    rows = ctx.dataset.rows
+    work = ToolWork("predict", batch_size=4)
+    first = run_batch(ctx, work, rows, tmp_path)
+    assert (first.rows, first.already_done, first.computed, first.errors) == (10, 0, 10, 0)
+    for row in rows:
+        single = run_tool(ctx, "predict", {"id": row.id}).output
+        got = first.results[row.id]["output"]
+        assert got["label"] == single["label"] and got["id"] == row.id
+        assert got["probabilities"] == pytest.approx(single["probabilities"], abs=2e-6)
+    again = run_batch(ctx, work, rows, tmp_path)
+    assert (again.already_done, again.computed) == (10, 0)
+    assert again.results == first.results
+    assert [e["id"] for e in _table(first.table)] == [r.id for r in rows]
+
+
+def test_a_changed_label_or_other_arguments_are_other_rows(tiny_models, tiny_data, tmp_path):
+    ctx = _ctx(tiny_models, tiny_data)
+    rows = ctx.dataset.rows[:4]
+    run_batch(ctx, ToolWork("predict", batch_size=4), rows, tmp_path)
+    ctx.label_edits[rows[0].id] = "negative" if rows[0].label == "positive" else "positive"
+    rerun = run_batch(ctx, ToolWork("predict", batch_size=4), ctx.dataset.rows[:4], tmp_path)
+    assert (rerun.already_done, rerun.computed) == (3, 1)  # the chunk is recomputed, one row written
+    assert rerun.results[rows[0].id]["output"]["gold_label"] == ctx.label_edits[rows[0].id]
+    other = run_batch(ctx, ToolWork("attribute", {"method": "occlusion"}, batch_size=4), rows, tmp_path)
+    assert other.computed == 4 and other.table != rerun.table
+
+
+def test_a_dataset_level_tool_or_bad_arguments_fail_in_one_line(tiny_models, tiny_data, tmp_path):
+    with pytest.raises(WhyboxError, match="works on the whole dataset"):
+        ToolWork("mistakes")
+    with pytest.raises(WhyboxError, match="Unknown tool|unknown tool"):
+        ToolWork("no_such_tool")
+    ctx = _ctx(tiny_models, tiny_data)
+    with pytest.raises(WhyboxError, match="method"):
+        run_batch(ctx, ToolWork("attribute", {"method": "nonsense"}), ctx.dataset.rows, tmp_path)
+
+
+@pytest.mark.parametrize("tear", [False, True], ids=["kill-between-appends", "kill-mid-append"])
+def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_models, tiny_data, tmp_path, tear):
+    ctx = _ctx(tiny_models, tiny_data)
+    work = ToolWork("attribute", {"method": "occlusion"}, batch_size=2)
+    whole = run_batch(ctx, work, ctx.dataset.rows, tmp_path / "whole")
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, str(REPO / "tests" / "batch_kill_job.py"), str(tiny_models["causal"]), str(tiny_data),
+           str(killed), "--kill-after", "2"] + (["--tear"] if tear else [])
+    proc = subprocess.run(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]  # it really was SIGKILLed
+    table = table_for(ctx, work, killed).path
+    lines = table.read_bytes().splitlines(keepends=True)
+    assert len([x for x in lines if x.endswith(b"\n")]) == 4  # two chunks of two rows survived
+    assert (not lines[-1].endswith(b"\n")) == tear
+    resumed = run_batch(ctx, work, ctx.dataset.rows, killed)
+    assert (resumed.already_done, resumed.computed) == (4, 6)
+    got, want = _table(table), _table(whole.table)
+    assert [e["id"] for e in got] == [e["id"] for e in want]  # every row once, in selection order
+    assert len({e["key"] for e in got}) == len(got) == 10
+    assert [without_timings(e) for e in got] == [without_timings(e) for e in want]
