@@ -8,6 +8,7 @@ import pytest
 gradio = pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
 
+from tools.paths import PathRoots  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 from ui.app import WorkspacePool, build_app  # noqa: E402
 
@@ -19,9 +20,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def app_url(tiny_models, tiny_data, isolated_home):
+def app_url(tiny_models, tiny_data, isolated_home, tmp_path):
     settings = Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data))
-    demo = build_app(WorkspacePool(settings))
+    demo = build_app(WorkspacePool(settings, PathRoots.for_server(settings, [tmp_path])))  # tests' files
     demo.queue()
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,

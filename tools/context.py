@@ -16,6 +16,7 @@ from tools.data import Dataset, load_dataset
 from tools.models import ModelHandle, Task, build_task, load_model
 from tools.models.handle import peek_task_signature
 from tools.models.loading import folder_hash, resolve_model_folder
+from tools.paths import PathRoots
 from tools.predictions import PredictionTable, compute_predictions
 from tools.settings import Settings
 
@@ -29,6 +30,8 @@ class Workspace:
         self._model: ModelHandle | None = None
         self._task: Task | None = None
         self._predictions: PredictionTable | None = None
+        # Set by a server (web UI, MCP): the folders tool arguments naming files must lie in.
+        self.path_roots: PathRoots | None = None
 
     @cached_property
     def dataset(self) -> Dataset:

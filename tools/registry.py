@@ -11,6 +11,7 @@ from tools.base import REGISTRY, Tool, parse_params
 from tools.cache import cache_key
 from tools.errors import ToolUnavailable, UnknownToolError
 from tools.knowledge.cards import caveat
+from tools.paths import check_path_arguments
 from tools.results import Provenance, ToolResult
 
 if TYPE_CHECKING:  # the planner reads the registry and must not import torch
@@ -127,6 +128,7 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
             "See `whybox tool --list` for what runs today.",
         )
     check_layers(tool_cls, ctx, params)
+    check_path_arguments(params, ctx.workspace.path_roots)
     tool = tool_cls()
     clean = params.model_dump(mode="json", exclude_none=True)
     start = time.perf_counter()

@@ -23,7 +23,9 @@ from agent.records import RunRecord
 from tools.context import Workspace
 from tools.data.dataset import peek_columns
 from tools.errors import InputError, WhyboxError
+from tools.paths import PathRoots
 from tools.settings import Settings, parse_label_names
+from ui.server_auth import LoginThrottle, throttled_app_kwargs
 
 EXAMPLES = [
     "How many reviews are there?",
@@ -63,8 +65,9 @@ def _code(args: Any) -> str:
 class WorkspacePool:
     """One Workspace per (model, data): sessions that switch to the same pair share its model."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, roots: PathRoots | None = None) -> None:
         self.default = settings
+        self.roots = roots or PathRoots.for_server(settings)  # what a session may switch to (tools/paths.py)
         self._lock = threading.Lock()
         self._workspaces: dict[tuple, Workspace] = {}
 
@@ -73,7 +76,9 @@ class WorkspacePool:
         """The workspace for these choices; empty ones keep the defaults (a new data file without
         columns given gets 'text'/'label', as on the command line)."""
         d = self.default
-        settings = d.with_(model=(model or d.model).strip(), data=(data or d.data).strip(),
+        model = self.roots.confine((model or d.model).strip(), "model path")
+        data = self.roots.confine((data or d.data).strip(), "data path")
+        settings = d.with_(model=model, data=data,
                            text_column=(text_column or d.text_column).strip(),
                            label_column=(label_column or d.label_column or "").strip() or None,
                            label_names=parse_label_names(label_names) if label_names else d.label_names)
@@ -81,6 +86,7 @@ class WorkspacePool:
         with self._lock:
             if key not in self._workspaces:
                 workspace = Workspace(settings, quiet=True)
+                workspace.path_roots = self.roots  # tool arguments naming files are bound too
                 workspace.check()  # a bad folder or file fails here, with its one-line message
                 self._workspaces[key] = workspace
             return self._workspaces[key]
@@ -188,9 +194,9 @@ def write_report(assistant: Assistant | None) -> tuple[Any, Any, str]:
 def columns_for(data: str, pool: WorkspacePool) -> tuple[Any, Any, str]:
     """Fill the text and label column choices from the data file's columns (likely ones chosen)."""
     try:
-        columns, text, label = peek_columns((data or pool.default.data).strip())
+        columns, text, label = peek_columns(pool.roots.confine((data or pool.default.data).strip(), "data path"))
     except WhyboxError as exc:
-        return gr.skip(), gr.skip(), f"Cannot read the columns: {exc}"
+        return gr.skip(), gr.skip(), f"Cannot read the columns: {as_text(str(exc))}"
     note = f"Columns: {', '.join(columns)}."
     return (gr.Dropdown(choices=columns, value=text), gr.Dropdown(choices=[""] + columns, value=label or ""), note)
 
@@ -204,7 +210,7 @@ def switch(model: str, data: str, text_column: str, label_column: str, label_nam
         workspace.label_words  # a label name for a label the data lacks fails here
     except WhyboxError as exc:
         current = assistant.workspace if assistant is not None else pool.get()
-        return session_info(current), gr.skip(), assistant, f"Could not switch: {exc}"
+        return session_info(current), gr.skip(), assistant, f"Could not switch: {as_text(str(exc))}"
     switched = f"Switched to {workspace.model_id} on {workspace.dataset.name}."
     return session_info(workspace), [], Assistant(workspace=workspace), switched
 
@@ -289,15 +295,16 @@ def check_address(host: str, port: int) -> None:
                              "Choose another --port, or stop the program using this one.") from None
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-           block: bool = True) -> Any:
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: Any = None,
+           block: bool = True, data_dirs: tuple[str, ...] = (), throttle: LoginThrottle | None = None) -> Any:
     check_address(host, port)
-    pool = WorkspacePool(settings)
+    pool = WorkspacePool(settings, PathRoots.for_server(settings, data_dirs))
     workspace = pool.get()  # a bad --model or --data fails now, with its one-line message
     demo = build_app(pool)
     demo.queue(default_concurrency_limit=4)
     print(f"whybox: web UI on http://{host}:{port} (model {workspace.model_id}; "
           "the model loads on the first question that needs it)", flush=True)
     allowed = [str(settings.home / "figures"), str(settings.home / "reports")]
+    app_kwargs = throttled_app_kwargs(throttle) if auth else None  # failed logins slowed per client
     return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True,
-                       allowed_paths=allowed, quiet=True)
+                       allowed_paths=allowed, quiet=True, app_kwargs=app_kwargs)

@@ -8,6 +8,8 @@ import sys
 from typing import Any, Sequence
 
 from tools.errors import WhyboxError
+from ui.batch_cli import add_parser as add_batch_parser
+from ui.batch_cli import cmd_batch
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the web UI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     ui.add_argument("--port", type=int, default=7860)
-    ui.add_argument("--auth", help="USER:PASSWORD for basic auth")
+    ui.add_argument("--auth", help="USER:PASSWORD for a login (visible in ps: prefer WHYBOX_UI_AUTH or --auth-file)")
+    ui.add_argument("--auth-file", help="file holding USER:PASSWORD, readable by its owner only (chmod 600)")
+    ui.add_argument("--allow-no-auth", action="store_true",
+                    help="serve a non-loopback --host without a login (refused otherwise)")
+    ui.add_argument("--data-dir", action="append", metavar="DIR",
+                    help="a folder whose models and data files sessions may switch to (repeatable; "
+                         "the working directory and WHYBOX_HOME always are)")
     _common(ui)
 
     mcp = sub.add_parser("mcp", help="serve the tools to MCP clients (stdio; --http for streamable HTTP)")
@@ -73,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument("--host", default="127.0.0.1", help="interface to bind with --http (default 127.0.0.1)")
     mcp.add_argument("--port", type=int, default=8765, help="port with --http (default 8765)")
     mcp.add_argument("--token-file", help="file holding the bearer token (else WHYBOX_MCP_TOKEN); never on argv")
+    mcp.add_argument("--data-dir", action="append", metavar="DIR",
+                     help="a folder tool arguments may name files in (repeatable; the working directory and "
+                          "WHYBOX_HOME always are)")
     _common(mcp)
+    add_batch_parser(sub, _common)
     return parser
 
 
@@ -212,13 +224,11 @@ def cmd_ui(ns: argparse.Namespace) -> int:
         from ui.app import launch
     except ImportError as exc:
         raise WhyboxError(f"The web UI needs gradio ({exc.name} is missing).", "pip install 'whybox[ui]'.") from None
-    auth = None
-    if ns.auth:
-        user, _, password = ns.auth.partition(":")
-        if not user or not password:
-            raise WhyboxError("--auth must be USER:PASSWORD.")
-        auth = (user, password)
-    launch(_settings(ns), host=ns.host, port=ns.port, auth=auth)
+    from ui.server_auth import check_exposure, read_credentials
+
+    auth = read_credentials(ns.auth, ns.auth_file)
+    check_exposure(ns.host, auth, ns.allow_no_auth)
+    launch(_settings(ns), host=ns.host, port=ns.port, auth=auth, data_dirs=tuple(ns.data_dir or ()))
     return 0
 
 
@@ -250,6 +260,9 @@ def cmd_report(ns: argparse.Namespace) -> int:
     except ValidationError as exc:
         problems = (f"{'.'.join(map(str, e['loc'])) or 'report'}: {e['msg']}" for e in exc.errors())
         raise InputError("; ".join(problems)) from None
+    from agent.reports.builder import report_folder
+
+    report_folder(ns.out)  # an --out that is a file is refused before any report work
     assistant = Assistant(_settings(ns), conversation_id=ns.conversation, quiet=ns.json)
     result = assistant.write_report(params, out_dir=ns.out)
     if ns.json:
@@ -271,19 +284,34 @@ def cmd_mcp(ns: argparse.Namespace) -> int:
     if ns.http:
         from ui.mcp_auth import read_token
 
-        mcp_server.serve_http(_settings(ns), ns.host, ns.port, read_token(ns.token_file))
+        mcp_server.serve_http(_settings(ns), ns.host, ns.port, read_token(ns.token_file), tuple(ns.data_dir or ()))
     else:
-        mcp_server.serve_stdio(_settings(ns))
+        mcp_server.serve_stdio(_settings(ns), tuple(ns.data_dir or ()))
     return 0
 
 
 COMMANDS = {"ask": cmd_ask, "plan": cmd_plan, "tool": cmd_tool, "chat": cmd_chat, "report": cmd_report, "ui": cmd_ui,
-            "mcp": cmd_mcp}
+            "mcp": cmd_mcp, "batch": lambda ns: cmd_batch(ns, _settings(ns))}
+
+
+def check_text_arguments(ns: argparse.Namespace) -> None:
+    """Bytes in argv that are not UTF-8 arrive as lone surrogates, which no file name, message or
+    JSON output can carry: one line naming the option instead of a UnicodeEncodeError (issue 22)."""
+    for name, value in vars(ns).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    option = name if name in ("question", "questions", "name") else "--" + name.replace("_", "-")
+                    raise WhyboxError(f"The value of {option} is not valid Unicode text (bytes that are not "
+                                      "UTF-8); type it again as plain text, or rename the file.") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
+        check_text_arguments(ns)
         return COMMANDS[ns.command](ns)
     except WhyboxError as exc:
         print(f"whybox: {exc}", file=sys.stderr)

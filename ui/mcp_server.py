@@ -40,8 +40,11 @@ _ASK_SCHEMA = {
 class WhyboxMCP:
     """One assistant (one conversation, one model in memory) behind every request of the server."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, data_dirs: tuple[str, ...] = ()) -> None:
+        from tools.paths import PathRoots
+
         self.settings = settings
+        self.roots = PathRoots.for_server(settings, data_dirs)  # files a client's arguments may name
         self._assistant: Assistant | None = None
         # Tool calls run in worker threads; one at a time, because `ask` moves the conversation on
         # and the CLI's Assistant is a single conversation.
@@ -53,6 +56,7 @@ class WhyboxMCP:
             from agent import Assistant
 
             self._assistant = Assistant(self.settings, quiet=True)
+            self._assistant.workspace.path_roots = self.roots
         return self._assistant
 
     # --- tools -------------------------------------------------------------------------------
@@ -167,11 +171,11 @@ def _text(uri: str, text: str, mime: str) -> types.ReadResourceResult:
     return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, text=text, mime_type=mime)])
 
 
-def serve_stdio(settings: Settings) -> None:
+def serve_stdio(settings: Settings, data_dirs: tuple[str, ...] = ()) -> None:
     """Serve one client over stdin/stdout (what MCP clients start with `"command": "whybox"`)."""
     from mcp.server.stdio import stdio_server
 
-    server = WhyboxMCP(settings).server()
+    server = WhyboxMCP(settings, data_dirs).server()
 
     async def main() -> None:
         async with stdio_server() as (read, write):
@@ -180,11 +184,11 @@ def serve_stdio(settings: Settings) -> None:
     anyio.run(main)
 
 
-def serve_http(settings: Settings, host: str, port: int, token: str) -> None:
+def serve_http(settings: Settings, host: str, port: int, token: str, data_dirs: tuple[str, ...] = ()) -> None:
     """Streamable HTTP on `host:port` (/mcp); every request must carry `Authorization: Bearer <token>`."""
     import uvicorn
 
     from ui.mcp_auth import require_bearer
 
-    app = WhyboxMCP(settings).server().streamable_http_app(host=host)
+    app = WhyboxMCP(settings, data_dirs).server().streamable_http_app(host=host)
     uvicorn.run(require_bearer(app, token), host=host, port=port, log_level="warning")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -151,9 +152,26 @@ def _pdf_pages(pdf: bytes) -> int:
         document.close()
 
 
+def report_folder(out_dir: str | Path) -> Path:
+    """The folder reports go into, created if missing; one line, not a traceback, when it is an
+    existing file or cannot be created (issue 22). Checked before any report work starts; report
+    files are never overwritten (each name carries its UTC time) and are written atomically."""
+    folder = Path(out_dir).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--out {out_dir} is a file; it must be a folder (the report's HTML and PDF go into it).",
+                         "Give a folder, e.g. --out whybox-reports.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"Cannot create the report folder {out_dir}: {exc.strerror or exc}.") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"Cannot write into the report folder {out_dir}: permission denied.")
+    return folder
+
+
 def write_report(content: ReportContent, workspace: Any, out_dir: Path, pdf: bool = True) -> ReportFiles:
     """Write `<slug>-<UTC time>.html` (and `.pdf`) into `out_dir`; returns the paths and page count."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = report_folder(out_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
     stem = f"{slug(content.title)}-{stamp}"
     html, n_figures = render_html(content, workspace, workspace.settings.home / "figures")

@@ -13,6 +13,7 @@ from tools.base import Output, Params, Tool
 from tools.cache import cache_key
 from tools.errors import InputError
 from tools.narration import quote
+from tools.paths import PATH_FIELD
 from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ class ExplainNeuronParams(Params):
     layer: int = Field(ge=0, description="0-based block")
     neuron: int = Field(ge=0, description="0-based MLP unit of that block")
     files: list[str] | None = Field(default=None,
-                                    description="text files to add to the corpus (one document per non-empty line)")
+                                    description="text files to add to the corpus (one document per non-empty line)",
+                                    json_schema_extra={PATH_FIELD: True})
 
 
 class NeuronDescription(Output):
