@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.chat_models import PlannerChatModel, llm_kind, local_chat_model, openai_chat_model
 from agent.grounding import check
+from agent.llm_fallback import FALLBACK_NOTE, fallback_sentence, uncovered_calls
 from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
@@ -137,6 +138,8 @@ class Assistant:
         index: dict[str, int] = {}  # call id -> call order; tools may finish in another order
         ordered: list[tuple[int, Step]] = []
         answer: str | None = None
+        notes: dict[str, list[str]] = {}
+        clarification: Plan | None = None
         for event, value in self._agent().run(question, self._history_messages()):
             if event == "call":
                 call_id, call = value
@@ -158,16 +161,33 @@ class Assistant:
                 answer = value
             elif event == "limit":
                 record.message = value
+            elif event == "note":  # an argument the LLM invented and the wrapper dropped, a text call read
+                notes.setdefault(value[0], []).append(value[1])
+            elif event == "clarification":  # the LLM asked back, in the planner's choices shape
+                clarification = value
         record.steps = [step for _, step in sorted(ordered, key=lambda pair: pair[0])]
+        for step in record.steps:
+            step.caveats = [*step.caveats, *(f"The LLM's call was changed: {n}." for n in notes.get(step.call_id, []))]
+        if clarification is not None and answer:
+            record.message = answer
+            if "choices" in RunRecord.model_fields:
+                record.choices = list(clarification.choices)
         if not record.calls and answer and record.message is None:
             record.message = answer if self.kind != "openai" else None
-        fell_back = False
-        if self.kind == "openai" and not record.calls and record.message is None:
-            fell_back = yield from self._offline_fallback(question, record)
-        self._narrate(record, None if fell_back else answer)  # an answer from nothing is not narrated
-        if fell_back:
-            record.narration += ("\n\n(The LLM answered without calling any tool, so these results come from the "
-                                 "offline planner's plan for the question.)")
+        added: list[Step] = []
+        llm_called = bool(record.calls)
+        if self.kind == "openai" and record.message is None:
+            added = yield from self._offline_fallback(question, record)
+        if clarification is not None or (added and not llm_called):
+            answer = None  # a clarifying question is its own answer; one from nothing is not narrated
+        self._narrate(record, answer)
+        dropped = [n for step_notes in notes.values() for n in step_notes if n.startswith("dropped ")]
+        if dropped:
+            record.narration += "\n\n(I changed the LLM's calls: " + "; ".join(dropped) + ".)"
+        if added:
+            if record.narrated_by != "template":  # the LLM's words cover its own steps only
+                record.narration += "\n\n" + narrate(added, None)
+            record.narration += "\n\n" + fallback_sentence(added, llm_called)
         record.seconds = round(time.perf_counter() - start, 4)
         if self.kind == "openai":  # the offline fallback resolves follow-ups against the LLM's calls too
             self.state.remember(Plan(question=question, calls=record.calls))
@@ -178,19 +198,21 @@ class Assistant:
 
     def _offline_fallback(self, question: str, record: RunRecord) -> Iterator[tuple[str, Any]]:
         """An LLM that answers a data question without calling a tool has nothing to ground its
-        answer in (a weak model such as SmolLM2-135M often does). When the offline planner finds
-        calls for the question, run them instead. Returns whether it did (a generator's value)."""
+        answer in (a weak model such as SmolLM2-135M often does), and one that calls a tool for
+        one of two requests leaves the other unanswered. The offline planner's calls that the
+        LLM's steps do not cover run here (agent.llm_fallback). Returns the added steps."""
         plan = self.planner.plan(question, self.state.model_copy(deep=True))
-        if not plan.calls:
-            return False
-        record.calls = list(plan.calls)
-        for number, call in enumerate(plan.calls):
+        added: list[Step] = []
+        for number, call in enumerate(uncovered_calls(plan.calls, record.steps)):
             call_id = f"fallback-{number}"
             yield "step_start", _started(call, call_id)
             step = run_step(self.context, call.tool, call.args, call_id)
+            step.caveats = [*step.caveats, FALLBACK_NOTE]
+            record.calls.append(call)
             record.steps.append(step)
+            added.append(step)
             yield "step", step
-        return True
+        return added
 
     def _narrate(self, record: RunRecord, answer: str | None) -> None:
         note = premise_note(record.question, record.steps)  # "review 12 is not a mistake: ..." comes first

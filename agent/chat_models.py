@@ -22,6 +22,14 @@ from agent.plan import ConversationState, Plan
 from tools.errors import InputError
 from tools.settings import Settings
 
+_PICK = re.compile(r"\W*(?:option|choice|number|no\.?)?\s*(\d)\W*", re.I)
+
+
+def picked_choice(text: str, choices: list[Any]) -> Any | None:
+    """The choice a reply such as "2" or "option 2" picks among the last clarification's, if any."""
+    picked = _PICK.fullmatch(text)
+    return choices[int(picked.group(1)) - 1] if picked and 1 <= int(picked.group(1)) <= len(choices) else None
+
 
 def with_choices(plan: Plan) -> str:
     """The plan's message, with its choices as numbered options to answer with a number."""
@@ -54,9 +62,9 @@ class PlannerChatModel(BaseChatModel):
             message = AIMessage(content="")
         else:
             text = str(last.content)
-            picked = re.fullmatch(r"\W*(?:option|choice|number|no\.?)?\s*(\d)\W*", text, re.I)
-            if picked and 1 <= int(picked.group(1)) <= len(self.choices):
-                plan = Plan(question=text, calls=self.choices[int(picked.group(1)) - 1].calls)
+            picked = picked_choice(text, self.choices)
+            if picked is not None:
+                plan = Plan(question=text, calls=picked.calls)
             else:
                 plan = self.planner.plan(text, self.state)
             self.choices = list(plan.choices)

@@ -1,8 +1,10 @@
 """The agent loop: LangChain `create_agent` over tools generated from the registry (one source of
 truth), whatever the chat model (offline planner, OpenAI-compatible endpoint, local model).
 
-Tool errors a model can fix (unknown id, bad argument, unknown tool) go back to it as
-`ToolMessage(status="error")`; our own bugs raise. A step limit bounds every turn.
+Tool errors a model can fix (unknown id, bad argument, unknown tool, an argument it invented) go
+back to it as `ToolMessage(status="error")`; our own bugs raise. A step limit bounds every turn.
+An LLM is wrapped in `agent.repairing_model.RepairingChatModel`, which reads text tool calls,
+grounds arguments and allows one retry after a failed round.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from langchain_core.tools import StructuredTool
 from langgraph.errors import GraphRecursionError
 from pydantic import ValidationError
 
-from agent.plan import Call
+from agent.plan import Call, Plan
 from tools.context import ToolContext
 from tools.errors import WhyboxError
 from tools.registry import all_tools, run_tool
@@ -40,26 +42,58 @@ def registry_tools(context: ToolContext) -> list[StructuredTool]:
     return made
 
 
-@wrap_tool_call
-def tool_errors_to_messages(request: Any, handler: Any) -> ToolMessage:
-    """A recoverable tool error goes back to the model as an error message, with the fix."""
-    call = request.tool_call
-    try:
-        return handler(request)
-    except (WhyboxError, ValidationError) as exc:
-        text = str(exc) if isinstance(exc, WhyboxError) else "Invalid arguments: " + "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors())
-        return ToolMessage(content=f"Error: {text}", tool_call_id=call["id"], name=call["name"], status="error")
+def _invalid_arguments(name: str, exc: ValidationError) -> str:
+    """Pydantic's complaint in one line, with the arguments the tool does take (the fix)."""
+    text = "Invalid arguments: " + "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors())
+    return f"{text}. {_takes(name)}" if name in all_tools() else text
+
+
+def _takes(name: str) -> str:
+    names = ", ".join(all_tools()[name].Params.model_fields) or "no arguments"
+    return f"`{name}` takes: {names}; call it again fixed."
+
+
+def tool_error_middleware(questioned: dict[str, str]) -> Any:
+    """A recoverable tool error goes back to the model as an error message, with the fix; so does a
+    call whose arguments `RepairingChatModel` questioned (ids `questioned` maps to the reason)."""
+
+    @wrap_tool_call
+    def tool_errors_to_messages(request: Any, handler: Any) -> ToolMessage:
+        call = request.tool_call
+        reason = questioned.pop(call["id"], None)
+        if reason is not None:
+            return ToolMessage(content=f"Error: not run: {reason}. Fix the call, or ask the person.",
+                               tool_call_id=call["id"], name=call["name"], status="error")
+        try:
+            message = handler(request)
+        except (WhyboxError, ValidationError) as exc:
+            text = str(exc) if isinstance(exc, WhyboxError) else _invalid_arguments(call["name"], exc)
+            return ToolMessage(content=f"Error: {text}", tool_call_id=call["id"], name=call["name"], status="error")
+        refused = getattr(message, "status", None) == "error" and "takes:" not in str(message.content)
+        if refused and call["name"] in all_tools():  # langchain's own validation message: add the fix
+            message.content = f"{message.content} {_takes(call['name'])}"
+        return message
+
+    return tool_errors_to_messages
 
 
 class AgentLoop:
     def __init__(self, context: ToolContext, model: BaseChatModel, system_prompt: str, max_steps: int = 8) -> None:
+        from agent.chat_models import PlannerChatModel
+        from agent.repairing_model import RepairingChatModel
+
         self.max_steps = max_steps
+        if not isinstance(model, (PlannerChatModel, RepairingChatModel)):
+            model = RepairingChatModel(inner=model)
+        questioned = model.memory.questioned if isinstance(model, RepairingChatModel) else {}
         self.graph = create_agent(model, registry_tools(context), system_prompt=system_prompt,
-                                  middleware=[tool_errors_to_messages])
+                                  middleware=[tool_error_middleware(questioned)])
 
     def run(self, question: str, history: list[BaseMessage]) -> Iterator[tuple[str, Any]]:
-        """Yields ("call", (id, Call)), ("result", (id, ToolMessage)), ("answer", str), ("limit", str)."""
+        """Yields ("call", (id, Call)), ("result", (id, ToolMessage)), ("answer", str), ("limit", str),
+        ("note", (id, str)) for a call the wrapper changed, ("clarification", Plan) when the LLM asks
+        back, ("stopped", str) when a failed retry ended the turn."""
         config = {"recursion_limit": 2 * self.max_steps + 1}
         inputs = {"messages": [*history, HumanMessage(question)]}
         try:
@@ -73,6 +107,14 @@ class AgentLoop:
     @staticmethod
     def _events(message: BaseMessage) -> Iterator[tuple[str, Any]]:
         if isinstance(message, AIMessage):
+            meta = message.response_metadata or {}
+            for call_id, notes in (meta.get("whybox_notes") or {}).items():
+                for note in notes:
+                    yield "note", (call_id, note)
+            if meta.get("whybox_stopped"):
+                yield "stopped", meta["whybox_stopped"]
+            if meta.get("whybox_clarification"):
+                yield "clarification", Plan.model_validate(meta["whybox_clarification"])
             for call in message.tool_calls:
                 yield "call", (call["id"], Call(tool=call["name"], args=call.get("args") or {}))
             for bad in getattr(message, "invalid_tool_calls", []) or []:

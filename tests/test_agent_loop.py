@@ -81,8 +81,8 @@ def test_tool_errors_go_back_to_the_model_and_it_recovers(tiny_models, tiny_data
                                          {"name": "shwo", "arguments": {}},
                                          {"name": "count", "arguments": {"where": {"min_words": "many"}}},
                                          {"name": "predict", "arguments": "{not json"}]},
-        {"content": None, "tool_calls": [{"name": "show", "arguments": {"id": 101}}]},
-        {"content": "Row 101 reads: 'the movie was great'."},
+        {"content": None, "tool_calls": [{"name": "show", "arguments": {"id": 100}}]},  # from "Ids run from 100"
+        {"content": "Row 100 reads: 'the food was good'."},
     ])
     record = llm_assistant(tiny_models, tiny_data, base_url).ask("show me row 999")
     errors = [m["content"] for m in log()[1]["messages"] if m["role"] == "tool"]
@@ -90,7 +90,7 @@ def test_tool_errors_go_back_to_the_model_and_it_recovers(tiny_models, tiny_data
     assert any("shwo" in e and "not a valid tool" in e for e in errors)
     assert any("min_words" in e for e in errors)
     done = [s for s in record.steps if s.status == "done"]
-    assert [(s.tool, s.output["rows"][0]["id"]) for s in done] == [("show", 101)]
+    assert [(s.tool, s.output["rows"][0]["id"]) for s in done] == [("show", 100)]
     assert any(s.tool == "predict" and "Malformed tool call" in s.error for s in record.steps if s.status == "error")
     assert record.narrated_by == "openai"
 
