@@ -15,7 +15,8 @@ from agent.planner.catalog import catalog
 from agent.planner.claims import corrects_a_label
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
-from agent.planner.follow_ups import one_layer_choice, scaled_strength
+from agent.planner.follow_ups import NARROWS, FollowUpPlanning, narrowed
+from agent.planner.follow_ups import AskBack as _Ask
 from agent.planner.honour import checked
 from agent.planner.intent_model import Guess, IntentModel, shared_model
 from agent.planner.normalise import expand_shorthand, foreign_language, numbers_in_words
@@ -34,8 +35,6 @@ from agent.planner.slots import (
     find_k,
     find_layers,
     find_method,
-    find_metric,
-    find_neuron,
     find_where,
     quoted_texts,
     strip_quotes,
@@ -50,9 +49,7 @@ from agent.planner.vocabulary import (
     REFERENT,
     SELECTION_REFERENT,
     SHORT,
-    STRONGER,
     USING_METHOD,
-    WEAKER,
 )
 from agent.planner.whatif import apply_edits, find_edits
 from tools.planning import NeedsClarification
@@ -63,15 +60,12 @@ SWAPS_IN_ROWS = re.compile(
     r"|\b(?:those|these|the|all|same) (?:\w+ )?(?:reviews|rows|texts)\b",
     re.I,
 )
-ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
 # "with occlusion" right after a tool that takes a method: the same tool, that method
 METHOD_ONLY = re.compile(
     rf"\W*(?:and |now |ok |then |but )?(?:(?:do it|try it|try|redo it|again) )?(?:with|using|via|by) (?:the )?"
     rf"{METHOD_WORDING}(?: instead| please| too| then)?\W*",
     re.I,
 )
-# "only", "those", "there", "of them": a follow-up selection inside the last one, not instead of it
-NARROWS = re.compile(rf"\b(?:only|just)\b|{SELECTION_REFERENT.pattern}", re.I)
 
 VERSION = "rules+intent-model-3"
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
@@ -86,11 +80,7 @@ NOT_UNDERSTOOD = ("I did not understand that. Try \"What's the accuracy?\", \"Sh
                   "\"What does the model predict for 'the battery died after a day'?\"")
 
 
-class _Ask(Exception):
-    """A tool's hook needs the user to say more; the planner asks its message."""
-
-
-class RulePlanner:
+class RulePlanner(FollowUpPlanning):
     """Deterministic question -> plan.
 
     `labels`: the dataset's labels (filters and targets). `short_words`: rows with at most this many
@@ -325,7 +315,7 @@ class RulePlanner:
         previous = dict(state.last_where or {})
         previous.pop("ids", None)
         if previous and NARROWS.search(bare):
-            return _narrowed(previous, where)  # "the long ones only", "accuracy on them": the last selection, narrowed
+            return narrowed(previous, where)  # "the long ones only", "accuracy on them": the last selection, narrowed
         if previous and not where and (FOLLOW_UP.search(bare) or same_tool):
             return previous
         return where
@@ -432,84 +422,6 @@ class RulePlanner:
             args["position"] = int(m.group(1))
         return args
 
-    # ---------- follow-ups ----------
-    def _follow_up(self, question: str, bare: str, texts: list[str], state: ConversationState) -> Plan | None:
-        """'what about review 5?', 'only layer 5', 'top 20', 'at position 2': the last tool, new slots."""
-        if not state.last_tool:
-            return None
-        ids, k, layers, neuron = find_ids(bare), find_k(bare), find_layers(bare), find_neuron(bare)
-        method, metric = find_method(bare), find_metric(bare)
-        position = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
-        where = self._where(bare, texts)
-        stronger = bool(STRONGER.search(bare))
-        rescale = stronger or bool(WEAKER.search(bare))  # "stronger" / "weaker": the last strength, rescaled
-        bare_k = re.fullmatch(r"\W*(?:(?:only|just|the)\s+)?(?:top|first)?\s*(\d+)\s*(?:please)?\W*", bare, re.I)
-        if bare_k:
-            k = int(bare_k.group(1))
-        if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
-                or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)
-                or rescale):
-            return None
-        cat = catalog()
-        tool, args = state.last_tool, dict(state.last_args)
-        if tool in (cat.role("concept"), cat.role("help")):  # a concept question between turns keeps the context
-            earlier = next((c for c in reversed(state.history) if c.tool not in (tool, cat.role("help"))), None)
-            if earlier is not None:
-                tool, args = earlier.tool, dict(earlier.args)
-        if not cat.tools[tool].takes_instance() and tool != cat.role("rows") and (ids or texts):
-            # "what about review 13" after "describe neuron 1200": the last tool that looked at a row
-            earlier = next((c for c in reversed(state.history) if cat.tools[c.tool].takes_instance()
-                            and c.tool != cat.role("rows")), None)
-            tool, args = ((earlier.tool, dict(earlier.args)) if earlier is not None
-                          else (cat.role("rows") if ids else cat.role("default"), {}))
-            if "layer" in args and state.last_layer is not None:
-                args["layer"] = state.last_layer
-        if ids or texts:
-            for key in ("id", "text", "where"):
-                args.pop(key, None)
-            args.update({"id": ids[0]} if ids else {"text": texts[0]})
-        if method and cat.takes(tool, "method"):
-            args["method"] = method
-        if metric and cat.takes(tool, "metric"):
-            args["metric"] = metric
-        if k is not None and cat.takes(tool, "k"):
-            args["k"] = k
-        if where and tool in cat.where:
-            args.pop("id", None)
-            args.pop("text", None)
-            args["where"] = _narrowed(dict(state.last_where or {}), where) if NARROWS.search(bare) else where
-        if layers and cat.takes(tool, "layer") and not cat.takes(tool, "layers"):
-            if len(layers) > 1:  # "only layers 10 to 12" for a one-layer tool: ask, never take the first
-                return one_layer_choice(question, tool, args, layers)
-            args["layer"] = layers[0]
-        if layers and cat.takes(tool, "layers"):
-            args["layers"] = layers
-        if ALL_LAYERS.search(bare):  # "across all layers" drops the last turn's layer choice
-            args.pop("layers", None)
-        strength = re.search(r"\bstrength\s*(?:of\s*|=\s*)?(-?\d+(?:\.\d+)?)\b", bare, re.I)
-        if strength and cat.takes(tool, "strength"):
-            value = float(strength.group(1))
-            args["strength"] = int(value) if value.is_integer() else value
-        if rescale and cat.takes(tool, "strength"):
-            args["strength"] = scaled_strength(cat.tools[tool], args.get("strength"), stronger=stronger)
-        target = next((label for label in self.labels if re.search(
-            rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
-            bare, re.I)), None)
-        if target and cat.takes(tool, "target"):
-            args["target"] = target
-        if neuron is not None and cat.takes(tool, "neuron"):
-            args["neuron"] = neuron
-        if position and cat.takes(tool, "position"):
-            args["position"] = int(position.group(1))
-        try:
-            calls = self._hooked(tool, args, self._query(bare, state, texts, same_tool=True, follow_up=True))
-        except _Ask as ask:
-            return Plan(question=question, message=str(ask))
-        if (len(calls) == 1 and calls[0].args == state.last_args and tool == state.last_tool
-                and not FOLLOW_UP.search(bare)):
-            return None
-        return Plan(question=question, calls=calls)
-
     def _what_if(self, question: str, raw: str, edits: list, state: ConversationState) -> Plan:
         base = state.last_text
         if base is None and state.last_id is not None and self.text_of is not None:
@@ -537,19 +449,6 @@ class RulePlanner:
             return Plan(question=question, calls=self._hooked(tool, args, self._query(bare, state, [edited])))
         except _Ask as ask:
             return Plan(question=question, message=str(ask))
-
-
-def _narrowed(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """The last selection with the new filters laid over it: a new value of a key replaces the old
-    one ("the restaurant ones" after "the film ones"), and "short" drops "long" and vice versa."""
-    merged = {key: value for key, value in previous.items() if key != "ids"}
-    if "max_words" in new and "min_words" not in new:
-        merged.pop("min_words", None)
-    if "min_words" in new and "max_words" not in new:
-        merged.pop("max_words", None)
-    for key, value in new.items():
-        merged[key] = {**merged.get("match", {}), **value} if key == "match" else value
-    return merged
 
 
 def planner_for(dataset: Any, labels: list[str] | None, shape: Any = None) -> RulePlanner:
