@@ -25,6 +25,7 @@ from tools.data.dataset import peek_columns
 from tools.errors import InputError, WhyboxError
 from tools.paths import PathRoots
 from tools.settings import Settings, parse_label_names
+from ui.history_chatbot import history_chatbot
 from ui.server_auth import LoginThrottle, throttled_app_kwargs
 
 EXAMPLES = [
@@ -221,7 +222,8 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
         gr.Markdown("# whybox\nAsk a model *why*: chat about its predictions, its insides and the data.")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Conversation", height=620, elem_id="chat")
+                own = [str(pool.default.home / "figures"), str(pool.default.home / "reports")]
+                chatbot = history_chatbot(own, label="Conversation", height=620, elem_id="chat")
                 question = gr.Textbox(placeholder="Ask about the model or the data…", show_label=False,
                                       elem_id="question", autofocus=True)
                 with gr.Row():
