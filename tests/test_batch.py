@@ -121,3 +121,31 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_models, tiny_data, 
     assert [e["id"] for e in got] == [e["id"] for e in want]  # every row once, in selection order
     assert len({e["key"] for e in got}) == len(got) == 10
     assert [without_timings(e) for e in got] == [without_timings(e) for e in want]
+
+
+# ----- whybox batch --------------------------------------------------------------------------
+def test_whybox_batch_writes_then_resumes_and_refuses_bad_input_in_one_line(tiny_models, tiny_data, tmp_path,
+                                                                            capsys):
+    from ui.cli import main
+
+    base = ["--model", str(tiny_models["causal"]), "--data", str(tiny_data), "--out", str(tmp_path), "--quiet"]
+    where = ["--where", '{"label": "positive"}']
+    assert main(["batch", "predict", *where, "--batch-size", "2", *base]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("whybox batch predict: 5 rows (0 already done, 5 computed, 0 errors)")
+    assert "in-process" in line
+    table = Path(line.rsplit("table: ", 1)[1])
+    assert [e["result"]["output"]["gold_label"] for e in _table(table)] == ["positive"] * 5
+    assert main(["batch", "predict", "--batch-size", "2", *base]) == 0  # all rows: the positive ones are done
+    assert "10 rows (5 already done, 5 computed, 0 errors)" in capsys.readouterr().out
+    for argv, message in [
+        (["batch", "mistakes", *base], "works on the whole dataset"),
+        (["batch", "predict", "--where", "[1]", *base], "--where must be a JSON object"),
+        (["batch", "predict", "--where", '{"colour": "red"}', *base], "--where: colour"),
+        (["batch", "predict", "--where", '{"includes": "zebra"}', *base], "No rows match"),
+        (["batch", "attribute", "--json", '{"method": "nonsense"}', *base], "method"),
+        (["batch", "predict", "--batch-size", "0", *base], "--batch-size must be at least 1"),
+    ]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("whybox: ") and message in err and "\n" not in err, (argv, err)

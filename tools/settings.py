@@ -78,6 +78,7 @@ class Settings:
     batch_size: int = 16
     max_new_tokens: int = 20
     trust_remote_code: bool = False
+    ray_address: str | None = None  # `whybox batch` joins this Ray cluster (ray://host:10001) instead of running here
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -95,6 +96,7 @@ class Settings:
             "llm": env.get("WHYBOX_LLM") or None,
             "openai_base_url": env.get("OPENAI_BASE_URL") or None,
             "openai_api_key": env.get("OPENAI_API_KEY") or None,
+            "ray_address": env.get("WHYBOX_RAY_ADDRESS") or None,
         }
         for key, value in overrides.items():
             if value is None:
