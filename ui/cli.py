@@ -220,14 +220,14 @@ def cmd_chat(ns: argparse.Namespace) -> int:
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
+    from ui.server_auth import check_exposure, read_credentials
+
+    auth = read_credentials(ns.auth, ns.auth_file)
+    check_exposure(ns.host, auth, ns.allow_no_auth)  # before gradio and torch are imported
     try:
         from ui.app import launch
     except ImportError as exc:
         raise WhyboxError(f"The web UI needs gradio ({exc.name} is missing).", "pip install 'whybox[ui]'.") from None
-    from ui.server_auth import check_exposure, read_credentials
-
-    auth = read_credentials(ns.auth, ns.auth_file)
-    check_exposure(ns.host, auth, ns.allow_no_auth)
     launch(_settings(ns), host=ns.host, port=ns.port, auth=auth, data_dirs=tuple(ns.data_dir or ()))
     return 0
 
