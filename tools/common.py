@@ -13,7 +13,7 @@ from pydantic import ConfigDict
 from tools.base import InstanceParams, Output
 from tools.data.dataset import validate_text
 from tools.errors import InputError, ToolUnavailable
-from tools.where import Where, select
+from tools.where import Where, label_check, select
 
 if TYPE_CHECKING:  # tool modules import this one; it must not pull torch in at import time
     from tools.context import ToolContext
@@ -31,7 +31,19 @@ def resolve_instance(ctx: ToolContext, params: InstanceParams) -> tuple[str, dic
 
 def selected_rows(ctx: ToolContext, where: Where | None):
     """Rows matching `where`; predictions are computed only if the filter needs them."""
+    check_prediction_label(ctx, where)
     return select(ctx.dataset, where, ctx.predicted_labels)
+
+
+def check_prediction_label(ctx: ToolContext, where: Where | None) -> None:
+    """An unknown `prediction` label is refused before the dataset is predicted (issue 22: `count`
+    ran the model on every row first). The labels the task can answer are known without a forward
+    pass; a task without a fixed label set (generation) is checked after, against its answers."""
+    if where is None or where.prediction is None:
+        return
+    labels = list(ctx.task.labels or [])
+    if labels:
+        label_check(where.prediction, sorted(set(labels) | set(ctx.dataset.labels)), "predicted label")
 
 
 class RowView(Output):

@@ -58,7 +58,8 @@ class Where(BaseModel):
         return "rows " + " and ".join(parts) if parts else "all rows"
 
 
-def _label_check(value: str, known: list[str], what: str) -> str:
+def label_check(value: str, known: list[str], what: str) -> str:
+    """`value` as spelled in `known` (case-insensitive), else one line listing the labels."""
     for label in known:
         if label.lower() == value.lower():
             return label
@@ -105,7 +106,7 @@ def select(
     for column, value in (where.match or {}).items():
         rows = _matching(dataset, rows, column, value)
     if where.label is not None:
-        label = _label_check(where.label, dataset.labels, "label")
+        label = label_check(where.label, dataset.labels, "label")
         rows = [r for r in rows if r.label == label]
     if where.min_words is not None:
         rows = [r for r in rows if r.n_words >= where.min_words]
@@ -117,7 +118,7 @@ def select(
         preds = predicted()
         if where.prediction is not None:
             known = sorted(set(preds.values()) | set(dataset.labels))
-            label = _label_check(where.prediction, known, "predicted label")
+            label = label_check(where.prediction, known, "predicted label")
             rows = [r for r in rows if preds.get(r.id) == label]
         if where.correct is not None:
             if not dataset.has_labels:

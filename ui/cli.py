@@ -303,7 +303,8 @@ def check_text_arguments(ns: argparse.Namespace) -> None:
                 try:
                     text.encode("utf-8")
                 except UnicodeEncodeError:
-                    option = name if name in ("question", "questions", "name") else "--" + name.replace("_", "-")
+                    option = {"question": "the question", "questions": "a question", "name": "the tool name",
+                              "args": "--json"}.get(name, "--" + name.replace("_", "-"))
                     raise WhyboxError(f"The value of {option} is not valid Unicode text (bytes that are not "
                                       "UTF-8); type it again as plain text, or rename the file.") from None
 
