@@ -21,12 +21,12 @@ def _ctx(tiny_models, tiny_data, kind: str = "causal") -> ToolContext:
     return ToolContext(Workspace(Settings.from_env(model=str(tiny_models[kind]), data=str(tiny_data)), quiet=True))
 
 
-def without_timings(value):
+def without_timings(value, drop=("seconds",)):
     """Results minus wall-clock fields (`seconds`), which differ between any two runs."""
     if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
+        return {k: without_timings(v, drop) for k, v in value.items() if k not in drop}
     if isinstance(value, list):
-        return [without_timings(v) for v in value]
+        return [without_timings(v, drop) for v in value]
     return value
 
 
@@ -149,3 +149,24 @@ def test_whybox_batch_writes_then_resumes_and_refuses_bad_input_in_one_line(tiny
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.startswith("whybox: ") and message in err and "\n" not in err, (argv, err)
+
+
+# ----- reports use the runner ----------------------------------------------------------------
+def test_a_mistakes_report_explains_its_rows_through_the_runner_and_resumes(tiny_assistant):
+    from agent.reports.content import mistakes_report
+
+    ctx = tiny_assistant.context
+    first = mistakes_report(ctx, None)
+    tables = list((ctx.settings.cache_dir / "batch").glob("report-rows-*.jsonl"))
+    assert len(tables) == 1
+    entries = _table(tables[0])
+    wrong = first.summary["mistakes"]
+    assert wrong >= 1 and [e["id"] for e in entries] == [int(r.question.split("row ")[1].split("?")[0])
+                                                         for r in first.records[1:]]
+    kept = entries[:1]  # as if the report had been killed after its first row
+    tables[0].write_text("".join(json.dumps(e) + "\n" for e in kept) + '{"key": "torn')
+    again = mistakes_report(ctx, None)
+    same = ("seconds", "cached", "created_at")  # the redone rows' steps now come from the result cache
+    assert [without_timings(r.model_dump(), same) for r in again.records[1:]] == \
+        [without_timings(r.model_dump(), same) for r in first.records[1:]]
+    assert len(_table(tables[0])) == wrong  # the missing rows added once, the torn line gone

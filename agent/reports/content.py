@@ -11,11 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from agent.narrator import narrate
 from agent.plan import Call
 from agent.records import RunRecord, Step, run_step
+from agent.reports.rows import explained_rows
 from tools.builtin.report import Report
 from tools.context import ToolContext
 from tools.errors import WhyboxError
@@ -81,8 +80,7 @@ def selection_report(ctx: ToolContext, where: dict[str, Any] | None, k: int | No
         raise WhyboxError(f"No rows match {(where_model or Where()).describe()}, so there is nothing to report on.")
     records = [_overview(ctx, where)]
     chosen = rows[: k or SELECTION_ROWS]
-    for row in tqdm(chosen, desc="report: explaining rows", disable=quiet):
-        records.append(instance_record(ctx, {"id": row.id}, method))
+    records += explained_rows(ctx, chosen, method, quiet)
     title = f"Report on {(where_model or Where()).describe()}"
     return ReportContent(title, "selection", records, parameters={"where": where, "k": len(chosen), "method": method})
 
@@ -103,8 +101,7 @@ def mistakes_report(ctx: ToolContext, where: dict[str, Any] | None, k: int | Non
                           "there is nothing to report.")
     chosen = wrong[:k] if k else wrong
     records = [_overview(ctx, base or None)]
-    for row in tqdm(chosen, desc="report: explaining mistakes", disable=quiet):
-        records.append(instance_record(ctx, {"id": row.id}, method))
+    records += explained_rows(ctx, chosen, method, quiet)  # batched, resumable (tools/batch)
     summary = mistake_summary(rows, wrong, predicted, confidence, records[1:])
     title = "Report on the model's mistakes" + (f" ({Where(**base).describe()})" if base else "")
     return ReportContent(title, "mistakes", records, summary,
