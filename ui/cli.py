@@ -8,6 +8,7 @@ import sys
 from typing import Any, Sequence
 
 from tools.errors import WhyboxError
+from tools.settings import DEVICE_MAPS, DEVICES, DTYPES
 from ui.batch_cli import add_parser as add_batch_parser
 from ui.batch_cli import cmd_batch
 
@@ -23,6 +24,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                        help='causal LMs: the words to answer for each gold label, e.g. "0=not offensive,1=offensive"')
     group.add_argument("--task", choices=["auto", "classify", "generate"], help="what the model does (default: auto)")
     group.add_argument("--home", help="WHYBOX_HOME: caches, converted models, stores")
+    group.add_argument("--device", choices=DEVICES,
+                       help="where the model runs (default: cpu; auto picks a GPU when there is one)")
+    group.add_argument("--dtype", choices=DTYPES,
+                       help="the weights' precision (default: float32; attribution sums stay float32)")
+    group.add_argument("--device-map", choices=DEVICE_MAPS, help="spread a model over the GPUs with accelerate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,10 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(ns: argparse.Namespace):
     from tools.settings import Settings
 
-    return Settings.from_env(
+    settings = Settings.from_env(
         model=ns.model, data=ns.data, text_column=ns.text_column, label_column=ns.label_column,
         labels=ns.labels, label_names=ns.label_names, task=ns.task, home=ns.home,
+        device=getattr(ns, "device", None), dtype=getattr(ns, "dtype", None),
+        device_map=getattr(ns, "device_map", None),
     )
+    if settings.device != "cpu" or settings.device_map:
+        settings.placement()  # "cuda requested but no GPU" now, in one line, not at the first tool
+    return settings
 
 
 def _print_json(obj: Any) -> None:

@@ -27,6 +27,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from tools.attribution.budget import rows_per_pass
 from tools.attribution.scorers import Scorer
 
 BASELINES = ("delete", "token")  # how a perturbation switches a feature off (see the module docstring)
@@ -48,18 +49,19 @@ def output_weights(n_outputs: int, per_output: bool) -> torch.Tensor:
 
 
 def _gradients(scorer: Scorer, embeds: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """d(sum_t w[b,t] * score[b,t]) / d embeds[b] for a batch of rows."""
-    embeds = embeds.detach().requires_grad_(True)
+    """d(sum_t w[b,t] * score[b,t]) / d embeds[b] for a batch of rows, in float32 whatever the
+    weights' dtype (the embeddings fed to the model are in its dtype; the gradient is upcast)."""
+    embeds = embeds.detach().to(scorer.dtype).requires_grad_(True)
     scores = scorer.score_embeds(embeds)
-    (grad,) = torch.autograd.grad((scores * weights).sum(), embeds)
-    return grad
+    (grad,) = torch.autograd.grad((scores.float() * weights.to(scores.device)).sum(), embeds)
+    return grad.float()
 
 
 def gradient_x_input(scorer: Scorer, per_output: bool = False) -> Scores:
     x = scorer.variable_embeds()
     weights = output_weights(scorer.target.n_outputs, per_output)
     grad = _gradients(scorer, x.expand(len(weights), -1, -1), weights)
-    return Scores((grad * x).sum(-1).double().numpy(), "token", {})
+    return Scores((grad * x.float()).sum(-1).double().cpu().numpy(), "token", {})
 
 
 def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,27 +100,33 @@ def ig_baseline(scorer: Scorer) -> torch.Tensor:
 
 def integrated_gradients(
     scorer: Scorer, n_steps: int = 32, per_output: bool = False, adaptive: bool = True,
-    max_steps: int = 256, tolerance: float = 0.05, chunk: int = 16,
+    max_steps: int = 256, tolerance: float = 0.05, chunk: int = 16, memory_budget: int | None = None,
 ) -> Scores:
     """IG along the straight path from the baseline, steps computed in chunks. With `adaptive`, the
     step count doubles (up to `max_steps`) until the relative convergence delta
-    |sum(attr) - (f(x) - f(b))| / |f(x) - f(b)| is under `tolerance`."""
-    x = scorer.variable_embeds()
-    base = ig_baseline(scorer)
-    weights = output_weights(scorer.target.n_outputs, per_output)
+    |sum(attr) - (f(x) - f(b))| / |f(x) - f(b)| is under `tolerance`.
+
+    Memory: a pass holds at most `chunk` path points, fewer on long inputs (`rows_per_pass`: the
+    activations a backward pass keeps must fit `memory_budget` bytes, default
+    tools/attribution/budget.py), and the gradient flows to the input embeddings only (frozen
+    weights). Precision: the path, the step weights, the sums and the output gap are float32 (the
+    model sees the path in its own dtype), so bfloat16 weights do not round IG's sums."""
+    x = scorer.variable_embeds().float()
+    base = ig_baseline(scorer).float()
+    weights = output_weights(scorer.target.n_outputs, per_output).to(x.device)
     rows = len(weights)
     with torch.no_grad():
-        ends = scorer.score_embeds(torch.stack([x, base]))
+        ends = scorer.score_embeds(torch.stack([x, base]).to(scorer.dtype)).float()
     gap = (ends[0:1] * weights).sum(-1) - (ends[1:2] * weights).sum(-1)  # [rows]
     history = []
     steps = n_steps
+    per_chunk = max(1, min(chunk // rows, rows_per_pass(scorer.handle, len(x), memory_budget, backward=True)))
     while True:
         alphas, step_weights = gauss_legendre(steps)
-        total = torch.zeros(rows, *x.shape)
-        per_chunk = max(1, chunk // rows)
+        total = torch.zeros(rows, *x.shape, device=x.device)
         for start in range(0, steps, per_chunk):
-            a = torch.tensor(alphas[start:start + per_chunk], dtype=x.dtype)
-            w = torch.tensor(step_weights[start:start + per_chunk], dtype=x.dtype)
+            a = torch.tensor(alphas[start:start + per_chunk], dtype=torch.float32, device=x.device)
+            w = torch.tensor(step_weights[start:start + per_chunk], dtype=torch.float32, device=x.device)
             path = base[None] + a[:, None, None] * (x - base)[None]  # [n_a, S, H]
             batch = path.repeat_interleave(rows, dim=0)
             grad = _gradients(scorer, batch, weights.repeat(len(a), 1))
@@ -133,9 +141,9 @@ def integrated_gradients(
     info = {
         "steps": steps, "convergence_delta": float(delta[0]), "relative_delta": relative,
         "converged": relative <= tolerance, "tolerance": tolerance, "output_gap": float(gap[0]),
-        "history": history, "baseline_token_id": scorer.inp.baseline_id,
+        "history": history, "baseline_token_id": scorer.inp.baseline_id, "rows_per_pass": per_chunk * rows,
     }
-    return Scores(attr.double().numpy(), "token", info)
+    return Scores(attr.double().cpu().numpy(), "token", info)
 
 
 def _feature_rows(scorer: Scorer, features: list[list[int]], masks: np.ndarray,
@@ -307,4 +315,4 @@ def attention(scorer: Scorer, per_output: bool = False) -> Scores:
     rows = [per_read.mean(0)]
     if per_output and len(reads) > 1:
         rows += list(per_read)
-    return Scores(torch.stack(rows).double().numpy(), "token", {"layers": len(attentions)})
+    return Scores(torch.stack(rows).double().cpu().numpy(), "token", {"layers": len(attentions)})

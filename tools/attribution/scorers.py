@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import torch
 
+from tools.attribution.budget import rows_per_pass
 from tools.attribution.inputs import AttributionInput, Target
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class Scorer:
         self.target = inp.target
         self.batch_size = batch_size
         self.embedding = handle.model.get_input_embeddings()
+        self.dtype = self.embedding.weight.dtype  # what the model takes; attribution sums stay float32
         self.forwards = 0  # rows evaluated, read by benchmarks and tests
         self._label_bias = self._calibration_offsets()
 
@@ -57,7 +59,7 @@ class Scorer:
         per_label = torch.stack(
             [torch.logsumexp(log_probs[:, ids], dim=-1) for ids in self.task.label_token_ids], dim=-1  # type: ignore[attr-defined]
         )
-        return torch.log_softmax(per_label - self._label_bias, dim=-1)
+        return torch.log_softmax(per_label - self._label_bias.to(per_label.device), dim=-1)
 
     def _read_label(self, logits: torch.Tensor) -> torch.Tensor:
         labels = list(self.task.labels)
@@ -83,17 +85,22 @@ class Scorer:
             return self._score_padded(embeds, lengths)
 
     def score_ids(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
-        """Token-id rows (variable part) -> [len(rows), T], batched, no gradient."""
+        """Token-id rows (variable part) -> [len(rows), T] float32 on the CPU, batched, no gradient.
+        A batch holds at most `batch_size` rows, fewer on long inputs: its activations must fit
+        the memory budget (tools/attribution/budget.py)."""
         out = []
+        rows = list(rows)
+        width = max((len(r) for r in rows), default=0)
+        size = max(1, min(self.batch_size, rows_per_pass(self.handle, self.inp.prefix_len + width, backward=False)))
         with self.handle.exclusive(), torch.no_grad():
-            for chunk in _chunks(list(rows), self.batch_size):
+            for chunk in _chunks(rows, size):
                 width = max(len(r) for r in chunk)
                 ids = torch.full((len(chunk), width), self.handle.pad_token_id, dtype=torch.long)
                 for i, r in enumerate(chunk):
                     ids[i, :len(r)] = torch.tensor(list(r), dtype=torch.long)
                 lengths = torch.tensor([len(r) for r in chunk])
                 self.forwards += len(chunk)
-                out.append(self._score_padded(self.embedding(ids), lengths))
+                out.append(self._score_padded(self.embedding(ids), lengths).float().cpu())
         return torch.cat(out, dim=0)
 
     def _score_padded(self, embeds: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from tools.models.architecture import decoder_layers
 from tools.models.label_words import LabelWordTask
 from tools.models.loading import folder_hash, refuse_headless, resolve_model_folder
 from tools.models.lock import model_lock
+from tools.models.placement import Placement, follow_model_device
 from tools.models.tasks import (
     GenerationTask,
     SequenceClassifierTask,
@@ -27,6 +28,7 @@ from tools.models.tasks import (
     sequence_classifier_signature,
 )
 from tools.progress import stage
+from tools.settings import precision_tag
 
 
 @dataclass
@@ -66,7 +68,12 @@ class ModelHandle:
 
     @property
     def device(self) -> str:
-        return str(next(self.model.parameters()).device)
+        """Where inputs go: the input embeddings' device (the first of several with a device map)."""
+        return str(self.model.get_input_embeddings().weight.device)
+
+    @property
+    def dtype(self) -> str:
+        return str(self.model.dtype).removeprefix("torch.")
 
     @cached_property
     def layers(self) -> torch.nn.ModuleList | None:
@@ -141,8 +148,11 @@ def _load_tokenizer(folder: Path, common: dict):
     return AutoTokenizer.from_pretrained(folder, **common)
 
 
-def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, quiet: bool = False) -> ModelHandle:
-    """Load a model spec (see `resolve_model_folder`) in float32 on CPU, from safetensors only."""
+def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, quiet: bool = False,
+               placement: Placement | None = None) -> ModelHandle:
+    """Load a model spec (see `resolve_model_folder`) from safetensors only, in float32 on CPU
+    unless `placement` (tools/models/placement.py) says another device, dtype or device map."""
+    placement = placement or Placement()
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -159,12 +169,16 @@ def load_model(spec: str, models_dir: Path, trust_remote_code: bool = False, qui
     with stage(f"loading {name}", quiet):
         try:
             tokenizer = _load_tokenizer(folder, common)
-            model = auto.from_pretrained(folder, use_safetensors=True, dtype=torch.float32, **common)
+            model = auto.from_pretrained(folder, use_safetensors=True, **placement.load_kwargs(), **common)
         except (ValueError, KeyError, OSError) as exc:
             raise ModelLoadError(f"Could not load the model in {folder}: {str(exc).splitlines()[0]}") from None
+        if placement.device_map is None and placement.device != "cpu":
+            model.to(placement.device)
+        if placement.device_map is not None or placement.device != "cpu":
+            follow_model_device(model)  # tools build inputs on the CPU
     model.eval()
     model.requires_grad_(False)
-    content_hash = folder_hash(folder, memo_file=models_dir / "hashes.json")
+    content_hash = folder_hash(folder, memo_file=models_dir / "hashes.json") + precision_tag(placement.dtype)
     return ModelHandle(model, tokenizer, name, folder, content_hash, kind, time.perf_counter() - start)
 
 
