@@ -170,3 +170,16 @@ def test_a_mistakes_report_explains_its_rows_through_the_runner_and_resumes(tiny
     assert [without_timings(r.model_dump(), same) for r in again.records[1:]] == \
         [without_timings(r.model_dump(), same) for r in first.records[1:]]
     assert len(_table(tables[0])) == wrong  # the missing rows added once, the torn line gone
+
+
+# ----- one batched capture pass for probes -----------------------------------------------------
+@pytest.mark.parametrize("kind", ["causal", "classifier"])
+def test_batched_hidden_states_equal_one_text_at_a_time(tiny_models, tiny_data, kind):
+    from tools.internals.probing import pooled_states
+
+    ctx = _ctx(tiny_models, tiny_data, kind)
+    texts = [r.text for r in ctx.dataset.rows]  # 2 to 5 words: every batch pads
+    batched = pooled_states(ctx.model, ctx.task, texts, batch_size=4)
+    alone = pooled_states(ctx.model, ctx.task, texts, batch_size=1)
+    assert batched.shape == (10, ctx.model.n_layers + 1, 32)
+    assert abs(batched - alone).max() < 1e-5
