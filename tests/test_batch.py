@@ -17,12 +17,14 @@ from tools.errors import WhyboxError
 from tools.settings import Settings
 
 
-def _ctx(tiny_models, tiny_data, kind: str = "causal") -> ToolContext:
-    return ToolContext(Workspace(Settings.from_env(model=str(tiny_models[kind]), data=str(tiny_data)), quiet=True))
+def _ctx(tiny_models, tiny_data, kind: str = "causal", home: Path | None = None) -> ToolContext:
+    """A context on a tiny model; another `home` has its own result cache (so nothing is reused)."""
+    settings = Settings.from_env(model=str(tiny_models[kind]), data=str(tiny_data), home=home)
+    return ToolContext(Workspace(settings, quiet=True))
 
 
-def without_timings(value, drop=("seconds",)):
-    """Results minus wall-clock fields (`seconds`), which differ between any two runs."""
+def without_timings(value, drop=("seconds", "cached")):
+    """Results minus wall-clock fields (`seconds`) and whether a step came from the result cache."""
     if isinstance(value, dict):
         return {k: without_timings(v, drop) for k, v in value.items() if k not in drop}
     if isinstance(value, list):
@@ -105,7 +107,8 @@ def test_a_dataset_level_tool_or_bad_arguments_fail_in_one_line(tiny_models, tin
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tiny_models, tiny_data, tmp_path, tear):
     ctx = _ctx(tiny_models, tiny_data)
     work = ToolWork("attribute", {"method": "occlusion"}, batch_size=2)
-    whole = run_batch(ctx, work, ctx.dataset.rows, tmp_path / "whole")
+    other = _ctx(tiny_models, tiny_data, home=tmp_path / "other-home")  # its result cache is not this one's
+    whole = run_batch(other, work, other.dataset.rows, tmp_path / "whole")
     killed = tmp_path / "killed"
     cmd = [sys.executable, str(REPO / "tests" / "batch_kill_job.py"), str(tiny_models["causal"]), str(tiny_data),
            str(killed), "--kill-after", "2"] + (["--tear"] if tear else [])

@@ -27,7 +27,8 @@ def test_a_killed_worker_loses_no_row_and_changes_no_result(tiny_models, tiny_da
 
     ctx = _ctx(tiny_models, tiny_data)
     work = ToolWork("attribute", {"method": "occlusion"}, batch_size=1)
-    local = run_batch(ctx, work, ctx.dataset.rows, tmp_path / "local")
+    other = _ctx(tiny_models, tiny_data, home=tmp_path / "other-home")  # nothing reused from its result cache
+    local = run_batch(other, work, other.dataset.rows, tmp_path / "local")
     run_batch(ctx, work, ctx.dataset.rows[:3], tmp_path / "ray")  # the driver resumes an in-process table
     killed: list[int] = []
     with RayBackend(ctx.settings, workers=2, in_flight=2) as backend:

@@ -49,6 +49,7 @@ class BatchSummary:
     seconds: float
     backend: str
     results: dict[int, Any] = field(default_factory=dict, repr=False)  # row id -> result, selection order
+    fresh: set[int] = field(default_factory=set, repr=False)  # ids of the rows this run computed
 
     def to_json(self) -> dict[str, Any]:
         return {"table": str(self.table), "rows": self.rows, "already_done": self.already_done,
@@ -79,7 +80,7 @@ def run_batch(ctx: ToolContext, work: BatchWork, rows: Sequence[Row], out_dir: P
         progress = bar(len(rows), f"batch {work.name}", quiet=quiet)
         progress.n = progress.initial = already  # the ETA counts this run's rows only
         progress.refresh()
-        computed = 0
+        computed, fresh_ids = 0, set()
         for index, results in (backend or InProcess(ctx)).map(work, chunks):
             if len(results) != len(rows[index:index + size]):  # our bug: never write a misaligned chunk
                 raise RuntimeError(f"{work.name} returned {len(results)} results for "
@@ -90,6 +91,7 @@ def run_batch(ctx: ToolContext, work: BatchWork, rows: Sequence[Row], out_dir: P
                     entry = {"key": key, "id": row.id, "result": result}
                     done[key] = entry
                     fresh.append(entry)
+                    fresh_ids.add(row.id)
             table.append(fresh)
             computed += len(fresh)
             progress.update(len(fresh))
@@ -99,4 +101,4 @@ def run_batch(ctx: ToolContext, work: BatchWork, rows: Sequence[Row], out_dir: P
     results = {row.id: done[key]["result"] for row, key in zip(rows, keys)}
     errors = sum(1 for r in results.values() if isinstance(r, dict) and "error" in r)
     return BatchSummary(table.path, len(rows), already, computed, errors, time.perf_counter() - start,
-                        backend_name, results)
+                        backend_name, results, fresh_ids)

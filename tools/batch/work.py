@@ -102,4 +102,4 @@ class ToolWork(BatchWork):
             result = run_tool(ctx, self.tool, {**self.args, "id": row.id})
         except WhyboxError as exc:
             return {"error": str(exc)}
-        return {"output": result.output, "caveats": result.caveats}
+        return {"output": result.output, "caveats": result.caveats, "cached": result.provenance.cached}

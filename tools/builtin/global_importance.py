@@ -287,8 +287,7 @@ class GlobalImportance(Tool):
         return args
 
     def run(self, ctx: ToolContext, params: GlobalImportanceParams) -> GlobalImportanceOutput:
-        from tools.progress import bar
-        from tools.registry import run_tool
+        from tools.batch import ToolWork, run_batch
 
         task = ctx.task
         if not task.is_classifier:
@@ -308,17 +307,21 @@ class GlobalImportance(Tool):
         base = {key: value for key, value in (("method", params.method), ("target", target)) if value is not None}
         per_row, explained, method = [], Counter(), params.method
         cached = forwards = faithful = 0
-        with bar(len(rows), "global importance: attributing rows", ctx.workspace.quiet) as progress:
-            for row in rows:
-                result = run_tool(ctx, "attribute", {"id": row.id, **base})
-                out = result.output
-                per_row.append([(w["word"], w["score"]) for w in out["words"]])
-                explained[out["target"]["label"]] += 1
-                method = out["method"]
-                cached += int(result.provenance.cached)
-                forwards += 0 if result.provenance.cached else int(out["forwards"])
-                faithful += int(bool((out.get("faithfulness") or {}).get("beats_random")))
-                progress.update(1)
+        # Through the batch runner (issue 20): a killed run resumes from its table under the cache.
+        done = run_batch(ctx, ToolWork("attribute", base), rows, ctx.settings.cache_dir / "batch",
+                         quiet=ctx.workspace.quiet)
+        for row in rows:
+            result = done.results[row.id]
+            if "error" in result:
+                raise InputError(f"Row {row.id} cannot be attributed: {result['error']}")
+            out = result["output"]
+            per_row.append([(w["word"], w["score"]) for w in out["words"]])
+            explained[out["target"]["label"]] += 1
+            method = out["method"]
+            was_cached = row.id not in done.fresh or bool(result.get("cached"))
+            cached += int(was_cached)
+            forwards += 0 if was_cached else int(out["forwards"])
+            faithful += int(bool((out.get("faithfulness") or {}).get("beats_random")))
         seed = params.seed or 0
         resamples = params.resamples or RESAMPLES
         min_rows = params.min_rows or MIN_ROWS
