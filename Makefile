@@ -75,6 +75,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/counterfactual_eval.py --rows 40
 	$(PY) benchmarks/neuron_explanations.py --neurons 20
 	$(PY) benchmarks/label_sets.py
+	$(PY) benchmarks/long_inputs.py
 
 clean:
 	rm -rf $(VENV) $(LLAMA_VENV) .pytest_cache build *.egg-info

@@ -121,9 +121,22 @@ def test_a_full_turn_keeps_the_llm_answer_only_when_the_results_ground_it(tiny_m
     (answer, results, question), = checked
     verdict = check(answer, results, question)
     assert record.grounding == {"ok": verdict.ok, "unsupported": verdict.describe()}
+    # What the product adds after the answer (agent.assistant): arguments it dropped, and the
+    # offline planner's calls for what the LLM's calls did not cover (issue 23).
+    from agent.llm_fallback import FALLBACK_NOTE, fallback_sentence
+
+    changed = "The LLM's call was changed: "
+    dropped = [c.removeprefix(changed).removesuffix(".") for s in record.steps for c in s.caveats
+               if c.startswith(changed + "dropped ")]
+    added = [s for s in record.steps if FALLBACK_NOTE in s.caveats]
+    suffix = "\n\n(I changed the LLM's calls: " + "; ".join(dropped) + ".)" if dropped else ""
+    if added and verdict.ok:
+        suffix += "\n\n" + narrate(added, None)
+    if added:
+        suffix += "\n\n" + fallback_sentence(added, True)
     if verdict.ok:
-        assert (record.narration, record.narrated_by) == (answer, "openai")
+        assert (record.narration, record.narrated_by) == (answer + suffix, "openai")
     else:
         note = (f"\n\n(The openai LLM's answer mentioned {verdict.describe()}, which the results do not contain, "
                 "so this is the template answer instead.)")
-        assert (record.narration, record.narrated_by) == (template + note, "template")
+        assert (record.narration, record.narrated_by) == (template + note + suffix, "template")

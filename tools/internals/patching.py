@@ -113,6 +113,7 @@ def run_patches(handle: Any, clean_ids: list[int], rows: Rows, states: list[torc
 
     import torch
 
+    from tools.attribution.budget import rows_per_pass
     from tools.progress import bar
 
     n = len(clean_ids)
@@ -124,7 +125,9 @@ def run_patches(handle: Any, clean_ids: list[int], rows: Rows, states: list[torc
     out: list[torch.Tensor | None] = [None] * len(rows)
     with handle.exclusive(), torch.inference_mode():
         for start, members in sorted(groups.items()):
-            per_pass = max(1, ROW_TOKENS // (n - start))
+            # Rows per pass: ROW_TOKENS new tokens, and each row's copy of the cache within the
+            # memory budget (a 2,048-token cache is ~94 MB a row on SmolLM2: 800 rows would not fit).
+            per_pass = max(1, min(ROW_TOKENS // (n - start), rows_per_pass(handle, n, backward=False)))
             for first in range(0, len(members), per_pass):
                 part = members[first:first + per_pass]
                 kwargs: dict[str, Any] = {}
