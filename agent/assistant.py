@@ -43,6 +43,7 @@ class Assistant:
         self.history: list[RunRecord] = []
         self._planner: RulePlanner | None = None
         self._loop: Any = None
+        self._planner_model: PlannerChatModel | None = None  # the offline planner's, when it plans
         self._narrator_llm: Any = None
         self.kind = llm_kind(self.settings)
         persisted = persist or conversation_id
@@ -112,7 +113,9 @@ class Assistant:
             if self.kind == "openai":
                 model = openai_chat_model(self.settings)
             else:
-                model = PlannerChatModel(planner=self.planner, state=self.state)
+                last = self.history[-1].choices if self.history else []  # "2" after a resume
+                model = self._planner_model = PlannerChatModel(planner=self.planner, state=self.state,
+                                                               choices=list(last))
             labels = ", ".join(self.workspace.labels or []) or "none"
             system = load_prompt("agent").render("system", model=self.settings.model,
                                                  data=self.workspace.dataset.name, labels=labels)
@@ -172,6 +175,8 @@ class Assistant:
             record.message = answer
             if "choices" in RunRecord.model_fields:
                 record.choices = list(clarification.choices)
+        if self._planner_model is not None:
+            record.choices = list(self._planner_model.choices)  # the options this turn offered, if any
         if not record.calls and answer and record.message is None:
             record.message = answer if self.kind != "openai" else None
         added: list[Step] = []

@@ -1,7 +1,10 @@
 """Conversations persist in SQLite (`WHYBOX_HOME/conversations.sqlite`) so `whybox chat --resume ID`
 continues one. A turn is one RunRecord, written in a single transaction (nothing half-written).
 A database that SQLite cannot read is moved aside (kept, and named in a message) and a fresh one
-is started, so one corrupt file does not lock the user out of every chat (issue 22)."""
+is started, so one corrupt file does not lock the user out of every chat (issue 22).
+
+A conversation may have an `owner`: the web UI's per-browser id (issue 21), so a browser lists and
+reopens its own conversations and no one else's; the CLI's conversations have none."""
 from __future__ import annotations
 
 import sqlite3
@@ -15,7 +18,8 @@ from agent.records import RunRecord
 from tools.errors import InputError
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created REAL NOT NULL, title TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created REAL NOT NULL, title TEXT NOT NULL DEFAULT '',
+                                          owner TEXT);
 CREATE TABLE IF NOT EXISTS turns (
     conversation_id TEXT NOT NULL REFERENCES conversations(id),
     n INTEGER NOT NULL,
@@ -41,6 +45,9 @@ class ConversationStore:
     def _open(self) -> None:
         with closing(self._connect()) as db, db:
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+            if "owner" not in columns:  # a database from before issue 21
+                db.execute("ALTER TABLE conversations ADD COLUMN owner TEXT")
             check = db.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else 'no answer'}")
@@ -65,11 +72,24 @@ class ConversationStore:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def new(self) -> str:
+    def new(self, owner: str | None = None) -> str:
         conversation_id = uuid.uuid4().hex[:12]
         with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO conversations (id, created) VALUES (?, ?)", (conversation_id, time.time()))
+            db.execute("INSERT INTO conversations (id, created, owner) VALUES (?, ?, ?)",
+                       (conversation_id, time.time(), owner))
         return conversation_id
+
+    def owner(self, conversation_id: str) -> str | None:
+        """Who the conversation belongs to (a browser id), None for the CLI's or an unknown id."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT owner FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return row[0] if row else None
+
+    def owned(self, owner: str) -> list[tuple[str, str, float]]:
+        """One owner's conversations, newest first: (id, title, created as a Unix time)."""
+        with closing(self._connect()) as db:
+            return db.execute("SELECT id, title, created FROM conversations WHERE owner = ? ORDER BY created DESC",
+                              (owner,)).fetchall()
 
     def exists(self, conversation_id: str) -> bool:
         with closing(self._connect()) as db:

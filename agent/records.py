@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.plan import Call
+from agent.plan import Call, Choice
 
 
 class Step(BaseModel):
@@ -49,6 +49,9 @@ class RunRecord(BaseModel):
     question: str
     calls: list[Call] = Field(default_factory=list)
     message: str | None = None
+    # A clarifying question's options (the web UI shows them as buttons; "2" runs the second),
+    # kept in the record so a resumed conversation can still answer with a number.
+    choices: list[Choice] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
     narration: str = ""
     narrated_by: str = "template"  # "template" | "openai" | "local"

@@ -176,3 +176,93 @@ def test_steps_are_matched_to_their_call_by_id(tmp_path):
     assert steps["c"].metadata["title"] == "tool: show (no result)"
     assert "pending" not in _statuses(history)
     assert history[-1].content == "done"
+
+
+# ---------- issue 21: conversations kept per browser, report links, choices ----------
+
+def test_a_browser_lists_and_reopens_only_its_own_conversations(isolated_home):
+    from agent.records import RunRecord
+    from ui.conversations import BrowserConversations
+
+    kept = BrowserConversations(isolated_home)
+    first = kept.saved(None)  # a browser that has never been here gets a long random id
+    second = kept.saved({"browser": "short", "current": None})  # a malformed id is not used either
+    assert len(first["browser"]) >= 24 and second["browser"] != "short" and first["browser"] != second["browser"]
+    mine = kept.start(first["browser"])
+    kept.store.append(mine, RunRecord(question="what does the model predict for review 101?"))
+    empty = kept.start(first["browser"])  # opened, nothing asked yet: not listed
+    assert kept.saved({**first, "current": mine}) == {**first, "current": mine}
+    titles = kept.choices(first["browser"])
+    assert [cid for _, cid in titles] == [mine] and empty != mine
+    assert titles[0][0].startswith("what does the model predict for review 101? · 20")
+    assert titles[0][0].endswith(" UTC")
+    assert kept.choices(second["browser"]) == []
+    assert kept.saved({**second, "current": mine}) == {**second, "current": None}  # not its conversation
+    assert not kept.owns(second["browser"], mine) and not kept.owns(first["browser"], "../etc/passwd")
+
+
+def test_a_conversations_database_from_before_owners_gets_the_column(tmp_path):
+    import sqlite3
+
+    from agent.memory import ConversationStore
+
+    path = tmp_path / "conversations.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, created REAL NOT NULL, title TEXT NOT NULL "
+                   "DEFAULT '')")
+        db.execute("INSERT INTO conversations VALUES ('0123456789ab', 1.0, 'old one')")
+    store = ConversationStore(path)
+    assert store.owner("0123456789ab") is None and store.list() == [("0123456789ab", "old one")]
+    cid = store.new(owner="browser-a")
+    assert store.owner(cid) == "browser-a" and [row[0] for row in store.owned("browser-a")] == [cid]
+
+
+def test_a_resumed_conversation_still_answers_a_number_with_its_choices(tiny_models, tiny_data, isolated_home):
+    from agent import Assistant
+    from tools.settings import Settings
+
+    settings = Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data))
+    asked = Assistant(settings, quiet=True, persist=True)
+    record = asked.ask("attribute review 101 with deeplift")
+    assert [c.label for c in record.choices] == ["attribute with integrated_gradients", "attribute with occlusion"]
+    resumed = Assistant(settings, quiet=True, conversation_id=asked.conversation_id)  # a reload, a restart
+    assert [c.label for c in resumed.history[-1].choices] == [c.label for c in record.choices]
+    picked = resumed.ask("2")
+    assert [(s.tool, s.args) for s in picked.steps] == [("attribute", {"id": 101, "method": "occlusion"})]
+    assert picked.choices == []
+
+
+def test_choice_buttons_follow_the_turn(tmp_path):
+    from agent.plan import Call, Choice
+    from agent.records import RunRecord
+    from ui.choices import MAX_BUTTONS, choice_updates
+
+    record = RunRecord(question="q", choices=[Choice(label=f"probe at layer {n}", calls=[Call(tool="probe")])
+                                              for n in range(8)])
+    row, *buttons = choice_updates(record)
+    assert row.visible is True and len(buttons) == MAX_BUTTONS and all(b.visible for b in buttons)
+    assert [b.value for b in buttons[:2]] == ["1. probe at layer 0", "2. probe at layer 1"]
+    row, *buttons = choice_updates(RunRecord(question="q"))
+    assert row.visible is False and not any(b.visible for b in buttons)
+
+
+def test_report_answers_name_files_and_offer_only_files_in_the_reports_folder(tmp_path):
+    from agent.records import RunRecord, Step
+    from ui.app import answer_messages
+    from ui.report_links import WITHHELD, chat_narration, report_files
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    html, pdf, outside = reports / "r.html", reports / "r.pdf", tmp_path / "secret.pdf"
+    for path in (html, pdf, outside):
+        path.write_bytes(b"%PDF-1.7")
+    narration = f"I wrote the report.\nHTML: {html}\nPDF: {outside}"
+    step = Step(tool="report", args={}, status="done", output={"html": str(html), "pdf": str(outside)})
+    record = RunRecord(question="report", steps=[step], narration=narration)
+    assert report_files(record, reports) == [html.resolve()]
+    text = chat_narration(record, reports)
+    assert text == f"I wrote the report.\nHTML: r.html (download below)\nPDF: {WITHHELD}"
+    step.output["pdf"] = str(reports / ".." / "reports" / "r.pdf")
+    messages = answer_messages(RunRecord(question="report", steps=[step], narration="done"), tmp_path)
+    files = [m.content for m in messages if isinstance(m.content, dict)]
+    assert files == [{"path": str(html.resolve())}, {"path": str(pdf.resolve())}]

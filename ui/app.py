@@ -3,7 +3,10 @@
 Each browser session gets its own Assistant (conversation state, label edits, report), over a
 Workspace shared by every session that uses the same model and data (one model in memory). Tool
 calls appear as collapsible steps with their arguments, status and duration; the narration
-follows, then the figures its results have (attribution heatmaps, logit lens, probe per layer).
+follows, then the figures its results have (attribution heatmaps, logit lens, probe per layer)
+and the reports it wrote, as downloads. Conversations are kept per browser (ui/conversations.py):
+a reload or a server restart shows the current one again, and past ones can be reopened. A
+clarifying answer's options are buttons under the chat (ui/choices.py).
 """
 from __future__ import annotations
 
@@ -25,7 +28,10 @@ from tools.data.dataset import peek_columns
 from tools.errors import InputError, WhyboxError
 from tools.paths import PathRoots
 from tools.settings import Settings, parse_label_names
+from ui.choices import choice_row, choice_updates
+from ui.conversations import STORAGE_KEY, BrowserConversations, browser_secret, empty_saved
 from ui.history_chatbot import history_chatbot
+from ui.report_links import chat_narration, report_files
 from ui.server_auth import LoginThrottle, throttled_app_kwargs
 
 EXAMPLES = [
@@ -140,6 +146,25 @@ def figure_messages(record: RunRecord, folder: Path) -> list[gr.ChatMessage]:
     return messages
 
 
+def answer_messages(record: RunRecord, home: Path) -> list[gr.ChatMessage]:
+    """A turn's answer: the narration (report paths as file names), its figures, its report files
+    as download links (files Gradio serves from the reports folder)."""
+    text = safe_narration(chat_narration(record, home / "reports"))
+    messages = [gr.ChatMessage(role="assistant", content=text), *figure_messages(record, home / "figures")]
+    return messages + [gr.ChatMessage(role="assistant", content={"path": str(path)})
+                       for path in report_files(record, home / "reports")]
+
+
+def conversation_messages(assistant: Assistant) -> list[gr.ChatMessage]:
+    """A resumed conversation as the chat showed it: each question, its steps, its answer."""
+    history: list[gr.ChatMessage] = []
+    for record in assistant.history:
+        history.append(gr.ChatMessage(role="user", content=as_text(record.question)))
+        history += [_step_message(step) for step in record.steps]
+        history += answer_messages(record, assistant.settings.home)
+    return history
+
+
 def respond(question: str, history: list, assistant: Assistant | None,
             pool: WorkspacePool) -> Iterator[tuple[str, list, Assistant]]:
     """Stream one turn: the question, a pending step per tool call, the narration, the figures."""
@@ -166,8 +191,7 @@ def respond(question: str, history: list, assistant: Assistant | None,
                     history.append(_step_message(value))
             elif kind == "record":
                 _close_pending(history, pending)
-                history.append(gr.ChatMessage(role="assistant", content=safe_narration(value.narration)))
-                history += figure_messages(value, assistant.settings.home / "figures")
+                history += answer_messages(value, assistant.settings.home)
             yield "", history, assistant
     except WhyboxError as exc:  # e.g. the model could not be loaded: say so, keep the chat going
         _close_pending(history, pending)
@@ -224,13 +248,17 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
             with gr.Column(scale=3):
                 own = [str(pool.default.home / "figures"), str(pool.default.home / "reports")]
                 chatbot = history_chatbot(own, label="Conversation", height=620, elem_id="chat")
-                question = gr.Textbox(placeholder="Ask about the model or the data…", show_label=False,
-                                      elem_id="question", autofocus=True)
+                row, buttons = choice_row()
+                # Asking waits for the page's load event: it knows the browser and its conversation.
+                question = gr.Textbox(placeholder="Opening your conversation…", show_label=False,
+                                      elem_id="question", autofocus=True, interactive=False)
                 with gr.Row():
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", interactive=False)
                     clear = gr.Button("New conversation", elem_id="clear")
             with gr.Column(scale=1):
                 info = gr.Markdown(session_info(default), elem_id="session-info")
+                past = gr.Dropdown(label="Past conversations (this browser)", choices=[], value=None,
+                                   elem_id="past-conversations")
                 with gr.Accordion("Report", open=True):
                     make_report = gr.Button("Write report of this conversation", elem_id="make-report")
                     report_status = gr.Markdown("", elem_id="report-status")
@@ -254,20 +282,80 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
                     load = gr.Button("Load", elem_id="load")
                     load_status = gr.Markdown("", elem_id="load-status")
         state = gr.State(None)
+        browser = gr.State(None)  # this page's browser id, read from its BrowserState on load
+        turn = gr.State(None)  # the record of the turn just run (None when it failed)
+        saved = gr.BrowserState(empty_saved(), storage_key=STORAGE_KEY, secret=browser_secret(pool.default.home))
+        kept = BrowserConversations(pool.default.home)
+        extras = [saved, past, row, *buttons]
 
-        def _respond(q: str, history: list, assistant: Assistant | None, progress=gr.Progress(track_tqdm=True)):
+        def _kept(browser_id: str | None, assistant: Assistant | None, record: RunRecord | None) -> list:
+            """What the browser keeps (its id, the current conversation), its past conversations
+            and the choice buttons of the turn shown last."""
+            current = assistant.conversation_id if assistant is not None and assistant.store is not None else None
+            listed = kept.choices(browser_id) if browser_id else []
+            value = current if any(cid == current for _, cid in listed) else None
+            return [{"browser": browser_id, "current": current}, gr.Dropdown(choices=listed, value=value),
+                    *choice_updates(record)]
+
+        def _respond(q: str, history: list, assistant: Assistant | None, browser_id: str | None,
+                     progress=gr.Progress(track_tqdm=True)):
             # declaring gr.Progress(track_tqdm=True) here is what shows the tools' tqdm bars
-            yield from respond(q, history, assistant, pool)
+            if (q or "").strip() and (assistant is None or assistant.store is None):  # a conversation's first question
+                workspace = assistant.workspace if assistant is not None else pool.get()
+                assistant = Assistant(workspace=workspace, conversation_id=kept.start(browser_id))
+            before = len(assistant.history) if assistant is not None else 0
+            for answer, history, assistant in respond(q, history, assistant, pool):
+                record = assistant.history[-1] if len(assistant.history) > before else None
+                yield answer, history, assistant, record
 
-        def _new(assistant: Assistant | None):
+        def _reopen(browser_id: str, conversation_id: str | None, workspace: Workspace) -> list:
+            """A conversation of this browser shown as it was, and continued from where it stopped; a
+            browser without one gets a new one at once, so a reload during its first turn finds it."""
+            try:
+                assistant = Assistant(workspace=workspace, conversation_id=conversation_id or kept.start(browser_id))
+                history = conversation_messages(assistant)
+            except WhyboxError as exc:
+                assistant, history = None, [gr.ChatMessage(
+                    role="assistant", content=f"I could not reopen that conversation: {as_text(str(exc))}")]
+            record = assistant.history[-1] if assistant is not None and assistant.history else None
+            return [history, assistant, *_kept(browser_id, assistant, record)]
+
+        def _restore(saved_value: Any) -> list:
+            safe = kept.saved(saved_value)
+            ready = [gr.Textbox(interactive=True, placeholder="Ask about the model or the data…"),
+                     gr.Button(interactive=True)]
+            return [*ready, safe["browser"], *_reopen(safe["browser"], safe["current"], pool.get())]
+
+        def _open(conversation_id: str, browser_id: str | None, assistant: Assistant | None) -> list:
+            if not browser_id or not kept.owns(browser_id, conversation_id):
+                return [gr.skip()] * (2 + len(extras))
+            return _reopen(browser_id, conversation_id, assistant.workspace if assistant is not None else pool.get())
+
+        def _choose(number: str):
+            def choose(history: list, assistant: Assistant | None, browser_id: str | None,
+                       progress=gr.Progress(track_tqdm=True)):
+                yield from _respond(number, history, assistant, browser_id)
+            return choose
+
+        def _new(assistant: Assistant | None, browser_id: str | None):
             workspace = assistant.workspace if assistant is not None else pool.get()
+            fresh = Assistant(workspace=workspace, conversation_id=kept.start(browser_id)) if browser_id else None
             hidden = gr.DownloadButton(visible=False)
-            return [], Assistant(workspace=workspace), hidden, gr.DownloadButton(visible=False), ""
+            return [], fresh or Assistant(workspace=workspace), hidden, gr.DownloadButton(visible=False), ""
 
-        question.submit(_respond, [question, chatbot, state], [question, chatbot, state], api_name="ask")
-        ask.click(_respond, [question, chatbot, state], [question, chatbot, state], api_name=False)
-        clear.click(_new, [state], [chatbot, state, pdf_button, html_button, report_status],
-                    api_name="new_conversation")
+        after_turn = {"fn": _kept, "inputs": [browser, state, turn], "outputs": extras, "api_name": False}
+        question.submit(_respond, [question, chatbot, state, browser], [question, chatbot, state, turn],
+                        api_name="ask").then(**after_turn)
+        ask.click(_respond, [question, chatbot, state, browser], [question, chatbot, state, turn],
+                  api_name=False).then(**after_turn)
+        for number, button in enumerate(buttons, 1):  # button n asks "n", as typing the number does
+            button.click(_choose(str(number)), [chatbot, state, browser], [question, chatbot, state, turn],
+                         api_name=False).then(**after_turn)
+        demo.load(_restore, [saved], [question, ask, browser, chatbot, state, *extras], api_name=False)
+        past.input(_open, [past, browser, state], [chatbot, state, *extras], api_name=False)
+        clear.click(_new, [state, browser], [chatbot, state, pdf_button, html_button, report_status],
+                    api_name="new_conversation").then(lambda b, a: _kept(b, a, None), [browser, state], extras,
+                                                      api_name=False)
         make_report.click(write_report, [state], [pdf_button, html_button, report_status], api_name="report")
         data_box.blur(lambda d: columns_for(d, pool), [data_box], [text_box, label_box, load_status],
                       api_name="columns")
