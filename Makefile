@@ -75,6 +75,10 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/counterfactual_eval.py --rows 40
 	$(PY) benchmarks/neuron_explanations.py --neurons 20
 	$(PY) benchmarks/label_sets.py
+	$(PY) benchmarks/batch_attribution.py --rows 24
+	$(PY) benchmarks/batch_probe.py
+	$(PY) benchmarks/batch_report.py
+	$(PY) benchmarks/batch_ray.py --rows 32
 	$(PY) benchmarks/long_inputs.py
 
 clean:
