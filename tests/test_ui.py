@@ -2,6 +2,7 @@
 figures, one conversation per session, reports as downloads, switching model/data with clear
 errors, and the 127.0.0.1 default."""
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -264,5 +265,21 @@ def test_report_answers_name_files_and_offer_only_files_in_the_reports_folder(tm
     assert text == f"I wrote the report.\nHTML: r.html (download below)\nPDF: {WITHHELD}"
     step.output["pdf"] = str(reports / ".." / "reports" / "r.pdf")
     messages = answer_messages(RunRecord(question="report", steps=[step], narration="done"), tmp_path)
-    files = [m.content for m in messages if isinstance(m.content, dict)]
-    assert files == [{"path": str(html.resolve())}, {"path": str(pdf.resolve())}]
+    files = [m.content.value for m in messages if isinstance(m.content, gradio.File)]
+    assert [Path(f["path"]).name for f in files] == ["r.html", "r.pdf"]
+
+
+def test_a_report_answer_links_its_files_and_the_chat_goes_on(app_url, isolated_home):
+    client = Client(app_url, verbose=False)
+    history = _ask(client, "how many reviews are there?")
+    _, history = client.predict("summarise everything we found in a report", history, api_name="/ask")
+    files = [Path(str(part["value"][0])) for m in history if not isinstance(m["content"], str)
+             for part in m["content"] if part.get("component") == "file"]  # each downloaded by the client
+    assert sorted(f.suffix for f in files) == [".html", ".pdf"], files
+    assert next(f for f in files if f.suffix == ".pdf").read_bytes()[:5] == b"%PDF-"
+    text = "\n".join(_texts(history))
+    assert "(download below)" in text and str(isolated_home) not in text  # file names, no server paths
+    _, history = client.predict("how many reviews are there?", history, api_name="/ask")  # the history goes back
+    assert "There are 10 rows" in _texts(history)[-1]
+    assert sum(part.get("component") == "file" for m in history if not isinstance(m["content"], str)
+               for part in m["content"]) == 2  # the report files taken back by name, still offered

@@ -151,7 +151,8 @@ def answer_messages(record: RunRecord, home: Path) -> list[gr.ChatMessage]:
     as download links (files Gradio serves from the reports folder)."""
     text = safe_narration(chat_narration(record, home / "reports"))
     messages = [gr.ChatMessage(role="assistant", content=text), *figure_messages(record, home / "figures")]
-    return messages + [gr.ChatMessage(role="assistant", content={"path": str(path)})
+    return messages + [gr.ChatMessage(role="assistant", content=gr.File(value=str(path), label=path.name,
+                                                                        show_label=False, elem_classes=["wb-report"]))
                        for path in report_files(record, home / "reports")]
 
 
@@ -327,7 +328,9 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
             return [*ready, safe["browser"], *_reopen(safe["browser"], safe["current"], pool.get())]
 
         def _open(conversation_id: str, browser_id: str | None, assistant: Assistant | None) -> list:
-            if not browser_id or not kept.owns(browser_id, conversation_id):
+            # The list also sends its value when it loses focus: the conversation shown stays as it is.
+            shown = assistant is not None and assistant.conversation_id == conversation_id
+            if shown or not browser_id or not kept.owns(browser_id, conversation_id):
                 return [gr.skip()] * (2 + len(extras))
             return _reopen(browser_id, conversation_id, assistant.workspace if assistant is not None else pool.get())
 
@@ -352,7 +355,8 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
             button.click(_choose(str(number)), [chatbot, state, browser], [question, chatbot, state, turn],
                          api_name=False).then(**after_turn)
         demo.load(_restore, [saved], [question, ask, browser, chatbot, state, *extras], api_name=False)
-        past.input(_open, [past, browser, state], [chatbot, state, *extras], api_name=False)
+        past.input(_open, [past, browser, state], [chatbot, state, *extras], api_name=False,
+                   show_progress="hidden")
         clear.click(_new, [state, browser], [chatbot, state, pdf_button, html_button, report_status],
                     api_name="new_conversation").then(lambda b, a: _kept(b, a, None), [browser, state], extras,
                                                       api_name=False)

@@ -19,6 +19,7 @@ import gradio as gr
 from gradio.components.chatbot import ComponentMessage
 
 LEFT_OUT = "(a figure this server did not make was left out)"
+TAKEN_BACK = {"image": gr.Image, "file": gr.File}  # figures, and reports offered as downloads (issue 21)
 
 
 def history_chatbot(own_folders: Sequence[str | Path], **kwargs: Any) -> gr.Chatbot:
@@ -31,12 +32,13 @@ def history_chatbot(own_folders: Sequence[str | Path], **kwargs: Any) -> gr.Chat
 
     def preprocess_content(chat_message: Any) -> Any:
         if isinstance(chat_message, ComponentMessage) and not isinstance(chat_message.value, dict):
-            own = own_file(chat_message.value, folders)
-            if own is None or chat_message.component != "image":
+            sent = chat_message.value
+            own = own_file(sent[0] if isinstance(sent, list) and len(sent) == 1 else sent, folders)  # gr.File: [path]
+            if own is None or chat_message.component not in TAKEN_BACK:
                 return {"type": "text", "text": LEFT_OUT}
             message = chat_message.model_dump()
             message["value"] = str(own)
-            message["instance"] = gr.Image(value=str(own), **chat_message.constructor_args)
+            message["instance"] = TAKEN_BACK[chat_message.component](value=str(own), **chat_message.constructor_args)
             return message
         return original(chat_message)
 
