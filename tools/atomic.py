@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"\..+\.(\d+)\.[a-z0-9_]+\.tmp")
+
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the writer's pid in the name: a SIGKILLed writer cannot clean up, remove_dead_temps does later
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -24,6 +29,29 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a reused id keeps a leftover: harmless)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_temps(folder: Path, subfolders: bool = False) -> int:
+    """Remove the temporary files (`.<name>.<pid>.<random>.tmp`) that writers killed mid-write left
+    in `folder` (or in each of its subfolders); those of writers still running are kept."""
+    removed = 0
+    for tmp in Path(folder).glob(("*/" if subfolders else "") + ".*" + TEMP_SUFFIX):
+        match = _TEMP_NAME.fullmatch(tmp.name)
+        if match and not pid_alive(int(match.group(1))):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

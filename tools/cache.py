@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from tools.atomic import write_json_atomic
+from tools.atomic import remove_dead_temps, write_json_atomic
 
 T = TypeVar("T")
 
@@ -28,6 +28,7 @@ class ResultCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        remove_dead_temps(self.root, subfolders=True)  # entries whose writer was killed mid-write
         self.hits = 0
         self.misses = 0
 

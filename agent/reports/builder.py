@@ -24,7 +24,7 @@ from agent.figures import figure_for_step
 from agent.narrator import narrate_step
 from agent.reports.content import ReportContent
 from tools import __version__
-from tools.atomic import write_bytes_atomic
+from tools.atomic import remove_dead_temps, write_bytes_atomic
 from tools.errors import InputError
 from tools.registry import get_tool
 
@@ -166,6 +166,7 @@ def report_folder(out_dir: str | Path) -> Path:
         raise InputError(f"Cannot create the report folder {out_dir}: {exc.strerror or exc}.") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"Cannot write into the report folder {out_dir}: permission denied.")
+    remove_dead_temps(folder)  # the half-written files of a report run that was killed
     return folder
 
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.atomic import replace_dir_atomic, write_json_atomic
+from tools.atomic import pid_alive, remove_dead_temps, replace_dir_atomic, write_json_atomic
 from tools.embeddings import default_encoder
 from tools.knowledge.cards import Card, cards_hash, packaged_cards
 from tools.progress import bar
@@ -104,6 +104,15 @@ class ChunkHit:
     collection: str
 
 
+def remove_dead_staging(root: Path) -> None:
+    """Staging folders of builds that were killed (SIGKILL runs no cleanup); a running build's stays."""
+    for staging in root.glob(".staging-*"):
+        pid = staging.name.split("-")[1]
+        if staging.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+    remove_dead_temps(root)
+
+
 class KnowledgeStore:
     def __init__(self, home: Path, cards: dict[str, Card] | None = None, quiet: bool = True) -> None:
         self.root = Path(home) / "knowledge"
@@ -159,6 +168,7 @@ class KnowledgeStore:
         from chromadb.config import Settings
 
         self.root.mkdir(parents=True, exist_ok=True)
+        remove_dead_staging(self.root)
         staging = self.root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         chunks = [chunk for card in self.cards.values() for chunk in card_chunks(card)]
         client = chromadb.PersistentClient(path=str(staging), settings=Settings(anonymized_telemetry=False))

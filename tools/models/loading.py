@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tools.atomic import replace_dir_atomic, write_json_atomic
+from tools.atomic import remove_dead_temps, replace_dir_atomic, write_json_atomic
 from tools.errors import ModelLoadError
 from tools.model_shape import DEFAULT_ALIASES, DEFAULT_GGUF  # one owner, importable without torch
 from tools.progress import stage
@@ -156,6 +156,7 @@ def remove_stale_staging(models_dir: Path, name: str) -> None:
     for staging in models_dir.glob(f".{name}.*"):
         if staging.is_dir():
             shutil.rmtree(staging, ignore_errors=True)
+    remove_dead_temps(models_dir)  # e.g. hashes.json written when the kill came
 
 
 def _check_config(folder: Path, spec: str) -> None:
