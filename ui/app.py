@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from html import escape
 from pathlib import Path
@@ -25,14 +24,14 @@ from agent.figures import figure_for_step
 from agent.records import RunRecord
 from tools.context import Workspace
 from tools.data.dataset import peek_columns
-from tools.errors import InputError, WhyboxError
+from tools.errors import WhyboxError
 from tools.paths import PathRoots
 from tools.settings import Settings, parse_label_names
 from ui.choices import choice_row, choice_updates
 from ui.conversations import STORAGE_KEY, BrowserConversations, browser_secret, empty_saved
 from ui.history_chatbot import history_chatbot
 from ui.report_links import chat_narration, report_files
-from ui.server_auth import LoginThrottle, throttled_app_kwargs
+from ui.server_auth import LoginThrottle, check_address, throttled_app_kwargs
 
 EXAMPLES = [
     "How many reviews are there?",
@@ -369,24 +368,6 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
                    [model_box, data_box, text_box, label_box, names_box, state],
                    [info, chatbot, state, load_status], api_name="switch")
     return demo
-
-
-def check_address(host: str, port: int) -> None:
-    """Refuse, in one line and before anything loads, a port outside 1-65535, a host this machine
-    cannot bind, or an address already in use (issue 22: each was a traceback)."""
-    if not 0 < port < 65536:
-        raise InputError(f"Port {port} is not a TCP port (1 to 65535).")
-    try:
-        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except (socket.gaierror, UnicodeError):
-        raise InputError(f"Host {host!r} is not an address this machine can listen on.",
-                         "Use 127.0.0.1 (this machine only) or an interface's address.") from None
-    with socket.socket(family, kind) as probe:
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise InputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
-                             "Choose another --port, or stop the program using this one.") from None
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: Any = None,

@@ -231,10 +231,11 @@ def cmd_chat(ns: argparse.Namespace) -> int:
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
-    from ui.server_auth import check_exposure, read_credentials
+    from ui.server_auth import check_address, check_exposure, read_credentials
 
     auth = read_credentials(ns.auth, ns.auth_file)
     check_exposure(ns.host, auth, ns.allow_no_auth)  # before gradio and torch are imported
+    check_address(ns.host, ns.port)
     try:
         from ui.app import launch
     except ImportError as exc:

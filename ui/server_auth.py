@@ -81,6 +81,24 @@ def check_exposure(host: str, credentials: tuple[str, str] | None, allow_no_auth
                          "if the network is trusted.")
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse, in one line and before anything loads, a port outside 1-65535, a host this machine
+    cannot bind, or an address already in use (issue 22: each was a traceback)."""
+    if not 0 < port < 65536:
+        raise InputError(f"Port {port} is not a TCP port (1 to 65535).")
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError):
+        raise InputError(f"Host {host!r} is not an address this machine can listen on.",
+                         "Use 127.0.0.1 (this machine only) or an interface's address.") from None
+    with socket.socket(family, kind) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise InputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                             "Choose another --port, or stop the program using this one.") from None
+
+
 class LoginThrottle:
     """Failed logins per client; thread-safe; `clock` injectable so expiry can be tested."""
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tools.errors import InputError
-from ui.app import check_address
+from ui.server_auth import check_address
 
 
 def test_a_port_outside_the_tcp_range_is_refused():
