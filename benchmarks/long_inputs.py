@@ -6,7 +6,9 @@ integrated gradients, occlusion, logit lens, top neurons and activation patching
 Each length runs in its own process (the peak is a process's high-water mark), on the CPU in
 float32, with a text of that many tokens built from the demo reviews. Memory is the resident set
 sampled every 10 ms with psutil: "peak extra" is the most a tool added over the memory before it
-ran (the model and the input already loaded). IG runs a fixed number of Gauss-Legendre steps
+ran (the model and the input already loaded). The allocator keeps what a tool freed, and the
+tools after it reuse that memory first, so only the first tool's (IG's) figure is its own; the
+later ones are lower bounds, and the process's max RSS bounds them all. IG runs a fixed number of Gauss-Legendre steps
 (no adaptive doubling) and occlusion switches off the first few tokens only: the point is memory
 per pass, and a full run on 2,048 tokens takes hours on two shared cores. The row budget
 (tools/attribution/budget.py) decides how many path points / occluded copies share a pass; its
