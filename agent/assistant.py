@@ -173,8 +173,7 @@ class Assistant:
             step.caveats = [*step.caveats, *(f"The LLM's call was changed: {n}." for n in notes.get(step.call_id, []))]
         if clarification is not None and answer:
             record.message = answer
-            if "choices" in RunRecord.model_fields:
-                record.choices = list(clarification.choices)
+            record.choices = list(clarification.choices)  # the same shape as the planner's
         if self._planner_model is not None:
             record.choices = list(self._planner_model.choices)  # the options this turn offered, if any
         if not record.calls and answer and record.message is None:

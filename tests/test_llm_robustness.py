@@ -145,8 +145,8 @@ def test_an_llm_clarification_offers_the_planners_choices_and_a_number_runs_one(
     assert asked.steps == [] and asked.calls == []
     assert asked.narration == ("Which method do you want for review 101?\n1. attribute with integrated_gradients\n"
                                "2. attribute with occlusion\n(Answer with a number to run that one.)")
-    if "choices" in type(asked).model_fields:
-        assert [c.label for c in asked.choices] == ["attribute with integrated_gradients", "attribute with occlusion"]
+    assert [c.label for c in asked.choices] == ["attribute with integrated_gradients", "attribute with occlusion"]
+    assert asked.choices[1].calls[0].args == {"id": 101, "method": "occlusion"}
     picked = assistant.ask("2")
     assert ran(picked) == [("attribute", {"id": 101, "method": "occlusion"}, "done")]
     assert len(log()) == 2  # the pick ran without asking the LLM; its narration is the second reply
