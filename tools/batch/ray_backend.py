@@ -143,8 +143,8 @@ class RayBackend:
             ref = self.actors[actor].run.remote(work_ref, [r.id for r in rows])
             running[ref] = (actor, index, rows, tries)
 
-        for actor in range(len(self.actors)):
-            for _ in range(self.in_flight):
+        for _ in range(self.in_flight):  # round robin: the first chunks go one to each actor
+            for actor in range(len(self.actors)):
                 if queue:
                     submit(actor, *queue.pop(), 0)
         while running:
