@@ -237,6 +237,12 @@ def test_conversations_survive_reload_and_restart(tiny_models, tiny_data, isolat
             page.get_by_role("option", name=re.compile("^what does the model predict for review 101")).click()
             expect(chat).to_contain_text("what does the model predict for review 101?", timeout=30_000)
             page.screenshot(path=str(SHOTS / "6-reopened.png"), full_page=True)
+            first_id = next(cid for cid, title in store.list() if title.startswith("what does the model"))
+            page.locator("#question textarea").click()  # the list loses focus (and sends its value once more)
+            page.wait_for_timeout(1500)
+            _ask(page, "why?")  # the reopened conversation goes on, from its own state (review 101)
+            records = _turns(store, 6, first_id)
+            assert records[5].steps[0].tool == "attribute" and records[5].steps[0].args["id"] == 101
 
             other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()  # another browser
             other.goto(url)

@@ -326,11 +326,13 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
                      gr.Button(interactive=True)]
             return [*ready, safe["browser"], *_reopen(safe["browser"], safe["current"], pool.get())]
 
-        def _open(conversation_id: str, browser_id: str | None, assistant: Assistant | None) -> list:
-            # The list also sends its value when it loses focus: the conversation shown stays as it is.
+        def _open(conversation_id: str, browser_id: str | None, assistant: Assistant | None, history: list) -> list:
+            # The list also sends its value when it loses focus: the conversation shown stays as it
+            # is (given back as it came: skipping these outputs breaks the page's next event).
             shown = assistant is not None and assistant.conversation_id == conversation_id
             if shown or not browser_id or not kept.owns(browser_id, conversation_id):
-                return [gr.skip()] * (2 + len(extras))
+                record = assistant.history[-1] if assistant is not None and assistant.history else None
+                return [history, assistant, *_kept(browser_id, assistant, record)]
             return _reopen(browser_id, conversation_id, assistant.workspace if assistant is not None else pool.get())
 
         def _choose(number: str):
@@ -354,7 +356,7 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
             button.click(_choose(str(number)), [chatbot, state, browser], [question, chatbot, state, turn],
                          api_name=False).then(**after_turn)
         demo.load(_restore, [saved], [question, ask, browser, chatbot, state, *extras], api_name=False)
-        past.input(_open, [past, browser, state], [chatbot, state, *extras], api_name=False,
+        past.input(_open, [past, browser, state, chatbot], [chatbot, state, *extras], api_name=False,
                    show_progress="hidden")
         clear.click(_new, [state, browser], [chatbot, state, pdf_button, html_button, report_status],
                     api_name="new_conversation").then(lambda b, a: _kept(b, a, None), [browser, state], extras,
