@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -93,6 +94,13 @@ def fuzz_latency(n: int = 300) -> None:
     huge = (time.perf_counter() - start) * 1000
     print(f"random text ({n} questions): {per_question:.2f} ms per question; "
           f"a 10,000-character question: {huge:.1f} ms")
+    times = []
+    for item in load_jsonl("heldout_single_v4.jsonl"):  # real questions, one at a time, a fresh conversation each
+        start = time.perf_counter()
+        planner.plan(item["q"])
+        times.append((time.perf_counter() - start) * 1000)
+    print(f"median planning time over {len(times)} real questions: {statistics.median(times):.2f} ms "
+          f"(90th percentile {sorted(times)[int(len(times) * 0.9)]:.2f} ms)")
 
 
 def with_typo(question: str, rng: random.Random) -> str:

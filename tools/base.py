@@ -110,6 +110,9 @@ class Tool(ABC):
     planner_role: ClassVar[str | None] = None
     concept_topic: ClassVar[str | None] = None  # regex: after "explain <topic>", "use it on review 8" runs this tool
     defers_to: ClassVar[tuple[str, ...]] = ()  # tools whose triggers win when they match the same clause
+    # a clause matching this asks for part of this tool's own answer ("... and is it faithful?" after a
+    # rationale, which includes its faithfulness check): planned with this tool, no second tool
+    answers_also: ClassVar[str | None] = None
     figure_name: ClassVar[str | None] = None  # file-name prefix of the tool's figure, when it draws one
     figure_caption: ClassVar[str | None] = None  # what the figure shows, under it in reports
 

@@ -16,10 +16,11 @@ WITHHELD = "(a file outside the reports folder, not offered)"
 
 
 def _paths(record: RunRecord) -> list[str]:
-    """The report files the turn's `report` steps wrote: HTML first, then PDF, per step."""
+    """The report files the turn's steps wrote (any step whose output names an `html` / `pdf` file, so
+    no tool name is hard-coded here): HTML first, then PDF, per step."""
     found = []
     for step in record.steps:
-        if step.tool == "report" and step.status == "done" and step.output:
+        if step.status == "done" and isinstance(step.output, dict):
             found += [str(step.output[key]) for key in ("html", "pdf") if step.output.get(key)]
     return found
 

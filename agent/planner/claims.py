@@ -11,7 +11,8 @@ CLAIM = (r"(?:is|'s|should be|should have been|must be|was|are|were) (?:actually
 WRONG_LABEL = re.compile(
     r"\b(?:mislabell?ed"
     r"|wrongly labell?ed"
-    r"|(?:gold |true )?label (?:is|was) (?:wrong|incorrect|off|a mistake)"
+    r"|(?:gold |true )?label (?:(?:for|of|on) (?:review |row |item |id |example )?#?\d+ )?(?:is|was) "
+    r"(?:wrong|incorrect|off|a mistake)"
     r"|label of (?:review|row|item|id|example)? ?#?\d+ (?:is|was) (?:wrong|incorrect|a mistake)"
     r"|wrong (?:gold )?label"
     r"|incorrectly labell?ed)\b",
@@ -20,10 +21,20 @@ WRONG_LABEL = re.compile(
 CORRECTING = re.compile(
     r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well)\b"
     r"|\bshould (?:be|have been)\b"
-    r"|\b(?:is|are) (?:actually|really|in fact)\b",
+    r"|\b(?:is|are) (?:actually|really|in fact)\b"
+    # an order: "set review 100 to negative", "relabel 12 as positive", "mark row 3 as negative"
+    r"|^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\b",
     re.I,
 )
 ASKING = re.compile(r"^\W*(?:why|what|how|which|does|do|did|is|are|can|could|would|will|was)\b", re.I)
+
+
+def corrected_row(question: str) -> int | None:
+    """The bare number a correction is about: "i think 61 should be labelled negative"."""
+    m = re.search(rf"(?<![\w.])(\d+)\s+{CLAIM}", question, re.I) or re.search(
+        r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\s+#?(\d+)\b",
+        question, re.I) or re.search(r"\blabel (?:of|for) (?:review |row |id )?#?(\d+)\b", question, re.I)
+    return int(m.group(1)) if m else None
 
 
 def corrects_a_label(question: str, labels: list[str]) -> tuple[bool, str | None]:

@@ -40,6 +40,7 @@ def normalise(text: str) -> str:
 class Guess:
     tool: str  # a catalogue tool, or "decline"
     probability: float
+    concept: float | None = None  # P(it asks about a concept, not for a run); None: weights without that head
 
 
 class IntentModel:
@@ -51,6 +52,9 @@ class IntentModel:
         self.classes = [str(c) for c in stored["classes"]]
         self.coef = stored["coef"].astype(np.float32)
         self.intercept = stored["intercept"].astype(np.float32)
+        # the concept head (tests/planner_eval/train_intent_model.py `fit_concept`), when trained
+        self.concept_coef = stored["concept_coef"].astype(np.float32) if "concept_coef" in stored else None
+        self.concept_intercept = stored["concept_intercept"].astype(np.float32) if "concept_coef" in stored else None
         self._cache: dict[str, Guess] = {}
 
     def guess(self, clause: str) -> Guess:
@@ -63,12 +67,17 @@ class IntentModel:
         if todo:
             if len(self._cache) > 4096:
                 self._cache.clear()
-            logits = vectors(todo) @ self.coef.T + self.intercept
+            x = vectors(todo)
+            logits = x @ self.coef.T + self.intercept
             p = np.exp(logits - logits.max(1, keepdims=True))
             p /= p.sum(1, keepdims=True)
-            for key, row in zip(todo, p):
+            concept: list[float | None] = [None] * len(todo)
+            if self.concept_coef is not None:
+                z = (x @ self.concept_coef.T + self.concept_intercept).ravel()
+                concept = [float(v) for v in 1 / (1 + np.exp(-z))]
+            for key, row, about in zip(todo, p, concept):
                 best = int(row.argmax())
-                self._cache[key] = Guess(self.classes[best], float(row[best]))
+                self._cache[key] = Guess(self.classes[best], float(row[best]), about)
         return [self._cache[k] for k in keys]
 
 

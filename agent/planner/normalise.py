@@ -57,6 +57,23 @@ def numbers_in_words(text: str) -> str:
     return FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
 
 
+# any number in words but "one" ("that one", "which one" are no numbers)
+_COUNT = re.compile(rf"\b(?!one\b)(?:{_NUMBER})\b", re.I)
+_TIMES = {"twice": "2 times", "thrice": "3 times"}
+
+
+def counts_in_words(text: str) -> str:
+    """'top five', 'five film reviews', 'in two other ways', 'twice' with digits, for reading a count
+    (k, a strength). Only the slot readers see this; the question itself keeps its words, so "two
+    instances" in a concept question does not read as an id."""
+    text = re.sub(r"\b(?:twice|thrice)\b", lambda m: _TIMES[m.group(0).lower()], text, flags=re.I)
+    def digits(m: re.Match[str]) -> str:
+        value = number_value(m.group(0))
+        return m.group(0) if value is None else str(value)
+
+    return _COUNT.sub(digits, text)
+
+
 def expand_shorthand(text: str) -> str:
     return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
 

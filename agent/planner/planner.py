@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from agent.plan import Call, ConversationState, Plan
 from agent.planner.catalog import catalog
-from agent.planner.claims import corrects_a_label
+from agent.planner.claims import corrected_row, corrects_a_label
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
 from agent.planner.follow_ups import NARROWS, FollowUpPlanning, narrowed
@@ -24,7 +24,9 @@ from agent.planner.query import Query
 from agent.planner.rules import (
     CONTRASTS,
     GENERALLY,
+    METRIC_QUESTION,
     OUT_OF_SCOPE,
+    POINTS_AT_SOMETHING,
     clause_intent,
     concept_topic,
     concept_topics,
@@ -35,6 +37,7 @@ from agent.planner.slots import (
     find_k,
     find_layers,
     find_method,
+    find_neuron,
     find_where,
     quoted_texts,
     strip_quotes,
@@ -70,6 +73,7 @@ METHOD_ONLY = re.compile(
 VERSION = "rules+intent-model-3"
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
 FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0.9, 0.9
+CONCEPT_P = 0.7  # the concept head's probability above which a question about a named topic is a concept question
 
 CLARIFY_INSTANCE = "Which review or text do you mean? Give an id (\"review 12\") or quote a text for `{tool}`."
 DECLINE = ("whybox explains a fixed model; it does not train, fine-tune or unlearn it. I can show which rows "
@@ -132,7 +136,8 @@ class RulePlanner(FollowUpPlanning):
             or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I))
         )
         pointed = points_back and not GENERALLY.search(bare)
-        if is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare))):
+        if (is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare)))
+                or self._learned_concept(bare, bool(ids or texts or pointed), state)):
             topics = concept_topics(bare)
             if len(topics) > 1 and CONTRASTS.search(bare) and not re.search(r"\bjust the\b", bare, re.I):
                 return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": t})
@@ -172,10 +177,25 @@ class RulePlanner(FollowUpPlanning):
         for tool in tools:
             calls, message = self._fill(tool, bare, texts, state)
             messages += [message] if message else []
-            plan.calls.extend(calls)
+            plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
         if messages and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             return Plan(question=question, message=messages[0])
         return plan
+
+    def _learned_concept(self, bare: str, has_referent: bool, state: ConversationState) -> bool:
+        """The learned concept head (agent/planner/intent_model.py) finds questions about how a method or
+        metric works that the concept rules have no wording for ("does occlusion need gradients from the
+        model", "what does an AUC of 0.5 tell me"). It speaks only for a question that names a known
+        topic and points at no row, text, layer or neuron; the threshold was set on the development sets."""
+        if has_referent or concept_topic(bare) is None or find_layers(bare) or find_neuron(bare) is not None:
+            return False
+        # "what is the precision?" asks for a number; "this neuron" points at something
+        if METRIC_QUESTION.search(bare) or POINTS_AT_SOMETHING.search(bare):
+            return False
+        if state.last_tool and (FOLLOW_UP.search(bare) or len(bare.split()) <= 5):  # "what about attention?"
+            return False
+        guess = self._guess(bare)
+        return guess is not None and guess.concept is not None and guess.concept >= CONCEPT_P
 
     # ---------- intents ----------
     def _tools(self, clauses: list[str], has_instance: bool, state: ConversationState) -> list[str]:
@@ -206,6 +226,10 @@ class RulePlanner(FollowUpPlanning):
             restating = {cat.role("rows"), cat.role("help")}
             tools = [t for t in tools if not (t in restating and not find_ids(clauses_of[t])
                                               and "QUOTED" not in clauses_of[t])] or tools
+        for tool in list(tools):  # "explain its own decision ... and is that explanation faithful?": one tool
+            covers = cat.tools[tool].answers_also
+            tools = [t for t in tools if t == tool or not covers or not re.search(covers, clauses_of[t], re.I)
+                     or find_method(clauses_of[t])] if tool in tools else tools
         if len(tools) > 1 and cat.role("rows") in tools[1:] and set(tools) & cat.instance:
             tools.remove(cat.role("rows"))
         return tools
@@ -215,7 +239,8 @@ class RulePlanner(FollowUpPlanning):
         correction, label = corrects_a_label(bare, self.labels)
         if not correction:
             return None
-        row = ids[0] if ids else state.last_id
+        row = ids[0] if ids else corrected_row(bare)
+        row = state.last_id if row is None else row
         if row is None:
             return Plan(question=question, message="Which row's label should I change? Give its id.")
         return Plan(question=question, calls=[Call(tool=catalog().role("relabel"),
@@ -449,6 +474,20 @@ class RulePlanner(FollowUpPlanning):
             return Plan(question=question, calls=self._hooked(tool, args, self._query(bare, state, [edited])))
         except _Ask as ask:
             return Plan(question=question, message=str(ask))
+
+
+def _split_contrast(call: Call, bare: str) -> list[Call]:
+    """'accuracy on the short reviews vs the long ones': a selection of rows that are both short and long
+    is two selections compared, one call each, in the order they were named."""
+    where = call.args.get("where") or {}
+    short, long = where.get("max_words"), where.get("min_words")
+    if not (isinstance(short, int) and isinstance(long, int) and short < long):
+        return [call]
+    rest = {k: v for k, v in where.items() if k not in ("max_words", "min_words")}
+    parts = [Call(tool=call.tool, args={**call.args, "where": {**rest, key: value}})
+             for key, value in (("max_words", short), ("min_words", long))]
+    first_long = (m := LONG.search(bare)) and (n := SHORT.search(bare)) and m.start() < n.start()
+    return parts[::-1] if first_long else parts
 
 
 def planner_for(dataset: Any, labels: list[str] | None, shape: Any = None) -> RulePlanner:

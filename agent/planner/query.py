@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from agent.plan import ConversationState
 from agent.planner import slots
+from agent.planner.normalise import counts_in_words
 from agent.planner.vocabulary import INSTANCE_POINTER, ROW_NOUN, SELECTION_REFERENT
 
 
@@ -65,6 +66,10 @@ class Query:
 
     def metrics(self) -> list[str]:
         return slots.find_metrics(self.text)
+
+    def counted_text(self) -> str:
+        """The clause with counts in digits ('strength two' -> 'strength 2')."""
+        return counts_in_words(self.text)
 
     def search(self, pattern: str) -> re.Match[str] | None:
         return re.search(pattern, self.text, re.I)

@@ -87,7 +87,8 @@ CONCEPT_STRONG = _rx(
     # comparisons and caveats
     r"|\bwhy (?:do|does|are|is) (?:\w+ ){0,4}(?:disagree|differ|noisy|unstable)"
     r"|\bdifference between\b"
-    r"|\b(?:vs\.?|versus)\b"
+    # "precision vs recall", not two selections compared ("on long vs short reviews", "film vs the restaurant ones")
+    r"|\b(?:vs\.?|versus)\b(?!\s+(?:the\s+)?(?:short|long|\w+\s+(?:reviews?|ones|rows|texts|examples))\b)"
     r"|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b"
     r"|\bwhat does \w+(?: \w+)? measure\b"
     # which to prefer, what it costs, what it needs: questions about the method, not a run of it
@@ -178,7 +179,9 @@ OUT_OF_SCOPE = _rx(
     # removing or adding data, forgetting
     r"|(?:exclude|remove|delete|drop|erase) .*\b(?:from|of|in) (?:the )?(?:\w+'?s? )?(?:training|model)\b"
     r"|(?:add|use|include) .* (?:to|for|in|into) (?:the )?(?:re)?train\w*"
-    r"|forget\b"
+    # "forget review 12" unlearns; "forget the domains now" / "forget it" only drop a filter or a topic
+    r"|forget (?:about )?(?:(?:review|row|item|id|instance|example|data ?point|sample)s?\b|(?:the )?training|#?\d"
+    r"|what (?:you|it|the model) (?:learn|saw|know)\w*)"
     r"|\bteach (?:it|the model)"
     # editing weights for good (steering and patching change activations for one run, never weights)
     r"|(?:set|change|edit|modify|update|overwrite|zero(?: out)?) (?:the |its |their )?weights?\b"

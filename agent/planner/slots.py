@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agent.planner.normalise import counts_in_words
 from tools.attribution import catalog
 
 _ID_WORDS = (
@@ -98,7 +99,7 @@ METRICS = [
     (r"\bf1\b|f-score|f score|f-measure", "f1"),
     (r"precision", "precision"),
     (r"recall|sensitivity", "recall"),
-    (r"accura|how (?:often|frequently|well) .*(?:right|correct)|performance|how good", "accuracy"),
+    (r"accura|how (?:often|frequently|well) .*(?:right|correct)|performance", "accuracy"),
 ]
 
 
@@ -146,7 +147,7 @@ _LENGTH_FILTER = re.compile(
 
 
 def find_k(text: str) -> int | None:
-    t = _LENGTH_FILTER.sub(" ", text.lower())  # "longer than 10 words" is a filter, not k
+    t = _LENGTH_FILTER.sub(" ", counts_in_words(text).lower())  # "longer than 10 words" is a filter, not k
     t = ID_PATTERN.sub(" ", t)  # nor is an id
     t = re.sub(r"\blayers?\s+\d+(?:\s*(?:-|to|through|,|and)\s*\d+)*", " ", t)  # nor a layer ("layer 5 top neurons")
     for pattern in (

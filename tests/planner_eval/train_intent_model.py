@@ -73,6 +73,52 @@ def fit(pairs: list[tuple[str, str]], c: float = 16.0) -> dict[str, np.ndarray]:
             "intercept": clf.intercept_.astype(np.float32)}
 
 
+def concept_pairs(skip: tuple[str, ...] = ()) -> list[tuple[str, bool]]:
+    """(question, asks about a concept) from every development set (single questions and turns),
+    CoXQL's train split and the synthetic pairs of concept_templates.py. `skip`: set files left out
+    (the generalisation check)."""
+    from tests.planner_eval.concept_templates import concept_examples
+
+    pairs: list[tuple[str, bool]] = []
+    for path in sorted(DEV_SETS.glob("*.jsonl")):
+        if path.name in skip:
+            continue
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            for turn in item.get("turns", [item]):
+                if turn["calls"]:
+                    pairs.append((turn["q"], all(c["tool"] == "explain_concept" for c in turn["calls"])))
+    for part in ("dev", "heldout"):
+        pairs += [(item["q"], bool(item["calls"]) and all(c["tool"] == "explain_concept" for c in item["calls"]))
+                  for item in coxql_items(part) if item["calls"]]
+    return pairs + concept_examples()
+
+
+def fit_concept(pairs: list[tuple[str, bool]], c: float = 4.0) -> dict[str, np.ndarray]:
+    """The concept head: P(the question asks about a concept rather than for a run)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = vectors([normalise(q) for q, _ in pairs])
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, [y for _, y in pairs])
+    return {"concept_coef": clf.coef_.astype(np.float32), "concept_intercept": clf.intercept_.astype(np.float32)}
+
+
+def check_concept(skip: str = "heldout_single_v6.jsonl") -> None:
+    """Generalisation of the concept head: trained without one set, scored on that set's questions."""
+    head = fit_concept(concept_pairs(skip=(skip,)))
+    items = [json.loads(line) for line in (DEV_SETS / skip).read_text().splitlines() if line.strip()]
+    items = [(i["q"], all(c["tool"] == "explain_concept" for c in i["calls"])) for i in items if i["calls"]]
+    x = vectors([normalise(q) for q, _ in items])
+    p = 1 / (1 + np.exp(-(x @ head["concept_coef"].T + head["concept_intercept"]).ravel()))
+    for threshold in (0.5, 0.7, 0.8, 0.9):
+        hits = sum(1 for (_, y), pi in zip(items, p) if y and pi >= threshold)
+        false = sum(1 for (_, y), pi in zip(items, p) if not y and pi >= threshold)
+        print(f"concept head trained without {skip}, at p >= {threshold}: {hits}/{sum(y for _, y in items)} concept "
+              f"questions found, {false}/{sum(not y for _, y in items)} run requests taken for concepts")
+
+
 def save(weights: dict[str, np.ndarray], path: Path = WEIGHTS) -> None:
     """Atomic: a half-written weights file would break every planner."""
     buffer = io.BytesIO()
@@ -90,8 +136,9 @@ def main() -> None:
         right = sum(p == t for p, (_, t) in zip(predicted, held))
         print(f"intent accuracy on CoXQL's 30% split, trained without it: "
               f"{right}/{len(held)} = {right / len(held):.1%}")
+    check_concept()
     pairs = training_examples()
-    save(fit(pairs))
+    save({**fit(pairs), **fit_concept(concept_pairs())})
     print(f"trained on {len(pairs)} examples -> {WEIGHTS}")
     words = write_planner_words([q for q, _ in pairs])
     print(f"{words} planner words -> {PLANNER_WORDS} (agent/spelling.py)")

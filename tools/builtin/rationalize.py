@@ -73,6 +73,7 @@ class Rationalize(Tool):
     description = "The model's own free-text explanation of its prediction, with a check of how faithful it is."
     Params = RationalizeParams
     Output = RationalizeOutput
+    answers_also = r"\bfaithful\w*|\bfaithfulness\b"
     triggers = (
         Trigger(alternatives(
             r"rationali[sz]",
@@ -95,7 +96,10 @@ class Rationalize(Tool):
             r"give an account",
             r"simplify the explanation",
             r"explanation for the output",
-            r"self-explain",
+            r"self[- ]?explan",
+            r"explain (?:itself|its own)",
+            r"its own (?:decision|explanation|reasons?|words)",
+            r"(?:the|this) model itself (?:say|says|tell|explain|think)",
             r"\bask (?:the|this) model (?:itself )?(?:why|to explain)",
             r"how does (?:the|this) model (?:justify|explain itself)",
             r"\bargue\b",

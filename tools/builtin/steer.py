@@ -188,9 +188,10 @@ class Steer(Tool):
         """A label named as a direction gives `target` ('towards positive', 'more negative', 'the
         positive direction'); another word gives `concept` ('towards sarcasm', 'a formality
         vector'); 'strength 4' gives `strength`. An axis ('a sentiment vector') gives neither."""
-        strength = query.search(r"\bstrength\s*(?:of|=|:|is)?\s*(-?\d+(?:\.\d+)?)")
+        strength = re.search(r"\bstrength\s*(?:of|=|:|is)?\s*(-?\d+(?:\.\d+)?)", query.counted_text(), re.I)
         if strength:
-            args["strength"] = float(strength.group(1))
+            value = float(strength.group(1))
+            args["strength"] = int(value) if value.is_integer() else value  # "strength 2" prints as 2
         label = next((label for label in query.labels if query.search(
             r"\b(?:towards?|to|into|more|in the direction of|in favou?r of)\s+(?:the\s+)?(?:label\s+)?['\"]?"
             rf"{re.escape(label)}\b") or query.search(
