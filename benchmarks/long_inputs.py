@@ -73,6 +73,8 @@ def long_text(tokenizer, dataset, tokens: int) -> str:
 
 def child(tokens: int, ig_steps: int, n_features: int) -> dict:
     """One length, in this process: each tool's seconds and peak extra memory."""
+    import tempfile
+
     import torch
 
     from agent import Assistant
@@ -80,9 +82,14 @@ def child(tokens: int, ig_steps: int, n_features: int) -> dict:
     from tools.attribution.budget import row_bytes, rows_per_pass
     from tools.attribution.engine import Request, build_input
     from tools.attribution.scorers import make_scorer
+    from tools.settings import Settings
 
     torch.set_num_threads(2)
-    assistant = Assistant(quiet=True)
+    home = Path(tempfile.mkdtemp(prefix="whybox-long-inputs-"))  # no result-cache hits between runs
+    models = Settings.from_env().models_dir
+    if models.exists():  # reuse the converted default model
+        (home / "models").symlink_to(models, target_is_directory=True)
+    assistant = Assistant(Settings.from_env(home=str(home)), quiet=True)
     ws = assistant.workspace
     handle, task = ws.model, ws.task
     body = long_text(handle.tokenizer, ws.dataset, tokens)
