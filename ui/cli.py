@@ -109,6 +109,13 @@ def _settings(ns: argparse.Namespace):
     return settings
 
 
+def _terminal(markdown: str) -> str:
+    """Narration as a terminal shows it (ui/terminal_text.py): no raw **bold**."""
+    from ui.terminal_text import for_terminal
+
+    return for_terminal(markdown, tty=sys.stdout.isatty())
+
+
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 
@@ -122,7 +129,7 @@ def cmd_ask(ns: argparse.Namespace) -> int:
     if ns.json:
         _print_json(record.model_dump(mode="json"))
     else:
-        print(record.narration)
+        print(_terminal(record.narration))
         _print_figures(record, assistant.settings.home / "figures")
     return 0
 
@@ -221,7 +228,7 @@ def cmd_chat(ns: argparse.Namespace) -> int:
                 if kind == "step_start":
                     print(f"  [tool] {value.tool} {json.dumps(value.args)}", flush=True)
                 elif kind == "record":
-                    print(f"whybox> {value.narration}", flush=True)
+                    print(f"whybox> {_terminal(value.narration)}", flush=True)
                     _print_figures(value, assistant.settings.home / "figures")
                     print(flush=True)
         except WhyboxError as exc:
@@ -282,7 +289,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
     else:
         from tools.builtin.report import Report
 
-        print(Report().narrate(Report.typed_output(result), {}))
+        print(_terminal(Report().narrate(Report.typed_output(result), {})))
     return 0
 
 
