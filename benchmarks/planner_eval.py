@@ -95,6 +95,8 @@ def fuzz_latency(n: int = 300) -> None:
     print(f"random text ({n} questions): {per_question:.2f} ms per question; "
           f"a 10,000-character question: {huge:.1f} ms")
     times = []
+    if planner.intent_model is not None:
+        planner.intent_model._cache.clear()  # the sets above were planned in this process: no cached guesses
     for item in load_jsonl("heldout_single_v4.jsonl"):  # real questions, one at a time, a fresh conversation each
         start = time.perf_counter()
         planner.plan(item["q"])
