@@ -53,8 +53,9 @@ class IntentModel:
         self.coef = stored["coef"].astype(np.float32)
         self.intercept = stored["intercept"].astype(np.float32)
         # the concept head (tests/planner_eval/train_intent_model.py `fit_concept`), when trained
-        self.concept_coef = stored["concept_coef"].astype(np.float32) if "concept_coef" in stored else None
-        self.concept_intercept = stored["concept_intercept"].astype(np.float32) if "concept_coef" in stored else None
+        has_concept = "concept_coef" in stored
+        self.concept_coef = stored["concept_coef"].astype(np.float32) if has_concept else None
+        self.concept_intercept = stored["concept_intercept"].astype(np.float32) if has_concept else None
         self._cache: dict[str, Guess] = {}
 
     def guess(self, clause: str) -> Guess:

@@ -228,8 +228,9 @@ class RulePlanner(FollowUpPlanning):
                                               and "QUOTED" not in clauses_of[t])] or tools
         for tool in list(tools):  # "explain its own decision ... and is that explanation faithful?": one tool
             covers = cat.tools[tool].answers_also
-            tools = [t for t in tools if t == tool or not covers or not re.search(covers, clauses_of[t], re.I)
-                     or find_method(clauses_of[t])] if tool in tools else tools
+            if covers and tool in tools:
+                tools = [t for t in tools if t == tool or find_method(clauses_of[t])
+                         or not re.search(covers, clauses_of[t], re.I)]
         if len(tools) > 1 and cat.role("rows") in tools[1:] and set(tools) & cat.instance:
             tools.remove(cat.role("rows"))
         return tools
