@@ -59,7 +59,7 @@ class SentenceEncoder:
                 states = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
                 pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+                out.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy())
         return np.concatenate(out).astype(np.float32)
 
 

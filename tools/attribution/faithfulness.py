@@ -36,7 +36,7 @@ def aopc(scorer: Scorer, rankings: list[list[int]]) -> list[tuple[float, float]]
             without, only = tuple(inp.without(top)), tuple(inp.only(top))
             entry.append((rows.setdefault(without, len(rows)), rows.setdefault(only, len(rows))))
         plan.append(entry)
-    probs = log_prob_to_prob(scorer.score_ids([list(r) for r in rows]), inp.target).double().numpy()
+    probs = log_prob_to_prob(scorer.score_ids([list(r) for r in rows]), inp.target).double().cpu().numpy()
     full = probs[0]
     return [(float(np.mean([full - probs[w] for w, _ in entry])), float(np.mean([full - probs[o] for _, o in entry])))
             for entry in plan]

@@ -180,7 +180,7 @@ def occlusion(
     offset = baseline == "token" and with_offset
     if offset:
         rows += _feature_rows(scorer, features, masks[1:], "delete")
-    combined = (scorer.score_ids(rows) @ weights.T).double().numpy()  # [len(rows), out rows]
+    combined = (scorer.score_ids(rows) @ weights.T).double().cpu().numpy()  # [len(rows), out rows]
     values = (combined[0:1] - combined[1:n + 1]).T
     info: dict = {"evaluations": len(rows), "baseline": baseline}
     if offset:
@@ -209,7 +209,7 @@ def kernel_shap_coalitions(n_features: int, n_samples: int, seed: int) -> np.nda
             k = distribution.sample()
             noise = torch.randn(1, m)
             threshold = torch.kthvalue(noise, m - k).values.item()
-            draws.append((noise > threshold).long()[0].numpy())
+            draws.append((noise > threshold).long()[0].cpu().numpy())
     return np.stack(draws)
 
 
@@ -228,7 +228,7 @@ def kernel_shap(
     if m < 2:
         return occlusion(scorer, features, per_output, baseline)
     masks = kernel_shap_coalitions(m, n_samples, seed)
-    y = (scorer.score_ids(_feature_rows(scorer, features, masks, baseline)) @ weights.T).double().numpy()
+    y = (scorer.score_ids(_feature_rows(scorer, features, masks, baseline)) @ weights.T).double().cpu().numpy()
     sample_weight = np.where((masks.sum(1) == 0) | (masks.sum(1) == m), 1e6, 1.0)
     fit = LinearRegression().fit(masks.astype(float), y, sample_weight=sample_weight)
     return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed, "baseline": baseline})
@@ -255,7 +255,7 @@ def lime(
     distance = (1 - cosine) * 100
     sample_weight = np.sqrt(np.exp(-(distance ** 2) / kernel_width ** 2))
     weights = output_weights(scorer.target.n_outputs, per_output)
-    y = (scorer.score_ids(_feature_rows(scorer, features, masks, baseline)) @ weights.T).double().numpy()
+    y = (scorer.score_ids(_feature_rows(scorer, features, masks, baseline)) @ weights.T).double().cpu().numpy()
     fit = Ridge(alpha=1.0).fit(masks.astype(float), y, sample_weight=sample_weight)
     return Scores(np.atleast_2d(fit.coef_), "feature", {"samples": int(n_samples), "seed": seed, "baseline": baseline})
 

@@ -72,8 +72,10 @@ def mine(model: torch.nn.Module, tokenizer, texts: Sequence[str], batch_size: in
             store.clear()
             model(input_ids=ids, attention_mask=mask)
             pad = ~mask.bool()[:, :, None]
-            maxima.append(torch.stack([a.masked_fill(pad, float("-inf")).amax(1) for a in store], 1).half().numpy())
-            minima.append(torch.stack([a.masked_fill(pad, float("inf")).amin(1) for a in store], 1).half().numpy())
+            highs = [a.masked_fill(pad.to(a.device), float("-inf")).amax(1).cpu() for a in store]  # layers may
+            lows = [a.masked_fill(pad.to(a.device), float("inf")).amin(1).cpu() for a in store]  # sit on 2 GPUs
+            maxima.append(torch.stack(highs, 1).half().cpu().numpy())
+            minima.append(torch.stack(lows, 1).half().cpu().numpy())
             tokens += int(mask.sum())
             progress.update(len(ids))
     progress.close()
@@ -89,7 +91,7 @@ def layer_activations(model: torch.nn.Module, tokenizer, texts: Sequence[str], l
         for ids, mask in _batches(tokenizer, texts, batch_size, max_tokens):
             store.clear()
             model(input_ids=ids, attention_mask=mask)
-            acts = store[layer].float().numpy()
+            acts = store[layer].float().cpu().numpy()
             for row in range(len(ids)):
                 n = int(mask[row].sum())
                 out.append(([tokenizer.decode([i]) for i in ids[row, :n].tolist()], acts[row, :n]))

@@ -40,7 +40,7 @@ def gradient_factors(handle, task, texts: Sequence[str], labels: Sequence[str], 
             loss = -scorer.score_embeds(embeds)[0, 0]
             loss.backward()
             handle.model.zero_grad(set_to_none=True)  # shared model state: under the capture's lock
-        rows.append(torch.cat([store["grad"][0, -1], store["input"][0, -1]]).float().numpy())
+        rows.append(torch.cat([store["grad"][0, -1], store["input"][0, -1]]).float().cpu().numpy())
         progress.update(1)
     progress.close()
     return np.stack(rows)

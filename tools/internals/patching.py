@@ -153,8 +153,8 @@ def _probabilities(task: Any) -> Callable[[torch.Tensor], np.ndarray]:
     import torch
 
     if hasattr(task, "label_probs_from_logits"):
-        return lambda logits: task.calibrated(task.label_probs_from_logits(logits)[0].double().numpy())
-    return lambda logits: torch.softmax(logits.double(), -1).numpy()
+        return lambda logits: task.calibrated(task.label_probs_from_logits(logits)[0].double().cpu().numpy())
+    return lambda logits: torch.softmax(logits.double(), -1).cpu().numpy()
 
 
 def _effect(patched: float, clean: float, contrast: float) -> float | None:
@@ -226,14 +226,14 @@ def patch_prediction(handle: Any, task: Any, text: str, contrast_text: str, laye
             return task.label_probs_from_logits(logits)[0]
 
         def to_probs(kept):
-            return task.calibrated(kept.double().numpy())
+            return task.calibrated(kept.double().cpu().numpy())
     elif not classifier:  # a vocabulary: the two tokens' probabilities only
 
         def reduce(logits):
             return torch.log_softmax(logits.double(), -1)[:, [a, b]].exp()
 
         def to_probs(kept):
-            return kept.numpy()
+            return kept.cpu().numpy()
         pick = [0, 1]
     patched = run_patches(handle, clean_ids, rows, states, prefix, (0, start, n - 1), reduce, quiet, forward)
     patched_p = to_probs(patched)[:, pick]

@@ -54,7 +54,7 @@ def pooled_states(handle, task, texts: Sequence[str], quiet: bool = True, batch_
             if len(states) != handle.n_layers + 1:  # our bug: checked before the states are cached
                 raise RuntimeError(f"Captured {len(states)} hidden states; expected {handle.n_layers + 1}.")
             for row, i in enumerate(chunk):
-                out[i] = torch.stack([s[row][masks[row]].mean(0) for s in states]).float().cpu().numpy()
+                out[i] = torch.stack([s[row][masks[row]].mean(0).cpu() for s in states]).float().cpu().numpy()
             progress.update(len(chunk))
     progress.close()
     return np.stack(out)

@@ -112,7 +112,7 @@ def word_states(handle: Any, layer: int, words: tuple[str, ...] | list[str]) -> 
             with torch.no_grad(), captured_residual(handle.model) as states:
                 handle.model(input_ids=torch.tensor([list(enc["input_ids"])]))
             hidden = states[layer + 1][0][torch.tensor(mask, dtype=torch.bool)]
-            per_template.append(hidden.double().mean(0).numpy())
+            per_template.append(hidden.double().mean(0).cpu().numpy())
         out.append(np.mean(per_template, axis=0))
     return np.stack(out)
 
