@@ -421,6 +421,10 @@ class GlobalImportance(Tool):
         ax.set_yticks(range(len(words)), labels)
         ax.axvline(0, color="#555", linewidth=0.8)
         goal, _ = _goal(output)
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color="#2166ac", label=f"towards {goal}"), Patch(color="#b2182b", label="against")],
+                  fontsize=8, loc="best", title="colour", title_fontsize=8)
         ax.set_xlabel(f"mean {output.method.replace('_', ' ')} score towards {goal} ({output.confidence:.0%} CI)")
         ax.set_title(f"Word importance over {len(output.rows_used)} rows (rows containing the word; * unstable)",
                      fontsize=9)

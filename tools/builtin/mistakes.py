@@ -146,16 +146,16 @@ class Mistakes(Tool):
     def figure(self, output: MistakesOutput, path: Path) -> Path | None:
         if output.confusion is None or output.labels is None:
             return None
-        from tools.figures import pyplot, save
+        from tools.figures import colour_legend, pyplot, save, text_colour
 
         plt = pyplot()
         n = len(output.labels)
-        fig, ax = plt.subplots(figsize=(1.1 * n + 2.2, 0.9 * n + 1.6))
-        ax.imshow(output.confusion, cmap="Blues")
-        top = max(max(row) for row in output.confusion) or 1
+        fig, ax = plt.subplots(figsize=(1.1 * n + 3.0, 0.9 * n + 1.6))
+        image = ax.imshow(output.confusion, cmap="Blues", vmin=0)
         for i, row in enumerate(output.confusion):
-            for j, value in enumerate(row):
-                ax.text(j, i, str(value), ha="center", va="center", color="white" if value > top / 2 else "black")
+            for j, value in enumerate(row):  # white on the dark cells, black on the light ones
+                ax.text(j, i, str(value), ha="center", va="center", color=text_colour(image.to_rgba(value)))
+        colour_legend(fig, image, "rows (count)", ax=ax)
         ax.set_xticks(range(n), output.labels, rotation=30, ha="right")
         ax.set_yticks(range(n), output.labels)
         ax.set_xlabel("predicted")

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from tools.base import REGISTRY, InstanceParams, Output, Tool
 from tools.common import resolve_instance
 from tools.errors import InputError
-from tools.figures import pyplot, save
+from tools.figures import colour_legend, pyplot, save
 from tools.internals import patching
 from tools.internals.patching import (  # the machinery, re-exported for the tests
     patched_residual,  # noqa: F401
@@ -316,7 +316,7 @@ class Patch(Tool):
                             fontsize=7)
             heat.set_ylabel("layer")
             heat.set_title("one position at a time", fontsize=10, loc="left")
-            fig.colorbar(image, ax=heat, fraction=0.04)
+            colour_legend(fig, image, "share of the way to the contrast (0 none, 1 all)", ax=heat)
             fig.subplots_adjust(wspace=0.3)
         return save(fig, path)
 
