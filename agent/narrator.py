@@ -17,7 +17,8 @@ def narrate_output(tool: str, output: dict[str, Any], args: dict[str, Any]) -> s
 def narrate_step(step: Step, with_caveats: bool = True) -> str:
     if step.status == "error":
         return f"I could not run {step.tool}: {step.error}"
-    return narrate_result(step.tool, step.output or {}, step.args, step.caveats if with_caveats else ())
+    noun = (step.provenance or {}).get("row_noun")  # what the step's data calls its rows
+    return narrate_result(step.tool, step.output or {}, step.args, step.caveats if with_caveats else (), noun)
 
 
 def narrate(steps: list[Step], message: str | None) -> str:

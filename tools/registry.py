@@ -138,6 +138,7 @@ def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | None = None) ->
         provenance.model_hash = ctx.workspace.model_hash  # no weights loaded for this
         provenance.task = ctx.workspace.task_signature
     provenance.data_hash = ctx.dataset.content_hash()
+    provenance.row_noun = ctx.dataset.row_noun
     output: dict[str, Any] | None = None
     key = None
     if tool_cls.cacheable:

@@ -21,6 +21,7 @@ class Provenance(BaseModel):
     task: str | None = None
     data_id: str | None = None
     data_hash: str | None = None
+    row_noun: str | None = None  # what the data calls its rows, for the narration ("review", "row")
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
     seconds: float = 0.0
@@ -40,7 +41,8 @@ class ToolResult(BaseModel):
         from tools.narration import narrate_result
 
         step = {"tool": self.tool, "args": self.params, "status": "done", "output": self.output}
-        return narrate_result(self.tool, self.output, self.params, self.caveats), [step]
+        text = narrate_result(self.tool, self.output, self.params, self.caveats, self.provenance.row_noun)
+        return text, [step]
 
     def _repr_html_(self) -> str:
         from tools.display import html

@@ -75,7 +75,7 @@ def describe_baseline(scorer: Scorer, method: str, baseline: str = "delete") -> 
     tokenizer = getattr(scorer.handle, "tokenizer", None)
     token = repr(tokenizer.decode([scorer.inp.baseline_id])) if tokenizer else f"id {scorer.inp.baseline_id}"
     if method == "integrated_gradients":
-        return (f"the review's word embeddings replaced by the embedding of {token} (template and special tokens "
+        return (f"the input words' embeddings replaced by the embedding of {token} (template and special tokens "
                 "kept), integrated along the straight path")
     if method == "gradient_x_input":
         return "a zero embedding (gradient x input is the first-order effect of removing each embedding)"

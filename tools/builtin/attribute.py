@@ -305,10 +305,10 @@ class Attribute(Tool):
     def figure(self, output: AttributeOutput, path: Path) -> Path:
         """The heatmap PNG, and next to it the same heatmap as a self-contained HTML file."""
         from tools.atomic import write_bytes_atomic
-        from tools.attribution.heatmap import heatmap_html, heatmap_png
+        from tools.attribution.heatmap import heatmap_png
 
-        heatmap_png(output.model_dump(), path)  # the HTML drawn again: a cached result keeps an older one
-        page = f"<!doctype html><meta charset='utf-8'>{heatmap_html(output.model_dump())}"
+        heatmap_png(output.model_dump(), path)
+        page = f"<!doctype html><meta charset='utf-8'>{output.heatmap_html}"
         write_bytes_atomic(path.with_suffix(".html"), page.encode())
         return path
 

@@ -27,7 +27,7 @@ from tools.internals.patching import (  # the machinery, re-exported for the tes
     reference_runs,  # noqa: F401
     run_patches,  # noqa: F401
 )
-from tools.narration import pct, quote
+from tools.narration import pct, quote, row_name
 from tools.planning import NeedsClarification, PlanQuery, Trigger, alternatives, asks_about_method
 
 if TYPE_CHECKING:
@@ -379,7 +379,7 @@ def _source(clause: str, first_at: int, second_at: int) -> int:
 
 # --- narration helpers -----------------------------------------------------------------------
 def _who(run: PatchRun) -> str:
-    return f"review #{run.id}" if run.id is not None else quote(run.text, 60)
+    return row_name(run.id) if run.id is not None else quote(run.text, 60)
 
 
 def _capital(text: str) -> str:

@@ -54,9 +54,10 @@ class Row:
 class Dataset:
     """Rows in file order with an id index; `labels` is the sorted gold label set."""
 
-    def __init__(self, rows: list[Row], name: str, source: str, columns: list[str]) -> None:
+    def __init__(self, rows: list[Row], name: str, source: str, columns: list[str], row_noun: str = "row") -> None:
         self.rows = rows
         self.name = name
+        self.row_noun = row_noun  # what answers call a row: "review #12", "row #3" (tools/data/row_noun.py)
         self.source = source
         self.columns = columns
         self._by_id = {row.id: row for row in rows}
@@ -105,7 +106,7 @@ class Dataset:
             Row(r.id, r.text, overrides.get(r.id, r.label), r.extra) if r.id in overrides else r
             for r in self.rows
         ]
-        return Dataset(rows, self.name, self.source, self.columns)
+        return Dataset(rows, self.name, self.source, self.columns, self.row_noun)
 
     def texts_hash(self) -> str:
         """Hash of ids and texts only: predictions depend on these, not on gold labels."""
@@ -293,7 +294,9 @@ def load_dataset(
         label = record.get(label_column) if label_column else None
         extra = {k: v for k, v in record.items() if k not in skip}
         rows.append(Row(row_id, str(text), label_text(label), extra))
-    return Dataset(rows, name=name, source=str(path), columns=columns)
+    from tools.data.row_noun import row_noun
+
+    return Dataset(rows, name=name, source=str(path), columns=columns, row_noun=row_noun(path, spec == DEMO_NAME))
 
 
 def peek_columns(spec: str, id_column: str | None = "id") -> tuple[list[str], str | None, str | None]:
