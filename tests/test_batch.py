@@ -186,3 +186,58 @@ def test_batched_hidden_states_equal_one_text_at_a_time(tiny_models, tiny_data, 
     alone = pooled_states(ctx.model, ctx.task, texts, batch_size=1)
     assert batched.shape == (10, ctx.model.n_layers + 1, 32)
     assert abs(batched - alone).max() < 1e-5
+
+
+# ----- cross-row attribution ------------------------------------------------------------------
+def _assert_close(got, want, path="result", tol=1e-6):
+    """Equal structures; floats equal to `tol` (only the grouping of float sums differs)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), (path, set(got) ^ set(want))
+        for key in want:
+            _assert_close(got[key], want[key], f"{path}.{key}", tol)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want)):
+            _assert_close(g, w, f"{path}[{i}]", tol)
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert abs(got - want) <= tol * (1 + 1e-6), (path, got, want)
+    else:
+        assert got == want, (path, got, want)
+
+
+@pytest.mark.parametrize("args", [{"method": "occlusion"}, {"method": "lime", "samples": 16},
+                                  {"method": "occlusion", "target": "positive", "contrast": "negative"}],
+                         ids=["occlusion", "lime", "contrast"])
+def test_cross_row_attribution_equals_the_per_row_path(tiny_models, tiny_data, tmp_path, monkeypatch, args):
+    """Every row's entry from the cross-row fast path (all rows' perturbations and faithfulness
+    rows in shared forwards) equals `run_tool` row by row, to 1e-6, every row once."""
+    from tools.attribution import scorers
+    from tools.registry import run_tool
+
+    alone = _ctx(tiny_models, tiny_data, home=tmp_path / "alone")
+    want = {r.id: run_tool(alone, "attribute", {**args, "id": r.id}) for r in alone.dataset.rows}
+    ctx = _ctx(tiny_models, tiny_data, home=tmp_path / "pooled")
+    ctx.model  # loaded before the per-row scorer is forbidden
+
+    def per_row_scorer(*_a, **_k):
+        raise AssertionError("the fast path built a per-row scorer")
+
+    monkeypatch.setattr(scorers.CausalScorer, "__init__", per_row_scorer)
+    summary = run_batch(ctx, ToolWork("attribute", args, batch_size=4), ctx.dataset.rows, tmp_path / "out")
+    assert summary.computed == 10 and [e["id"] for e in _table(summary.table)] == [r.id for r in ctx.dataset.rows]
+    for row in ctx.dataset.rows:
+        got = summary.results[row.id]
+        assert not got["cached"]
+        _assert_close(without_timings(got["output"]), without_timings(want[row.id].output))
+        assert got["caveats"] == want[row.id].caveats
+    again = run_tool(ctx, "attribute", {**args, "id": ctx.dataset.rows[0].id})  # it went to the result cache
+    assert again.provenance.cached
+
+
+def test_cross_row_attribution_leaves_refused_rows_their_own_error(tiny_models, tiny_data, tmp_path):
+    ctx = _ctx(tiny_models, tiny_data)
+    label = ctx.task.labels[0]
+    summary = run_batch(ctx, ToolWork("attribute", {"method": "occlusion", "target": label, "contrast": label}),
+                        ctx.dataset.rows[:3], tmp_path)
+    assert summary.errors == 3
+    assert all("contrast label is the explained label" in r["error"] for r in summary.results.values())

@@ -5,8 +5,9 @@ into words, measure faithfulness, and return a JSON-ready dict (tools consume th
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 from tools.attribution.catalog import get_method  # noqa: E402
 
 DEFAULT_METHOD = "integrated_gradients"
+# The cross-row run in progress in this context, if any (tools/attribution/pooled.py `CrossRow`).
+CROSS_ROW: ContextVar[Any] = ContextVar("whybox_cross_row", default=None)
 
 
 @dataclass
@@ -48,9 +51,13 @@ class Request:
     baseline: str = "delete"
 
 
-def _classification_target(task: "Task", text: str, request: Request) -> tuple[Target, dict]:
-    probs, _ = task.predict_proba([text])  # type: ignore[attr-defined]
-    distribution = {label: float(p) for label, p in zip(task.labels, probs[0])}
+def _classification_target(task: "Task", text: str, request: Request,
+                           probabilities: Sequence[float] | None = None) -> tuple[Target, dict]:
+    """The explained label and the prediction; `probabilities` (the task's, for this text) when a
+    caller predicted many texts in one batch (tools/attribution/pooled.py)."""
+    if probabilities is None:
+        probabilities = task.predict_proba([text])[0][0]  # type: ignore[attr-defined]
+    distribution = {label: float(p) for label, p in zip(task.labels, probabilities)}
     predicted = max(distribution, key=distribution.get)
     for name in (request.label, request.contrast):
         if name is not None and name not in task.labels:
@@ -68,13 +75,14 @@ def _classification_target(task: "Task", text: str, request: Request) -> tuple[T
     return Target("label", label=label, contrast=contrast), info
 
 
-def build_input(handle: "ModelHandle", task: "Task", text: str, request: Request) -> tuple[AttributionInput, dict]:
+def build_input(handle: "ModelHandle", task: "Task", text: str, request: Request,
+                probabilities: Sequence[float] | None = None) -> tuple[AttributionInput, dict]:
     """The attribution input for a classifier (label target) or a generator (answer target)."""
     from tools.models.tasks import GenerationTask
 
     if task.is_classifier and not request.explain_answer and request.answer is None:
         encoded = task.encode(text)  # type: ignore[attr-defined]
-        target, info = _classification_target(task, text, request)
+        target, info = _classification_target(task, text, request, probabilities)
         ids, mask = list(encoded.input_ids), list(encoded.content_mask)
     else:
         generator = task if isinstance(task, GenerationTask) else GenerationTask(handle, request.max_new_tokens)
@@ -162,9 +170,20 @@ def _word_level_offsets(inp: AttributionInput, info: dict, features: list[list[i
 
 
 def explain(handle: "ModelHandle", task: "Task", text: str, request: Request, k: int = 5) -> dict:
+    """One explanation. Inside a cross-row run (tools/attribution/pooled.py, used by the batch
+    runner) the result comes from forwards shared with the run's other rows instead."""
     start = time.perf_counter()
+    shared = CROSS_ROW.get()
+    if shared is not None and (found := shared.lookup(handle, task, text, request, k)) is not None:
+        return found
     inp, target_info = build_input(handle, task, text, request)
     scorer = make_scorer(handle, task, inp)
+    return explain_with(scorer, target_info, request, k, start)
+
+
+def explain_with(scorer: Scorer, target_info: dict, request: Request, k: int, start: float) -> dict:
+    """Everything `explain` does once the input, target and scorer exist."""
+    inp, handle = scorer.inp, scorer.handle
     with torch.enable_grad():
         scores, features = run_method(scorer, request)
     word_scores = to_words(inp, scores.values, features)

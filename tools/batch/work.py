@@ -46,6 +46,12 @@ def job_key(job: dict[str, Any]) -> str:
 FAST_PATHS: dict[str, Callable[..., list[dict[str, Any]]]] = {}
 
 
+def fast_path(tool: str) -> Callable[..., list[dict[str, Any]]] | None:
+    import tools.batch.fast  # noqa: F401  (fills FAST_PATHS)
+
+    return FAST_PATHS.get(tool)
+
+
 class ToolWork(BatchWork):
     """One per-row tool (it takes a row `id`) over many rows, with the same arguments for each.
     A row the tool refuses (too long, no words) gets `{"error": message}`, not a failed job."""
@@ -90,16 +96,21 @@ class ToolWork(BatchWork):
         return job
 
     def run_rows(self, ctx: ToolContext, rows: Sequence[Row]) -> list[Any]:
-        fast = FAST_PATHS.get(self.tool) if self.fast else None
+        fast = fast_path(self.tool) if self.fast else None
         if fast is not None:
             return fast(ctx, list(rows), self.args)
         return super().run_rows(ctx, rows)
 
     def run_row(self, ctx: ToolContext, row: Row) -> Any:
-        from tools.registry import run_tool
+        return tool_row(ctx, self.tool, self.args, row)
 
-        try:
-            result = run_tool(ctx, self.tool, {**self.args, "id": row.id})
-        except WhyboxError as exc:
-            return {"error": str(exc)}
-        return {"output": result.output, "caveats": result.caveats, "cached": result.provenance.cached}
+
+def tool_row(ctx: ToolContext, tool: str, args: dict[str, Any], row: Row) -> dict[str, Any]:
+    """One row's entry in a tool's table: the tool's output and caveats, or the error it gave."""
+    from tools.registry import run_tool
+
+    try:
+        result = run_tool(ctx, tool, {**args, "id": row.id})
+    except WhyboxError as exc:
+        return {"error": str(exc)}
+    return {"output": result.output, "caveats": result.caveats, "cached": result.provenance.cached}
