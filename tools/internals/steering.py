@@ -61,8 +61,8 @@ def steering(model: Any, layer: int, vector: "torch.Tensor") -> Iterator[None]:
         if threading.get_ident() != owner:
             return None
         if isinstance(output, tuple):
-            return (output[0] + vector.to(output[0].dtype), *output[1:])
-        return output + vector.to(output.dtype)
+            return (output[0] + vector.to(output[0].device, output[0].dtype), *output[1:])
+        return output + vector.to(output.device, output.dtype)  # the block's device: layers may sit on 2 GPUs
 
     with model_lock(model):
         handle = blocks[layer].register_forward_hook(hook)
