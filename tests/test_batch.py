@@ -241,3 +241,25 @@ def test_cross_row_attribution_leaves_refused_rows_their_own_error(tiny_models, 
                         ctx.dataset.rows[:3], tmp_path)
     assert summary.errors == 3
     assert all("contrast label is the explained label" in r["error"] for r in summary.results.values())
+
+
+def test_hidden_states_from_the_shared_template_equal_the_whole_prompt(tiny_models, tiny_data):
+    """The capture runs the template once (KV cache) and stops after the text: each layer's mean
+    over the text's tokens equals the whole prompt run through the whole model."""
+    import torch
+
+    from tools.internals.capture import captured_residual
+    from tools.internals.probing import _shared_template, pooled_states
+
+    ctx = _ctx(tiny_models, tiny_data)
+    texts = [r.text for r in ctx.dataset.rows]
+    encoded = [ctx.task.encode(t) for t in texts]
+    prefix, cut, _ = _shared_template(ctx.model, encoded)
+    assert prefix and any(c < len(e.input_ids) for c, e in zip(cut, encoded))  # both savings apply
+    got = pooled_states(ctx.model, ctx.task, texts, batch_size=4)
+    for i, e in enumerate(encoded):
+        with torch.no_grad(), captured_residual(ctx.model.model) as states:
+            ctx.model.model(input_ids=torch.tensor([e.input_ids]))
+        mask = torch.tensor(e.content_mask)
+        want = torch.stack([s[0][mask].mean(0) for s in states]).numpy()
+        assert abs(got[i] - want).max() < 1e-5
