@@ -200,3 +200,46 @@ def test_the_answer_prefix_opens_the_assistant_turn_only_in_a_chat_template(bpe_
                                       "{% if add_generation_prompt %}<s>{% endif %}")
     prompt, (start, end) = task.prompt_with_span("good food")
     assert prompt.endswith("</s><s>Sentiment:") and prompt[start:end] == "good food"
+
+
+def test_topic_labels_get_a_generic_instruction_not_a_sentiment_one(bpe_model, tmp_path):
+    """A sentiment question over domain labels left the label words 0.001 of SmolLM2's answer
+    (prompt v3): the wording follows what the labels are."""
+    from tools.models import build_task, load_model
+
+    handle = load_model(str(bpe_model), tmp_path, quiet=True)
+    handle.tokenizer.chat_template = ("{% for m in messages %}<s>[{{ m['role'] }}] {{ m['content'] }}</s>{% endfor %}"
+                                      "{% if add_generation_prompt %}<s>{% endif %}")
+    topics = build_task(handle, "auto", ["film", "product", "restaurant", "service"])
+    prompt, (start, end) = topics.prompt_with_span("the popcorn was stale")
+    assert topics.wording == "generic" and "sentiment" not in prompt.lower()
+    assert "[system] You are a text classifier. Reply with one word: film, product, restaurant or service." in prompt
+    assert "Which label fits this text: film, product, restaurant or service?" in prompt
+    assert prompt.endswith("<s>Label:") and prompt[start:end] == "the popcorn was stale"
+    sentiment = build_task(handle, "auto", ["negative", "neutral", "positive"])
+    prompt = sentiment.prompt_with_span("fine")[0]
+    assert sentiment.wording == "sentiment" and "Is this review negative, neutral or positive?" in prompt
+    assert "Reply with one word: negative, neutral or positive." in prompt and prompt.endswith("<s>Sentiment:")
+    offensive = build_task(handle, "auto", ["0", "1"], label_words=["not offensive", "offensive"])
+    prompt = offensive.prompt_with_span("x")[0]
+    assert offensive.wording == "generic" and "Reply with one of these labels: not offensive or offensive." in prompt
+
+
+def test_a_template_without_a_system_role_gets_the_instruction_in_the_user_turn(bpe_model, tmp_path):
+    """Gemma 2's template raises on a system message; others drop it. Either way the instruction
+    must reach the model."""
+    from tools.models import build_task, load_model
+
+    handle = load_model(str(bpe_model), tmp_path, quiet=True)
+    task = build_task(handle, "auto", ["negative", "positive"])
+    refuses = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+               "{% for m in messages %}<u>{{ m['content'] }}</u>{% endfor %}"
+               "{% if add_generation_prompt %}<a>{% endif %}")
+    drops = ("{% for m in messages %}{% if m['role'] == 'user' %}<u>{{ m['content'] }}</u>{% endif %}{% endfor %}"
+             "{% if add_generation_prompt %}<a>{% endif %}")
+    for template in (refuses, drops):
+        handle.tokenizer.chat_template = template
+        prompt, (start, end) = task.prompt_with_span("good food")
+        assert prompt.startswith("<u>You are a sentiment classifier. Reply with one word: negative or positive.\n\n"
+                                 "Is this review negative or positive?"), prompt
+        assert prompt.endswith("</u><a>Sentiment:") and prompt[start:end] == "good food"

@@ -88,3 +88,36 @@ def test_model_paths_that_are_not_models(tmp_path):
     afile.write_text("x")
     with pytest.raises(ModelLoadError, match="is a file, not a model folder"):
         load_model(str(afile), tmp_path)
+
+
+def test_the_cached_template_prefix_gives_the_full_prompt_answer_and_never_crosses_a_hook(tiny_models, tmp_path):
+    """Rows share the prompt's template: its key/value cache is computed once and reused across
+    calls, which must not change a probability, and must not be reused while a hook (steer,
+    patch) changes the residual stream of the prefix too."""
+    from tools.models.tasks import _forward_last_logits_shared
+
+    handle = load_model(str(tiny_models["causal"]), tmp_path, quiet=True)
+    handle.tokenizer.chat_template = ("{% for m in messages %}<s> {{ m['content'] }} </s>{% endfor %}"
+                                      "{% if add_generation_prompt %}<s>{% endif %}")
+    task = build_task(handle, "auto", ["negative", "positive"])
+    texts = ["good food", "bad service and cold soup", "the staff", "good good good bad"]
+    batch = [task.encode(t).input_ids for t in texts]
+    full = _forward_last_logits(handle, batch)
+    torch.testing.assert_close(_forward_last_logits_shared(handle, batch), full, atol=1e-5, rtol=1e-5)
+    assert len(handle._prefix_memo) == 1
+    torch.testing.assert_close(_forward_last_logits_shared(handle, batch[1:3]), full[1:3], atol=1e-5, rtol=1e-5)
+    assert len(handle._prefix_memo) == 1  # reused, not recomputed
+    probs, _ = task.predict_proba(texts)
+    reference, _ = task.predict_proba(texts, shared_prefix=False)
+    np.testing.assert_allclose(probs, reference, atol=1e-5)
+
+    block = handle.layers[0]
+    hook = block.register_forward_hook(lambda module, args, out: (out[0] + 3.0, *out[1:])
+                                       if isinstance(out, tuple) else out + 3.0)
+    try:
+        hooked_full = _forward_last_logits(handle, batch)
+        hooked_shared = _forward_last_logits_shared(handle, batch)
+    finally:
+        hook.remove()
+    assert (hooked_full - full).abs().max() > 1e-2  # the hook matters
+    torch.testing.assert_close(hooked_shared, hooked_full, atol=1e-5, rtol=1e-5)

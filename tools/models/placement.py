@@ -98,4 +98,5 @@ def follow_model_device(model: torch.nn.Module) -> None:
         def move(_module: Any, args: tuple, kwargs: dict, _device: torch.device = device) -> tuple:
             return tuple(_to(a, _device) for a in args), {k: _to(v, _device) for k, v in kwargs.items()}
 
+        move.moves_inputs_only = True  # type: ignore[attr-defined]  (tasks._has_hooks: not a model change)
         module.register_forward_pre_hook(move, with_kwargs=True)

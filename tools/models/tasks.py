@@ -86,15 +86,16 @@ class _PromptedTask(Task):
     def _user_message(self, text: str) -> str:
         return text
 
+    def _system_message(self) -> str | None:
+        """A system message for the chat template: none by default (the template's own)."""
+        return None
+
     def prompt_with_span(self, text: str) -> tuple[str, tuple[int, int]]:
         """The full prompt and the character span of the user's text inside it."""
         tokenizer = self.handle.tokenizer
         message = self._user_message(_SENTINEL)
         if getattr(tokenizer, "chat_template", None):
-            prompt = tokenizer.apply_chat_template(
-                [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
-            )
-            prompt += self._answer_prefix()
+            prompt = _chat_prompt(tokenizer, self._system_message(), message) + self._answer_prefix()
         else:
             prompt = self._plain_prompt(_SENTINEL)
         start = prompt.index(_SENTINEL)
@@ -120,6 +121,24 @@ class _PromptedTask(Task):
         return Encoded(list(enc["input_ids"]), mask, offsets)
 
 
+def _chat_prompt(tokenizer, system: str | None, user: str) -> str:
+    """The chat template's prompt for one user turn, with `system` as the system message. A template
+    that refuses a system role (Gemma 2 raises) or drops it gets the system text at the top of the
+    user turn instead, so the instruction is never silently lost."""
+    def render(messages: list[dict]) -> str:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    if system:
+        try:
+            prompt = render([{"role": "system", "content": system}, {"role": "user", "content": user}])
+            if system in prompt:
+                return prompt
+        except Exception:  # noqa: BLE001 (jinja's TemplateError and whatever a template raises)
+            pass
+        user = f"{system}\n\n{user}"
+    return render([{"role": "user", "content": user}])
+
+
 def _forward_last_logits(handle: "ModelHandle", batch: Sequence[list[int]]) -> torch.Tensor:
     """Next-token logits after each sequence, batched with left padding and explicit positions."""
     model = handle.model
@@ -140,22 +159,51 @@ def _forward_last_logits(handle: "ModelHandle", batch: Sequence[list[int]]) -> t
     return logits[:, -1, :].float()
 
 
+def _has_hooks(model: torch.nn.Module) -> bool:
+    """Whether any module has a forward (pre-)hook: steering and patching hook the residual stream,
+    so a prefix cache computed without them must not be reused under them (or the reverse)."""
+    def changes(hooks: dict) -> bool:
+        return any(not getattr(h, "moves_inputs_only", False) for h in hooks.values())
+
+    return any(changes(m._forward_hooks) or changes(m._forward_pre_hooks) for m in model.modules())
+
+
+_PREFIX_MEMO_SIZE = 4
+
+
+def _prefix_cache(handle: "ModelHandle", prefix: list[int]):
+    """The key/value cache of `prefix`, computed once per model and reused while no hook is set: every
+    row of a dataset shares the prompt's template before its text, so batches of different rows pay
+    for it once instead of once per forward. The caller holds the model's lock."""
+    model = handle.model
+    if _has_hooks(model):
+        return model(input_ids=torch.tensor([prefix]), use_cache=True).past_key_values
+    memo = handle.__dict__.setdefault("_prefix_memo", {})
+    key = tuple(prefix)
+    if key not in memo:
+        if len(memo) >= _PREFIX_MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+        memo[key] = model(input_ids=torch.tensor([prefix]), use_cache=True).past_key_values
+    return memo[key]
+
+
 def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]],
                                 min_prefix: int = 8) -> torch.Tensor:
     """Like `_forward_last_logits`, but the token prefix every sequence shares (the prompt before
-    the text) is run once and its key/value cache reused; the suffixes run right-padded. Many
-    candidate edits of one text cost about their differing tokens only."""
+    the text) is run once and its key/value cache reused (across calls too, `_prefix_cache`); the
+    suffixes run right-padded. Many candidate edits of one text cost about their differing tokens
+    only, and rows of one dataset skip the template."""
     import copy
 
     n = min(len(ids) for ids in batch)
     shared = 0
     while shared < n - 1 and all(ids[shared] == batch[0][shared] for ids in batch):
         shared += 1
-    if shared < min_prefix or len(batch) < 2 or not handle.accepts("past_key_values"):
+    if shared < min_prefix or not handle.accepts("past_key_values"):
         return _forward_last_logits(handle, batch)
     model = handle.model
     with handle.exclusive(), torch.inference_mode():
-        prefix = model(input_ids=torch.tensor([batch[0][:shared]]), use_cache=True).past_key_values
+        prefix = _prefix_cache(handle, list(batch[0][:shared]))
         suffixes = [ids[shared:] for ids in batch]
         width = max(len(x) for x in suffixes)
         input_ids = torch.full((len(batch), width), handle.pad_token_id, dtype=torch.long)
@@ -165,7 +213,8 @@ def _forward_last_logits_shared(handle: "ModelHandle", batch: Sequence[list[int]
             input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
             attention[row, shared:shared + len(ids)] = 1
         cache = copy.deepcopy(prefix)
-        cache.batch_repeat_interleave(len(batch))
+        if len(batch) > 1:
+            cache.batch_repeat_interleave(len(batch))
         positions = torch.arange(shared, shared + width).unsqueeze(0).expand(len(batch), -1)
         logits = model(input_ids=input_ids, attention_mask=attention, past_key_values=cache, position_ids=positions,
                        use_cache=True).logits
@@ -215,7 +264,7 @@ class SequenceClassifierTask(Task):
             enc = tokenizer(chunk, padding=True, return_tensors="pt")
             with self.handle.exclusive(), torch.inference_mode():
                 logits = self.handle.model(**enc).logits.float()
-            probs[start:start + len(chunk)] = torch.softmax(logits, -1).double().numpy()
+            probs[start:start + len(chunk)] = torch.softmax(logits, -1).double().cpu().numpy()
             progress.update(len(chunk))
         progress.close()
         return probs, np.ones(len(texts))
