@@ -189,6 +189,10 @@ def test_batched_hidden_states_equal_one_text_at_a_time(tiny_models, tiny_data, 
 
 
 # ----- cross-row attribution ------------------------------------------------------------------
+def _no_per_row_scorer(*_args, **_kwargs):
+    raise AssertionError("the fast path built a per-row scorer")
+
+
 def _assert_close(got, want, path="result", tol=1e-6):
     """Equal structures; floats equal to `tol` (only the grouping of float sums differs)."""
     if isinstance(want, dict):
@@ -219,10 +223,7 @@ def test_cross_row_attribution_equals_the_per_row_path(tiny_models, tiny_data, t
     ctx = _ctx(tiny_models, tiny_data, home=tmp_path / "pooled")
     ctx.model  # loaded before the per-row scorer is forbidden
 
-    def per_row_scorer(*_a, **_k):
-        raise AssertionError("the fast path built a per-row scorer")
-
-    monkeypatch.setattr(scorers.CausalScorer, "__init__", per_row_scorer)
+    monkeypatch.setattr(scorers.CausalScorer, "__init__", _no_per_row_scorer)
     summary = run_batch(ctx, ToolWork("attribute", args, batch_size=4), ctx.dataset.rows, tmp_path / "out")
     assert summary.computed == 10 and [e["id"] for e in _table(summary.table)] == [r.id for r in ctx.dataset.rows]
     for row in ctx.dataset.rows:
@@ -263,3 +264,21 @@ def test_hidden_states_from_the_shared_template_equal_the_whole_prompt(tiny_mode
         mask = torch.tensor(e.content_mask)
         want = torch.stack([s[0][mask].mean(0) for s in states]).numpy()
         assert abs(got[i] - want).max() < 1e-5
+
+
+def test_a_report_rows_attributions_equal_the_per_row_tool(tiny_assistant, tiny_models, tiny_data, tmp_path,
+                                                           monkeypatch):
+    """The report's rows share their attribution forwards; each attribute step equals the tool alone."""
+    from agent.reports.content import mistakes_report
+    from tools.attribution import scorers
+    from tools.registry import run_tool
+
+    with monkeypatch.context() as patch:  # the report's attributions never build a per-row scorer
+        patch.setattr(scorers.CausalScorer, "__init__", _no_per_row_scorer)
+        content = mistakes_report(tiny_assistant.context, None)
+    alone = _ctx(tiny_models, tiny_data, home=tmp_path / "alone")
+    steps = [s for r in content.records[1:] for s in r.steps if s.tool == "attribute"]
+    assert steps and all(s.status == "done" for s in steps)
+    for step in steps:
+        want = run_tool(alone, "attribute", step.args).output
+        _assert_close(without_timings(step.output), without_timings(want))

@@ -36,6 +36,23 @@ class ReportRowWork(BatchWork):
 
         return instance_record(ctx, {"id": row.id}, self.method).model_dump(mode="json")
 
+    def run_rows(self, ctx: ToolContext, rows: Sequence[Row]) -> list[Any]:
+        """The chunk's attributions in shared forwards (tools/attribution/pooled.py), then each
+        row's record, whose attribute step gets its finished result (and caches it)."""
+        from tools.attribution.pooled import pooled_calls
+        from tools.batch.fast import collect_call
+
+        args = {"method": self.method} if self.method else {}
+
+        def calls(collecting: bool) -> list[Any] | None:
+            if collecting:
+                for row in rows:
+                    collect_call(ctx, "attribute", {**args, "id": row.id})
+                return None
+            return [self.run_row(ctx, row) for row in rows]
+
+        return pooled_calls(ctx.model, ctx.task, calls)
+
 
 def explained_rows(ctx: ToolContext, rows: Sequence[Row], method: str | None, quiet: bool) -> list[RunRecord]:
     """Each row's record, from (and into) the report table of this model, data and method."""
