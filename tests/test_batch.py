@@ -282,3 +282,27 @@ def test_a_report_rows_attributions_equal_the_per_row_tool(tiny_assistant, tiny_
     for step in steps:
         want = run_tool(alone, "attribute", step.args).output
         _assert_close(without_timings(step.output), without_timings(want))
+
+
+def test_batched_perplexity_equals_one_text_per_forward(tiny_models, tiny_data):
+    """The counterfactual's fluency check runs its texts together: each equals the text alone."""
+    import math
+
+    import torch
+
+    from tools.counterfactuals.search import perplexity
+
+    ctx = _ctx(tiny_models, tiny_data)
+    handle = ctx.model
+    texts = [r.text for r in ctx.dataset.rows] + [""]
+    got = perplexity(handle, texts, batch_size=4)
+    bos = handle.tokenizer.bos_token_id
+    for text, value in zip(texts, got):
+        ids = ([bos] if bos is not None else []) + handle.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) < 2:
+            assert math.isnan(value)
+            continue
+        with torch.no_grad():
+            logits = handle.model(input_ids=torch.tensor([ids])).logits[0, :-1].float()
+        want = math.exp(float(torch.nn.functional.cross_entropy(logits, torch.tensor(ids[1:]))))
+        assert value == pytest.approx(want, rel=1e-5)

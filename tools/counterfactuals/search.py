@@ -142,21 +142,30 @@ def search(words: list[str], score: Callable[[list[str]], np.ndarray], is_flip: 
     return SearchResult(original, flips, count, rounds, time.perf_counter() - start, importance)
 
 
-def perplexity(handle, texts: Sequence[str]) -> list[float]:
-    """Per-text perplexity of the plain text under a causal LM (fluency)."""
+def perplexity(handle, texts: Sequence[str], batch_size: int = 16) -> list[float]:
+    """Per-text perplexity of the plain text under a causal LM (fluency). The texts run together,
+    right-padded (each text's tokens see only their own), `batch_size` at a time (issue 20: one
+    text per forward was a third of a report row's counterfactual)."""
     import torch
 
-    out = []
     tokenizer = handle.tokenizer
     bos = getattr(tokenizer, "bos_token_id", None)
-    with torch.inference_mode():
-        for text in texts:
-            ids = ([bos] if bos is not None else []) + tokenizer(text, add_special_tokens=False)["input_ids"]
-            if len(ids) < 2:
-                out.append(float("nan"))
-                continue
-            tensor = torch.tensor([ids])
-            logits = handle.model(input_ids=tensor).logits[0, :-1].float()
-            nll = torch.nn.functional.cross_entropy(logits, tensor[0, 1:])
-            out.append(float(math.exp(float(nll))))
+    encoded = [([bos] if bos is not None else []) + tokenizer(text, add_special_tokens=False)["input_ids"]
+               for text in texts]
+    out = [float("nan")] * len(texts)
+    runnable = sorted((i for i, ids in enumerate(encoded) if len(ids) >= 2), key=lambda i: len(encoded[i]))
+    with handle.exclusive(), torch.inference_mode():
+        for start in range(0, len(runnable), batch_size):
+            chunk = runnable[start:start + batch_size]
+            width = max(len(encoded[i]) for i in chunk)
+            ids = torch.full((len(chunk), width), handle.pad_token_id, dtype=torch.long)
+            attention = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):
+                ids[row, :len(encoded[i])] = torch.tensor(encoded[i], dtype=torch.long)
+                attention[row, :len(encoded[i])] = 1
+            logits = handle.model(input_ids=ids, attention_mask=attention).logits.float()
+            for row, i in enumerate(chunk):
+                n = len(encoded[i])
+                nll = torch.nn.functional.cross_entropy(logits[row, :n - 1], ids[row, 1:n])
+                out[i] = float(math.exp(float(nll)))
     return out
