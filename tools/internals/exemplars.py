@@ -87,6 +87,7 @@ def layer_activations(model: torch.nn.Module, tokenizer, texts: Sequence[str], l
     """(tokens, [tokens, neurons] activations of one layer) for a few documents, in right-padded
     batches: what exemplars show and are scored on. Any neuron of the layer is then a column."""
     out = []
+    done = 0
     with torch.no_grad(), captured_neurons(model) as store:
         for ids, mask in _batches(tokenizer, texts, batch_size, max_tokens):
             store.clear()
@@ -94,5 +95,23 @@ def layer_activations(model: torch.nn.Module, tokenizer, texts: Sequence[str], l
             acts = store[layer].float().cpu().numpy()
             for row in range(len(ids)):
                 n = int(mask[row].sum())
-                out.append(([tokenizer.decode([i]) for i in ids[row, :n].tolist()], acts[row, :n]))
+                out.append((token_pieces(tokenizer, texts[done + row], ids[row, :n].tolist()), acts[row, :n]))
+            done += len(ids)
     return out
+
+
+def token_pieces(tokenizer, text: str, ids: Sequence[int]) -> list[str]:
+    """Each token's own stretch of `text` with the whitespace before it, so the pieces joined give
+    the text back: a WordPiece tokenizer's pieces ('need', '##s') decoded one by one lose the
+    spaces between words, and an exemplar read "needsisafortyminutecarchase." (issue 18). A
+    tokenizer without offsets (a slow one) falls back to decoding each id alone."""
+    if getattr(tokenizer, "is_fast", False):
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = encoded["offset_mapping"][:len(ids)]
+        if list(encoded["input_ids"][:len(ids)]) == list(ids):
+            pieces, end = [], 0
+            for start, stop in offsets:
+                pieces.append(text[end:max(stop, end)] if stop > start else "")
+                end = max(end, stop)
+            return pieces
+    return [tokenizer.decode([i]) for i in ids]
