@@ -46,6 +46,15 @@ EXAMPLES = [
 ]
 
 
+# Gradio floats a component's label over its top-left corner, and a figure message ignores
+# show_label=False: the "attribute figure" badge sat on the figure's own title (issue 18). In the
+# chat the badge becomes a caption line above the figure, covering nothing.
+CSS = """
+#chat .message.component label[data-testid="block-label"] {
+  position: static; display: inline-flex; margin: 0 0 4px 0; box-shadow: none;
+}
+"""
+
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()!#|~])")
 
 
@@ -384,4 +393,4 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: 
     allowed = [str(settings.home / "figures"), str(settings.home / "reports")]
     app_kwargs = throttled_app_kwargs(throttle) if auth else None  # failed logins slowed per client
     return demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True,
-                       allowed_paths=allowed, quiet=True, app_kwargs=app_kwargs)
+                       allowed_paths=allowed, quiet=True, app_kwargs=app_kwargs, css=CSS)
