@@ -306,3 +306,19 @@ def test_batched_perplexity_equals_one_text_per_forward(tiny_models, tiny_data):
             logits = handle.model(input_ids=torch.tensor([ids])).logits[0, :-1].float()
         want = math.exp(float(torch.nn.functional.cross_entropy(logits, torch.tensor(ids[1:]))))
         assert value == pytest.approx(want, rel=1e-5)
+
+
+def test_rows_the_pool_cannot_serve_are_computed_once_alone(tiny_models, tiny_data, tmp_path):
+    """A classifier head (and any method the pool does not serve) runs row by row: not computed
+    during the collect pass, so its entries are fresh, not result-cache hits, and equal the tool."""
+    from tools.registry import run_tool
+
+    alone = _ctx(tiny_models, tiny_data, "classifier", home=tmp_path / "alone")
+    ctx = _ctx(tiny_models, tiny_data, "classifier", home=tmp_path / "batch")
+    rows = ctx.dataset.rows[:4]
+    summary = run_batch(ctx, ToolWork("attribute", {"method": "occlusion"}, batch_size=4), rows, tmp_path / "out")
+    for row in rows:
+        got = summary.results[row.id]
+        assert got["cached"] is False
+        want = run_tool(alone, "attribute", {"method": "occlusion", "id": row.id}).output
+        _assert_close(without_timings(got["output"]), without_timings(want))

@@ -89,14 +89,16 @@ class CrossRow:
         return (text, astuple(request), k)
 
     def lookup(self, handle: ModelHandle, task: Task, text: str, request: Request, k: int) -> dict | None:
-        """Collect mode: record and raise `Deferred`; serve mode: the result, or None to compute alone."""
-        if handle is not self.handle or task is not self.task or not eligible(handle, task, request):
-            return None
+        """Collect mode: record (when the pool can serve it) and raise `Deferred` -- always, so that
+        nothing is computed, or cached, before the serve pass; serve mode: the result, or None to
+        compute alone."""
+        fits = handle is self.handle and task is self.task and eligible(handle, task, request)
         key = self._key(text, request, k)
         if self.collecting:
-            self.jobs.setdefault(key, _Job(text, request, k))
+            if fits:
+                self.jobs.setdefault(key, _Job(text, request, k))
             raise Deferred
-        job = self.jobs.get(key)
+        job = self.jobs.get(key) if fits else None
         return None if job is None or job.result is None else job.result
 
     def compute(self) -> None:
