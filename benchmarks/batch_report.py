@@ -34,7 +34,9 @@ def main() -> None:
     s = content.summary or {}
     print(f"mistakes report cold: predictions {predictions:.1f} s + {s.get('explained')} rows explained "
           f"{explain:.1f} s + render {render:.1f} s = {predictions + explain + render:.1f} s (target <= 120 s)")
-    print("  per step: " + ", ".join(f"{k} {v:.1f} s" for k, v in per_step.items()))
+    shared = explain - sum(per_step.values())  # the chunks' pooled attributions run before their steps
+    print("  per step: " + ", ".join(f"{k} {v:.1f} s" for k, v in per_step.items())
+          + f"; outside the steps (each chunk's attributions in shared forwards, the table) {shared:.1f} s")
     print(f"  {files.sections} sections, {files.figures} figures, {files.pages} pages; {s.get('mistakes')} mistakes, "
           f"attributions beating random {s.get('attributions_beating_random')}; load {load_average()}")
 
