@@ -322,3 +322,28 @@ def test_rows_the_pool_cannot_serve_are_computed_once_alone(tiny_models, tiny_da
         assert got["cached"] is False
         want = run_tool(alone, "attribute", {"method": "occlusion", "id": row.id}).output
         _assert_close(without_timings(got["output"]), without_timings(want))
+
+
+@pytest.mark.parametrize("model_type", ["qwen2", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox", "opt"])
+def test_cross_row_attribution_equals_the_per_row_path_on_other_architectures(model_type, tiny_data, tmp_path,
+                                                                             monkeypatch):
+    """Holes in the attention mask and explicit positions mean the same on every causal family."""
+    from tests.test_architectures import _save_tiny
+    from tools.attribution import scorers
+    from tools.registry import run_tool
+
+    folder = _save_tiny(model_type, tmp_path / "model")
+
+    def context(home: str) -> ToolContext:
+        return ToolContext(Workspace(Settings.from_env(model=str(folder), data=str(tiny_data),
+                                                       home=str(tmp_path / home)), quiet=True))
+
+    alone, ctx = context("alone"), context("pooled")
+    rows = ctx.dataset.rows[:5]
+    ctx.model
+    with monkeypatch.context() as patch:  # really the pooled path
+        patch.setattr(scorers.CausalScorer, "__init__", _no_per_row_scorer)
+        summary = run_batch(ctx, ToolWork("attribute", {"method": "occlusion"}, batch_size=5), rows, tmp_path / "out")
+    for row in rows:
+        want = run_tool(alone, "attribute", {"method": "occlusion", "id": row.id}).output
+        _assert_close(without_timings(summary.results[row.id]["output"]), without_timings(want), tol=2e-6)
