@@ -253,3 +253,88 @@ def test_conversations_survive_reload_and_restart(tiny_models, tiny_data, isolat
             browser.close()
     finally:
         stop_ui(proc)
+
+
+EXAMPLE_SHOTS = ARTIFACTS / "ui-examples"
+
+
+def _example_expectations(workspace) -> dict[str, tuple[list[str], list[str]]]:
+    """Each UI example question -> (the tools its answer must run, texts the answer must show),
+    computed here from the model and data, so the answer is checked against what was asked."""
+    from tools.context import ToolContext
+    from tools.registry import run_tool
+    from ui.app import EXAMPLES
+
+    ds, table, task = workspace.dataset, workspace.predictions(), workspace.task
+    accuracy = sum(table.predicted[r.id] == r.label for r in ds) / len(ds)
+    price = [r for r in ds if re.search(r"\bprice\b", r.text, re.I)]
+    price_accuracy = sum(table.predicted[r.id] == r.label for r in price) / len(price)
+    battery = task.labels[int(task.predict_proba(["the battery died after a day"])[0][0].argmax())]
+    lens = run_tool(ToolContext(workspace), "logit_lens", {"text": "The capital of France is"}).output
+    expected = {
+        "How many reviews are there?": (["count"], [f"There are {len(ds)} rows"]),
+        "What's the accuracy?": (["score"], [f"accuracy on all rows is {accuracy:.3f}"]),
+        "Show me 3 mistakes": (["mistakes"], ["The 3 most confident mistakes"]),
+        "Why did it predict review 12 that way?": (["attribute"], ["for review #12", "Faithfulness", "Verdict"]),
+        "What does the model predict for 'the battery died after a day'?":
+            (["predict"], [f"predicts {battery} for \"the battery died after a day\""]),
+        "How accurate is it on reviews that mention price?":
+            (["score"], [f"accuracy on rows mentioning \"price\" is {price_accuracy:.3f}", f"of {len(price)} rows"]),
+        # framing raw: the text as written, not inside the classification prompt (tools.md logit_lens)
+        "What would each layer predict next for 'The capital of France is'?":
+            (["logit_lens"], ["On \"The capital of France is\" (plain text", f"next token is {lens['answer']!r}"]),
+        "Can I trust attention weights as explanations?": (["explain_concept"], ["Attention as explanation", "Jain"]),
+        "What can you do?": (["capabilities"], ["attribute:", "logit_lens:", "explain_concept:"]),
+    }
+    assert sorted(expected) == sorted(EXAMPLES), "every example question needs its check"
+    assert lens["answer"] == " Paris", lens["answer"]  # what the README promises for this example
+    return expected
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make browser-deps)")
+def test_every_example_question_gets_the_answer_it_asks_for(server, real_workspace):
+    """Issue 18: each example of the side panel, clicked, runs the tool it asks for and answers about
+    what it names (review 12, the battery text, 'price', 'The capital of France is' read as plain
+    text); the figure's caption sits above the figure, not over its title."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from agent.memory import ConversationStore
+    from ui.app import EXAMPLES
+
+    expected = _example_expectations(real_workspace)
+    store = ConversationStore(REAL_HOME / "conversations.sqlite")
+    EXAMPLE_SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server)
+        expect(page.locator("#question textarea")).to_be_editable(timeout=60_000)
+        chat = page.locator("#chat")
+        for number, question in enumerate(EXAMPLES, 1):
+            tools, texts = expected[question]
+            page.locator("#clear").click()  # each example in a conversation of its own
+            expect(chat).not_to_contain_text("tool:", timeout=30_000)
+            page.get_by_role("button", name=re.compile("^" + re.escape(question[:40]))).first.click()
+            expect(page.locator("#question textarea")).to_have_value(question, timeout=10_000)
+            expect(page.locator("#question textarea")).to_be_editable(timeout=10_000)  # the example can be edited
+            page.locator("#ask").click()
+            for text in texts:
+                expect(chat).to_contain_text(text, timeout=240_000)
+            cid = next(cid for cid, title in store.list() if title == question)
+            record = _turns(store, 1, cid)[0]
+            assert [s.tool for s in record.steps] == tools and all(s.status == "done" for s in record.steps), (
+                question, [(s.tool, s.args, s.status, s.error) for s in record.steps])
+            if tools == ["attribute"]:
+                assert record.steps[0].args.get("id") == 12
+                figure = chat.locator("img[src*='attribution-']").last
+                expect(figure).to_be_visible(timeout=60_000)
+                figure.scroll_into_view_if_needed()
+                caption = chat.locator("label[data-testid='block-label']").last
+                expect(caption).to_contain_text("attribute figure")
+                above, image = caption.bounding_box(), figure.bounding_box()
+                assert above["y"] + above["height"] <= image["y"] + 1, (above, image)  # the title is not covered
+            if tools == ["logit_lens"]:
+                assert record.steps[0].output["prompt"] == "plain text"  # framing raw
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(EXAMPLE_SHOTS / f"{number}-{tools[0]}.png"))
+        browser.close()

@@ -249,6 +249,11 @@ def switch(model: str, data: str, text_column: str, label_column: str, label_nam
     return session_info(workspace), [], Assistant(workspace=workspace), switched
 
 
+def _ready_box() -> Any:
+    """The question box once the page knows its conversation."""
+    return gr.Textbox(interactive=True, placeholder="Ask about the model or the data…")
+
+
 def build_app(pool: WorkspacePool) -> gr.Blocks:
     default = pool.get()
     with gr.Blocks(title="whybox") as demo:
@@ -273,7 +278,7 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
                     report_status = gr.Markdown("", elem_id="report-status")
                     pdf_button = gr.DownloadButton("Download PDF", visible=False, elem_id="download-pdf")
                     html_button = gr.DownloadButton("Download HTML", visible=False, elem_id="download-html")
-                gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[question], label="Try")
+                examples = gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[question], label="Try")
                 with gr.Accordion("Model and data", open=False):
                     model_box = gr.Textbox(label="Model: 'smollm2' or a local Hugging Face folder",
                                            value=default.settings.model, elem_id="model-path")
@@ -331,8 +336,7 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
 
         def _restore(saved_value: Any) -> list:
             safe = kept.saved(saved_value)
-            ready = [gr.Textbox(interactive=True, placeholder="Ask about the model or the data…"),
-                     gr.Button(interactive=True)]
+            ready = [_ready_box(), gr.Button(interactive=True)]
             return [*ready, safe["browser"], *_reopen(safe["browser"], safe["current"], pool.get())]
 
         def _open(conversation_id: str, browser_id: str | None, assistant: Assistant | None, history: list) -> list:
@@ -365,6 +369,10 @@ def build_app(pool: WorkspacePool) -> gr.Blocks:
             button.click(_choose(str(number)), [chatbot, state, browser], [question, chatbot, state, turn],
                          api_name=False).then(**after_turn)
         demo.load(_restore, [saved], [question, ask, browser, chatbot, state, *extras], api_name=False)
+        # An example click sets the box with the props it was built with (locked, "Opening your
+        # conversation…"), so the question could not be edited: once the page is ready it opens again.
+        examples.load_input_event.then(lambda b: _ready_box() if b else gr.skip(), [browser], [question],
+                                       api_name=False, queue=False, show_progress="hidden")
         past.input(_open, [past, browser, state, chatbot], [chatbot, state, *extras], api_name=False,
                    show_progress="hidden")
         clear.click(_new, [state, browser], [chatbot, state, pdf_button, html_button, report_status],
