@@ -268,7 +268,7 @@ def test_narration_exact():
 # -- planner ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("question, args", [
     ("is it biased by gender?", {}),
-    ("does the model treat he and she differently?", {}),
+    ("does the model treat he and she differently?", {"groups": [["he", "she"]]}),
     ("check for gender bias", {}),
     ("run a bias audit on the positive reviews", {"where": {"label": "positive"}}),
     ("swap John and Mary and see if predictions change", {"groups": [["John", "Mary"]]}),

@@ -31,6 +31,9 @@ NOT_TOOL_NAMES = {
     ("agent/reports/content.py", "count"),  # summary keys
     ("agent/planner/rules.py", "counterfactual"),  # a knowledge-base topic, not the tool
     ("agent/planner/dataset_slots.py", "similar"),  # an adjective that is no category value ("similar reviews")
+    ("agent/planner/rules.py", "probe"),  # a knowledge-base topic (card probe.md), not the tool
+    ("agent/planner/rules.py", "report"),  # a knowledge-base topic (card report.md), not the tool
+    ("agent/planner/follow_ups.py", "count"),  # a `mode` value ("show two" after counting), not the tool
 }
 
 

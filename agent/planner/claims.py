@@ -21,7 +21,7 @@ WRONG_LABEL = re.compile(
 CORRECTING = re.compile(
     r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well)\b"
     r"|\bshould (?:be|have been)\b"
-    r"|\b(?:is|are) (?:actually|really|in fact)\b"
+    r"|(?:\b(?:is|are)|'s) (?:actually|really|in fact)\b"
     # an order: "set review 100 to negative", "relabel 12 as positive", "mark row 3 as negative"
     r"|^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\b",
     re.I,

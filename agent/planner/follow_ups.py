@@ -8,10 +8,24 @@ from typing import Any
 
 from agent.plan import Call, Choice, ConversationState, Plan
 from agent.planner.catalog import catalog
+from agent.planner.normalise import counts_in_words
 from agent.planner.slots import find_ids, find_k, find_layers, find_method, find_metric, find_neuron
 from agent.planner.vocabulary import FOLLOW_UP, SELECTION_REFERENT, STRONGER, WEAKER
+from tools.builtin.bias_audit import named_pairs
 
 ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
+# "and on all reviews", "for the whole dataset": the last tool without its selection
+ALL_ROWS = re.compile(r"\b(?:all(?: the| of the)?|every|the whole|the entire)\s+"
+                      r"(?:reviews?|rows?|data(?:set)?|texts?)\b", re.I)
+# "3", "top 5", "give me 3 of them", "show 2", "just the top 2 please": a new k for the last tool
+BARE_K = re.compile(r"\W*(?:(?:only|just|the|give me|show(?: me)?|now)\s+)*(?:top|first)?\s*(\d+)\s*"
+                    r"(?:of them|more|please|pls|instead)?\W*", re.I)
+TOP_ONE = re.compile(r"\W*(?:(?:only|just|now)\s+)*(?:the\s+)?(?:top|single|best|first|most influential)\s+one"
+                     r"(?:\s+(?:please|pls))?\W*", re.I)
+# logit_lens `framing`: "inside the classification prompt" / "reading the raw text"
+IN_THE_PROMPT = re.compile(r"\b(?:in|inside|within|through)\s+the\s+(?:classification\s+|task\s+)?prompt\b|"
+                           r"\bframing\s+task\b|\bas the classifier sees it\b", re.I)
+RAW_TEXT = re.compile(r"\b(?:the\s+)?raw\s+text\b|\bwithout the prompt\b|\bframing\s+raw\b", re.I)
 # "only", "those", "there", "of them": a follow-up selection inside the last one, not instead of it
 NARROWS = re.compile(rf"\b(?:only|just)\b|{SELECTION_REFERENT.pattern}", re.I)
 
@@ -24,6 +38,25 @@ class FollowUpPlanning:
     """The planner's follow-up turns: 'what about review 5?', 'only layer 5', 'top 20', 'stronger':
     the last tool with new slots. A mixin of RulePlanner (uses its _where, _query, _hooked, labels)."""
 
+    def _only_new_slots(self, bare: str, ids: list[int], state: ConversationState) -> bool:
+        """A turn that only changes a slot of the last call ("give me 3 of them", "just the top one",
+        "towards negative only", "now inside the classification prompt", "and review 19 too" after a
+        label correction) is a follow-up, before any tool word in it ("show") picks another tool."""
+        cat = catalog()
+        if BARE_K.fullmatch(counts_in_words(bare)) or TOP_ONE.fullmatch(bare):
+            return cat.takes(state.last_tool or "", "k")
+        if ALL_ROWS.search(bare) and len(bare.split()) <= 7 and re.match(
+                r"\W*(?:(?:and|now|ok|then|but)\s+)*(?:on|over|for|across|with|in)\b", bare, re.I):
+            return state.last_tool in cat.where  # "and over the whole dataset"
+        if IN_THE_PROMPT.search(bare) or RAW_TEXT.search(bare):
+            return cat.takes(state.last_tool or "", "framing") and len(bare.split()) <= 8
+        labels = "|".join(re.escape(label) for label in self.labels)
+        if labels and re.fullmatch(rf"\W*(?:(?:and|now|ok|only|just)\s+)*(?:for|towards?|to)\s+(?:the\s+)?(?:{labels})"
+                                   rf"(?:\s+(?:only|instead|please|pls|then))*\W*", bare, re.I):
+            return cat.takes(state.last_tool or "", "target")
+        return (state.last_tool == cat.role("relabel") and len(ids) == 1 and len(bare.split()) <= 6
+                and bool(re.search(r"\b(?:too|also|as well|same)\b", bare, re.I)))
+
     def _follow_up(self, question: str, bare: str, texts: list[str], state: ConversationState) -> Plan | None:
         """'what about review 5?', 'only layer 5', 'top 20', 'at position 2': the last tool, new slots."""
         if not state.last_tool:
@@ -32,14 +65,22 @@ class FollowUpPlanning:
         method, metric = find_method(bare), find_metric(bare)
         position = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
         where = self._where(bare, texts)
+        all_rows = bool(ALL_ROWS.search(bare)) and not where
+        pairs = named_pairs(bare) if catalog().takes(state.last_tool, "groups") else []
         stronger = bool(STRONGER.search(bare))
         rescale = stronger or bool(WEAKER.search(bare))  # "stronger" / "weaker": the last strength, rescaled
-        bare_k = re.fullmatch(r"\W*(?:(?:only|just|the)\s+)?(?:top|first)?\s*(\d+)\s*(?:please)?\W*", bare, re.I)
+        bare_k = BARE_K.fullmatch(counts_in_words(bare))
         if bare_k:
             k = int(bare_k.group(1))
+        elif TOP_ONE.fullmatch(bare):
+            k = 1
+        target = next((label for label in self.labels if re.search(
+            rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
+            bare, re.I)), None)
+        framing = ("task" if IN_THE_PROMPT.search(bare) else "raw" if RAW_TEXT.search(bare) else None)
         if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
                 or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)
-                or rescale):
+                or rescale or all_rows or pairs or target or framing):
             return None
         cat = catalog()
         tool, args = state.last_tool, dict(state.last_args)
@@ -47,7 +88,8 @@ class FollowUpPlanning:
             earlier = next((c for c in reversed(state.history) if c.tool not in (tool, cat.role("help"))), None)
             if earlier is not None:
                 tool, args = earlier.tool, dict(earlier.args)
-        if not cat.tools[tool].takes_instance() and tool != cat.role("rows") and (ids or texts):
+        if (not cat.tools[tool].takes_instance() and tool not in (cat.role("rows"), cat.role("relabel"))
+                and (ids or texts)):
             # "what about review 13" after "describe neuron 1200": the last tool that looked at a row
             earlier = next((c for c in reversed(state.history) if cat.tools[c.tool].takes_instance()
                             and c.tool != cat.role("rows")), None)
@@ -65,10 +107,16 @@ class FollowUpPlanning:
             args["metric"] = metric
         if k is not None and cat.takes(tool, "k"):
             args["k"] = k
+            if args.get("mode") in ("count", "confusion"):  # "show two" after counting the mistakes: examples
+                args["mode"] = "sample"
         if where and tool in cat.where:
             args.pop("id", None)
             args.pop("text", None)
             args["where"] = narrowed(dict(state.last_where or {}), where) if NARROWS.search(bare) else where
+        if all_rows and tool in cat.where:
+            args.pop("where", None)
+        if pairs and cat.takes(tool, "groups"):
+            args["groups"] = pairs
         if layers and cat.takes(tool, "layer") and not cat.takes(tool, "layers"):
             if len(layers) > 1:  # "only layers 10 to 12" for a one-layer tool: ask, never take the first
                 return one_layer_choice(question, tool, args, layers)
@@ -83,9 +131,8 @@ class FollowUpPlanning:
             args["strength"] = int(value) if value.is_integer() else value
         if rescale and cat.takes(tool, "strength"):
             args["strength"] = scaled_strength(cat.tools[tool], args.get("strength"), stronger=stronger)
-        target = next((label for label in self.labels if re.search(
-            rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
-            bare, re.I)), None)
+        if framing and cat.takes(tool, "framing"):
+            args["framing"] = framing
         if target and cat.takes(tool, "target"):
             args["target"] = target
         if neuron is not None and cat.takes(tool, "neuron"):

@@ -40,8 +40,10 @@ def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
     if not labels:
         return None
     takes = [c for c in plan.calls if catalog().takes(c.tool, "label") or catalog().takes(c.tool, "target")]
-    m = re.search(rf"\b(?:to|into|as|towards?|be)\s+(?:the\s+)?(?:label\s+|class\s+)?['\"]?({LABEL_LIKE})\b",
-                  bare, re.I)
+    m = (re.search(rf"\b(?:to|into|as|towards?|be)\s+(?:the\s+)?(?:label\s+|class\s+)?['\"]?({LABEL_LIKE})\b",
+                   bare, re.I)
+         or re.search(rf"\b(?:make|makes|making|turn|turns|become|becomes|flip|flips)\b[^.?!,;]{{0,40}}?"
+                      rf"\b({LABEL_LIKE})\b", bare, re.I))  # "what would make review 20 neutral?"
     if not takes or not m or m.group(1).lower() in {x.lower() for x in labels}:
         return None
     call = takes[0]
@@ -54,13 +56,15 @@ def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
 
 def middle_layer(bare: str, plan: Plan, facts: DataFacts | None) -> Plan | None:
     """'the middle layer' of a 30-layer model is 14 or 15: ask, offering both."""
-    takes = [c for c in plan.calls if catalog().takes(c.tool, "layer")]
+    takes = [c for c in plan.calls if catalog().takes(c.tool, "layer") or catalog().takes(c.tool, "layers")]
     if not takes or not re.search(r"\bmiddle layer\b", bare, re.I) or not (facts and facts.n_layers):
         return None
     n, call = facts.n_layers, takes[0]
     options = sorted({(n - 1) // 2, n // 2})
+    key = "layer" if catalog().takes(call.tool, "layer") else "layers"  # probe takes a list
     choices = [Choice(label=f"{call.tool} at layer {layer}",
-                      calls=[Call(tool=call.tool, args={**call.args, "layer": layer})]) for layer in options]
+                      calls=[Call(tool=call.tool, args={**call.args, key: layer if key == "layer" else [layer]})])
+               for layer in options]
     return Plan(question=plan.question, choices=choices,
                 message=f"The model has {n} layers (0 to {n - 1}); which do you mean by the middle one: "
                         f"{' or '.join(map(str, options))}?")

@@ -15,7 +15,11 @@ from agent.planner.catalog import catalog
 from agent.planner.claims import corrected_row, corrects_a_label
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
-from agent.planner.follow_ups import NARROWS, FollowUpPlanning, narrowed
+from agent.planner.follow_ups import (
+    NARROWS,
+    FollowUpPlanning,
+    narrowed,
+)
 from agent.planner.follow_ups import AskBack as _Ask
 from agent.planner.honour import checked
 from agent.planner.intent_model import Guess, IntentModel, shared_model
@@ -54,7 +58,7 @@ from agent.planner.vocabulary import (
     SHORT,
     USING_METHOD,
 )
-from agent.planner.whatif import apply_edits, find_edits
+from agent.planner.whatif import apply_edits, find_edits, find_word_edits
 from tools.planning import NeedsClarification
 
 # "swap 'John' and 'Maria' on those reviews": a term swap over rows (an audit), not an edit of one text
@@ -152,12 +156,16 @@ class RulePlanner(FollowUpPlanning):
         guess = self._guess(bare)
         if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)
-        edits = find_edits(raw)
+        edits = find_edits(raw) or self._word_edits(raw, state)
         swaps_in_rows = catalog().takes(state.last_tool or "", "groups") or SWAPS_IN_ROWS.search(bare)
         if edits and not swaps_in_rows:  # "swap 'John' and 'Maria' in those reviews" audits rows, edits no text
             return self._what_if(question, raw, edits, state)
         if state.last_tool and state.last_tool not in catalog().instance and catalog().takes(
                 state.last_tool, "method") and METHOD_ONLY.fullmatch(bare):
+            follow = self._follow_up(question, bare, texts, state)
+            if follow:
+                return follow
+        if state.last_tool and self._only_new_slots(bare, ids, state):
             follow = self._follow_up(question, bare, texts, state)
             if follow:
                 return follow
@@ -251,6 +259,9 @@ class RulePlanner(FollowUpPlanning):
         """"is it better on film or restaurant reviews?", "which domain is worst": a comparison of
         groups is the metric tool's `by`, unless another tool that compares groups was asked for."""
         cat = catalog()
+        counting = tools == [cat.role("row_count")] and not re.search(r"\bof (?:them|those|these)\b", bare, re.I)
+        if counting and sum(bool(re.search(rf"\b{re.escape(x)}", bare, re.I)) for x in self.labels) > 1:
+            return [cat.role("label_counts")]  # "how many are positive and how many negative": every label counted
         if not find_by(bare, self.facts) or any(cat.takes(t, "by") for t in tools):
             return tools
         if set(tools) <= cat.no_args | {cat.role("rows"), cat.role("help")}:
@@ -448,10 +459,18 @@ class RulePlanner(FollowUpPlanning):
             args["position"] = int(m.group(1))
         return args
 
+    def _base_text(self, state: ConversationState) -> str | None:
+        """The text a what-if edit applies to: the last text, or the last row's."""
+        if state.last_text is None and state.last_id is not None and self.text_of is not None:
+            return self.text_of(state.last_id)
+        return state.last_text
+
+    def _word_edits(self, raw: str, state: ConversationState) -> list:
+        base = self._base_text(state)
+        return find_word_edits(strip_quotes(raw), base) if base and not quoted_texts(raw) else []
+
     def _what_if(self, question: str, raw: str, edits: list, state: ConversationState) -> Plan:
-        base = state.last_text
-        if base is None and state.last_id is not None and self.text_of is not None:
-            base = self.text_of(state.last_id)
+        base = self._base_text(state)
         if base is None:
             return Plan(question=question, message="Which text should I edit? Quote it first, e.g. "
                                                    "\"What does it predict for 'the soup was cold'?\"")

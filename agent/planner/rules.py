@@ -48,7 +48,7 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"(?:data )?augmentation|\baugment\b", "data augmentation"),
     (r"rationales?|rationali[sz]\w*", "rationale"),
     (r"logit[ -]?lens", "logit lens"),
-    (r"\bprob(?:e|es|ing)\b", "probing"),
+    (r"\bprob(?:e|es|ing)\b", "probing (probe)"),
     (r"sparse auto-?encoders?|\bsaes?\b", "sparse autoencoder"),
     (r"superposition", "superposition"),
     (r"activation patching|causal tracing|\bpatching\b", "activation patching"),
@@ -75,6 +75,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"post[- ]hoc", "post-hoc explanations"),
     (r"explainab\w+|interpretab\w+|\bxai\b|explanation methods?", "explainability"),
     (r"\btutorial\b", "tutorial"),
+    (r"\bbias(?:es|ed)?\b(?! audit)|\bbias audits?\b|\bfairness\b", "bias"),
+    (r"\breports?\b", "report"),
 )
 # Asking what something is or how it works (anywhere in the clause).
 CONCEPT_STRONG = _rx(
@@ -116,6 +118,9 @@ CONCEPT_STRONG = _rx(
     r"|in (?:what|which) way"
     r"|\bused for\b"
     r"|\bwhat does .* (?:mean|entail|involve|do)\b"
+    r"|\bwhat goes into\b|\bwhat counts as\b"
+    # "how does a bias audit decide what counts as a real shift?"
+    r"|\bhow (?:does|do) (?:a |an |the )?\w+(?: \w+)? (?:decide|judge|determine|tell whether|know whether)\b"
     r"|\bconcept of\b"
     r"|\bdefinition\b"
     r"|\bdefine\b"

@@ -83,6 +83,8 @@ _K_NOUNS = (
     r"|counterfactuals?"
     r"|edits?"
     r"|alternatives?"
+    r"|options?"
+    r"|ways?"
     r"|misclassifi\w*"
     r"|training"
     r"|cases?"
@@ -119,6 +121,10 @@ def find_ids(text: str) -> list[int]:
         ids += [int(next(g for g in m.groups() if g)) for m in BARE_ID.finditer(text)]
     if not ids:
         ids += [int(m.group(1)) for m in re.finditer(r"^\W*why\s+(?:is\s+|was\s+|did\s+)?#?(\d+)\b", text, re.I)]
+    if not ids:  # "similar reviews to 44", "the closest review to 58", "nearest ones to #7"
+        ids += [int(m.group(1)) for m in re.finditer(
+            r"\b(?:similar|closest|nearest|close|most like)\s+(?:[a-z]+\s+){0,2}to\s+#?(\d{1,7})\b"
+            r"(?!\s*(?:words?|tokens?|%))", text, re.I)]
     # "ids 3, 5 and 7"
     for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&|or)\s*(?:{_ID_WORDS}\s*)?)+\d+)", text, re.I):
         ids += [int(x) for x in re.findall(r"\d+", m.group(1))]
@@ -237,8 +243,10 @@ SINGULAR_K = re.compile(
         r"(?!s).*\bthe most\b"
     # "which review is most similar to ...", "the most influential training point"
     r"|\b(?:which|what) (?:single )?(?:review|row|example|instance|sample|text|one) is (?:the )?most\b"
-    r"|\bthe (?:single )?most (?:similar|influential|important) (?:training )?(?:data ?)?"
-        r"(?:point|review|row|text|sample)\b(?!s)"
+    r"|(?:\bthe |^\W*)(?:single )?most (?:similar|influential|important) (?:training )?(?:data ?)?"
+        r"(?:point|review|row|text|sample|example)\b(?!s)"
+    # "the closest review to 58", "the nearest one"
+    r"|\bthe (?:single )?(?:closest|nearest|most similar) (?:review|row|text|example|one|instance)\b(?!s)"
     # "an instance similar to ...", "one other example"
     r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?"
         r"(?:instance|example|data ?point|sample|case)\b(?!s)"

@@ -31,6 +31,36 @@ def find_edits(question: str) -> list[Edit]:
     return edits
 
 
+_W = r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"  # one or two unquoted words
+REPLACE_WORDS = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_W}\s+(?:with|by|for|to|into)\s+{_W}\b", re.I)
+REPLACE_WORDS_BY = re.compile(rf"\b(?:use|put|say)\s+{_W}\s+instead of\s+{_W}\b", re.I)
+
+
+_NOT_AN_EDIT = {"it", "this", "that", "them", "those", "these", "one", "the", "a", "an", "label", "labels", "metric",
+                "method", "layer", "model", "prediction", "target", "strength", "threshold"}
+
+
+def find_word_edits(question: str, text: str) -> list[Edit]:
+    """Unquoted replacements ("and if I swap rude for friendly?") of words the conversation's text
+    has: without this the edit was dropped and the unedited text answered silently (v7). A phrase
+    the text does not contain is not an edit ("change the metric to f1")."""
+    def has(phrase: str) -> bool:
+        return phrase.lower() not in _NOT_AN_EDIT and bool(_pattern(phrase).search(text))
+
+    edits = []
+    for m in REPLACE_WORDS.finditer(question):
+        old, new = m.group(1), m.group(2)
+        if not has(old) and len(old.split()) == 2 and has(old.split()[1]):
+            old = old.split()[1]  # "swap the rude for ..." keeps the word the text has
+        if has(old):
+            edits.append(Edit("replace", old, new.split()[0] if len(new.split()) > 1 and new.split()[1] in
+                              ("please", "pls", "instead", "then") else new))
+    for m in REPLACE_WORDS_BY.finditer(question):
+        if has(m.group(2)):
+            edits.append(Edit("replace", m.group(2), m.group(1)))
+    return edits
+
+
 def _pattern(phrase: str) -> re.Pattern[str]:
     left = r"\b" if phrase[:1].isalnum() else ""
     right = r"\b" if phrase[-1:].isalnum() else ""

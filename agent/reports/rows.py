@@ -41,13 +41,17 @@ class ReportRowWork(BatchWork):
         row's record, whose attribute step gets its finished result (and caches it)."""
         from tools.attribution.pooled import pooled_calls
         from tools.batch.fast import collect_call
+        from tools.builtin.report import Report
+        from tools.registry import get_tool
 
         args = {"method": self.method} if self.method else {}
+        # the report's attribution step: the one of its instance steps that takes a method
+        explaining = next(name for name in Report.instance_steps if get_tool(name).takes("method"))
 
         def calls(collecting: bool) -> list[Any] | None:
             if collecting:
                 for row in rows:
-                    collect_call(ctx, "attribute", {**args, "id": row.id})
+                    collect_call(ctx, explaining, {**args, "id": row.id})
                 return None
             return [self.run_row(ctx, row) for row in rows]
 

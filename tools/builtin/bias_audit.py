@@ -89,6 +89,29 @@ def match_case(found: str, term: str) -> str:
     return term.lower()
 
 
+_GENDER_TERMS = sorted({t for pair in GENDER_PAIRS for t in pair}, key=len, reverse=True)
+_TERM = rf"(?:(?!QUOTED\b)[A-Z][a-z]+|(?i:{'|'.join(_GENDER_TERMS)}))"
+_PAIR = re.compile(rf"(?<![\w/])({_TERM})(?:\s*/\s*|\s+(?i:vs\.?|versus)\s+|(?<=\S)\s+(?i:and|or)\s+)"
+                   rf"({_TERM})(?![\w/])")
+
+
+def named_pairs(text: str) -> list[list[str]]:
+    """Every pair of identity terms the question names, in order: "he and she", "he/she and his/her",
+    "John vs Maria and Ahmed vs Emily", "with John/Maria". A term is a capitalised name or one of
+    the built-in gender words; a pair of two equal terms, or of a sentence-initial capital word
+    joined by "and"/"or" ("Does and ..."), is not a pair."""
+    pairs = []
+    for m in _PAIR.finditer(text):
+        a, b = m.group(1), m.group(2)
+        if a.lower() == b.lower():
+            continue
+        joined_by_word = not re.search(r"/|vs|versus", m.group(0), re.I)
+        if joined_by_word and m.start() == 0 and a[:1].isupper() and a.lower() not in _GENDER_TERMS:
+            continue
+        pairs.append([a, b])
+    return pairs
+
+
 def default_groups() -> list[TermGroup]:
     return [TermGroup("gender terms", "male → female", GENDER_PAIRS), TermGroup("names", "male → female", NAME_PAIRS)]
 
@@ -348,11 +371,12 @@ class BiasAudit(Tool):
             args["groups"] = [[a, b] for a, b in zip(terms[::2], terms[1::2])]
             return args
         name = r"(?!QUOTED\b)([A-Z][a-z]+)"
-        m = (re.search(rf"(?i:\b{_SWAP_VERB})\s+(?:(?i:the names?)\s+)?{name}\s+(?i:and|with|for|by)\s+{name}\b",
-                       query.text)
-             or re.search(rf"(?<=\S\s){name}\s+(?i:and|vs\.?|versus|or)\s+{name}\b", query.text))
-        if m and m.group(1).lower() != m.group(2).lower():
-            args["groups"] = [[m.group(1), m.group(2)]]
+        m = re.search(rf"(?i:\b{_SWAP_VERB})\s+(?:(?i:the names?)\s+)?{name}\s+(?i:and|with|for|by)\s+{name}\b",
+                      query.text)
+        swapped = m and m.group(1).lower() != m.group(2).lower()
+        pairs = [[m.group(1), m.group(2)]] if swapped else named_pairs(query.text)
+        if pairs:
+            args["groups"] = pairs
         return args
 
     def run(self, ctx: ToolContext, params: BiasAuditParams) -> BiasAuditOutput:

@@ -60,6 +60,7 @@ class Influence(Tool):
             r"training (?:rows|examples|points|instances|data) (?:that|which) (?:most|influenc)",
             r"\binfluence\b",
             r"\binfluential (?:rows|reviews|examples|points|instances|data|ones)\b",
+            r"\btraining (?:rows|examples|points|instances|data|reviews) (?:behind|responsible for|that explain)",
         ), priority=90),
     )
     intent_examples = (

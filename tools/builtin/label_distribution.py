@@ -1,6 +1,7 @@
 """label_distribution: gold label counts and shares of the rows matching a filter."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,9 @@ class LabelDistribution(Tool):
             r"how (?:are|is) .* (?:labels? distributed|labell?ed)",
             r"\blabels? (?:counts|shares|frequenc)",
             r"how many .* (?:per|each|of each) (?:label|class)",
+            # "how many of the reviews are negative vs positive?": both labels counted
+            r"how many .*\b(?:negative|positive|neutral)s? (?:vs\.?|versus|and|or) "
+            r"(?:the )?(?:negative|positive|neutral)",
             r"proportion of",
             r"classes (?:exist|are there)",
             r"labels can",
@@ -79,6 +83,7 @@ class LabelDistribution(Tool):
         "what fraction of the reviews are positive?",
     )
     examples = ("what labels are there?", "label distribution of reviews longer than 20 words")
+    planner_role = "label_counts"  # every label counted (agent/planner/planner.py `_comparison`)
 
     @classmethod
     def reroute(cls, query: PlanQuery) -> str | None:
@@ -89,6 +94,18 @@ class LabelDistribution(Tool):
         if not ids and "QUOTED" not in query.text:
             return query.beyond_filters(cls.name)
         return None
+
+    @classmethod
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+        """'how many positive and negative film reviews': the labels named are what is counted, not a
+        filter (a distribution inside one label is that label alone)."""
+        where = args.get("where") or {}
+        named = [x for x in query.labels if query.search(rf"\b{re.escape(x)}")]
+        if "label" in where and len(named) > 1:
+            where.pop("label")
+            if not where:
+                args.pop("where", None)
+        return args
 
     def run(self, ctx: ToolContext, params: LabelDistributionParams) -> LabelDistributionOutput:
         if not ctx.dataset.has_labels:

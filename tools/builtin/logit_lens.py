@@ -87,7 +87,8 @@ class LogitLens(Tool):
             r"\bbuilds? up (?:over|across|through) (?:the )?layers\b",
             r"\bthe lens\b",
             r"\b(?:at )?(?:which|what) layer (?:does|do|did) (?:the model|it) (?:already |first )?"
-            r"(?:know|decide|figure|settle)",
+            r"(?:know|decide|figure|settle|make up)",
+            r"\bmakes? up its mind\b",
         ), priority=40),
     )
     intent_examples = (

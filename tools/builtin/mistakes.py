@@ -1,6 +1,7 @@
 """mistakes: the misclassified rows of a selection, counted or the most confident ones shown."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,6 +56,10 @@ class Mistakes(Tool):
             r"\bconfusion matrix\b",
             r"\bmix(?:es|ed|ing)? up\b",
             r"\bmistak\w* (?:for|as) (?:the )?(?:other|another|which)\b",
+            # "does it mistake positives for negatives more than the other way round?"
+            r"\bmistak\w* (?:the )?\w+ (?:reviews? |ones? |rows? )?for (?:the )?\w+\b"
+            r".*\b(?:other way|vice versa|than)\b",
+            r"\b(?:other way (?:round|around)|vice versa)\b",
             r"\bwhich (?:labels?|classes?) (?:does it|do they|is|are) (?:\w+ )?confus",
         ), priority=75),
         Trigger(alternatives(
@@ -103,8 +108,14 @@ class Mistakes(Tool):
         counting = query.search(r"how many|number of|\bcount|how often|\brate\b|how much|total|amount|frequen"
                                 r"|how common|\bcommon\b|regularly|occurrence")
         asks_rows = query.search(r"\b(?:show|list|give|which|what are|examples?|some)\b")
-        if query.search(r"\bconfus|\bmix(?:es|ed|ing)? up\b|\bmistak\w* (?:for|as)\b"):
+        if query.search(r"\bconfus|\bmix(?:es|ed|ing)? up\b|\bmistak\w* (?:for|as)\b|\bother way (?:round|around)\b"
+                        r"|\bvice versa\b|\bmistak\w* (?:the )?\w+ (?:reviews? |ones? |rows? )?for\b"):
             args["mode"] = "confusion"
+            named = [x for x in query.labels if query.search(rf"\b{re.escape(x)}")]
+            if where and "label" in where and len(named) > 1:  # "positives for negatives": both, not a filter
+                where.pop("label")
+                if not where:
+                    args.pop("where", None)
         elif counting:
             args["mode"] = "count"
         elif not query.same_tool or query.k() is not None or asks_rows:

@@ -72,7 +72,8 @@ class Probe(Tool):
             r"\bencode[sd]?\b",
             r"linearly (?:decodable|separable)",
             r"represent(?:s|ed)?\b.*\b(?:in|by) (?:each |every |the )?layers?",
-            r"(?:each|which) layers? (?:represent|capture|know)",
+            r"(?:each|which|any|a|what) layers? (?:represents?|captures?|knows?|stores?)",
+            r"\b(?:encoded|represented|stored) (?:anywhere )?(?:inside|in) the model",
         ), priority=50),
     )
     intent_examples = (
@@ -171,8 +172,9 @@ class Probe(Tool):
 
 def _probe_concept(text: str) -> str | None:
     """'does layer 10 encode negation?' -> 'negation'; the labels themselves are the default."""
-    m = re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|know)\s+(?:the\s+)?([a-z][\w -]*?)"
-                  r"(?:\?|$| in | at | across | by )", text, re.I)
+    m = (re.search(r"\bis\s+(?:the\s+)?([a-z][\w -]*?)\s+(?:encoded|represented|stored)\b", text, re.I)
+         or re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|knows?(?: about)?|stores?)\s+"
+                      r"(?:the\s+)?([a-z][\w -]*?)(?:\?|$| in | at | across | by | anywhere)", text, re.I))
     concept = m.group(1).strip().lower() if m else None
     if concept:  # "the domain of a review" is the domain; "sentiment best" is sentiment
         concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)
