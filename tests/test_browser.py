@@ -180,11 +180,11 @@ def test_conversations_survive_reload_and_restart(tiny_models, tiny_data, isolat
             _ask(page, "what does the model predict for review 101?")
             first = _turns(store, 1)
             assert [(s.tool, s.args) for s in first[0].steps] == [("predict", {"id": 101})]
-            expect(chat).to_contain_text("for review #101 with probability", timeout=30_000)
+            expect(chat).to_contain_text("for row #101 with probability", timeout=30_000)
 
             page.reload()  # the conversation comes back, and "why?" resolves against review 101
             expect(chat).to_contain_text("what does the model predict for review 101?", timeout=30_000)
-            expect(chat).to_contain_text("for review #101 with probability")  # its answer, as shown before
+            expect(chat).to_contain_text("for row #101 with probability")  # its answer, as shown before
             expect(chat).to_contain_text("tool: predict")  # and its step
             page.screenshot(path=str(SHOTS / "1-after-reload.png"), full_page=True)
             _ask(page, "why?")
