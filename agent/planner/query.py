@@ -49,6 +49,9 @@ class Query:
     def ids(self) -> list[int]:
         return slots.find_ids(self.text)
 
+    def labels_named(self) -> list[str]:
+        return [label for label in self.labels if re.search(rf"\b{re.escape(label)}", self.text, re.I)]
+
     def layers(self) -> list[int]:
         return slots.find_layers(self.text)
 

@@ -1,7 +1,6 @@
 """count: how many dataset rows match a filter."""
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from tools.base import Output, Params, Tool
@@ -57,8 +56,7 @@ class Count(Tool):
     def reroute(cls, query: PlanQuery) -> str | None:
         """'how many are there in total?' after 'show me 5 mistakes' counts the mistakes; 'how many are
         positive and how many negative' counts every label: the label distribution."""
-        named = [x for x in query.labels if re.search(rf"\b{re.escape(x)}", query.text, re.I)]
-        if len(named) > 1 and not query.search(r"\bof (?:them|those|these)\b"):
+        if len(query.labels_named()) > 1 and not query.search(r"\bof (?:them|those|these)\b"):
             return "label_distribution"
         return "mistakes" if query.last_tool == "mistakes" and not query.names_rows() else None
 

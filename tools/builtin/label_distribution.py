@@ -1,7 +1,6 @@
 """label_distribution: gold label counts and shares of the rows matching a filter."""
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -100,8 +99,7 @@ class LabelDistribution(Tool):
         """'how many positive and negative film reviews': the labels named are what is counted, not a
         filter (a distribution inside one label is that label alone)."""
         where = args.get("where") or {}
-        named = [x for x in query.labels if query.search(rf"\b{re.escape(x)}")]
-        if "label" in where and len(named) > 1:
+        if "label" in where and len(query.labels_named()) > 1:
             where.pop("label")
             if not where:
                 args.pop("where", None)

@@ -1,7 +1,6 @@
 """mistakes: the misclassified rows of a selection, counted or the most confident ones shown."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -111,8 +110,7 @@ class Mistakes(Tool):
         if query.search(r"\bconfus|\bmix(?:es|ed|ing)? up\b|\bmistak\w* (?:for|as)\b|\bother way (?:round|around)\b"
                         r"|\bvice versa\b|\bmistak\w* (?:the )?\w+ (?:reviews? |ones? |rows? )?for\b"):
             args["mode"] = "confusion"
-            named = [x for x in query.labels if query.search(rf"\b{re.escape(x)}")]
-            if where and "label" in where and len(named) > 1:  # "positives for negatives": both, not a filter
+            if where and "label" in where and len(query.labels_named()) > 1:  # "positives for negatives"
                 where.pop("label")
                 if not where:
                     args.pop("where", None)
