@@ -26,6 +26,11 @@ class Plan(BaseModel):
     calls: list[Call] = Field(default_factory=list)
     message: str | None = None
     choices: list[Choice] = Field(default_factory=list)
+    # What a clarifying question was about, so the answer ("oops, layer 25", "use lime then") can
+    # complete it: the calls as far as they were understood, and the slot asked for. Not part of
+    # the printed contract.
+    pending: list[Call] = Field(default_factory=list, exclude=True)
+    asks_for: str | None = Field(default=None, exclude=True)
 
 
 class ConversationState(BaseModel):
@@ -39,6 +44,10 @@ class ConversationState(BaseModel):
     last_layer: int | None = None
     last_neuron: int | None = None
     history: list[Call] = Field(default_factory=list)  # the last calls, newest last (a few turns back)
+    # the last turn's clarifying question: what it was about, what it asked for, the readings offered
+    pending: list[Call] = Field(default_factory=list)
+    asks_for: str | None = None
+    offered: list[Choice] = Field(default_factory=list)
 
     def instance(self) -> dict[str, Any] | None:
         if self.last_id is not None:
@@ -48,6 +57,10 @@ class ConversationState(BaseModel):
         return None
 
     def remember(self, plan: Plan) -> None:
+        asked = not plan.calls
+        self.pending = list(plan.pending) if asked else []
+        self.asks_for = plan.asks_for if asked else None
+        self.offered = list(plan.choices) if asked else []
         for call in plan.calls:
             args = call.args
             if "id" in args:

@@ -29,7 +29,14 @@ class Trigger:
 
 class NeedsClarification(Exception):
     """Raised by a `plan_args` hook when the question lacks something only the user can give
-    ("which neuron?"): the planner asks this message instead of guessing."""
+    ("which neuron?"): the planner asks this message instead of guessing. `asks_for` names the
+    missing slot and `partial` the arguments understood so far, so the user's answer ("in layer
+    14") completes the call."""
+
+    def __init__(self, message: str, asks_for: str | None = None, partial: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.asks_for = asks_for
+        self.partial = dict(partial or {})
 
 
 class PlanQuery(Protocol):

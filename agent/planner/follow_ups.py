@@ -31,7 +31,12 @@ NARROWS = re.compile(rf"\b(?:only|just)\b|{SELECTION_REFERENT.pattern}", re.I)
 
 
 class AskBack(Exception):
-    """A tool's hook needs the user to say more; the planner asks its message."""
+    """A tool's hook needs the user to say more; the planner asks its message. `pending` is the call
+    as far as it was understood and `asks_for` the slot the answer should fill."""
+
+    def __init__(self, message: str, pending: Call | None = None, asks_for: str | None = None) -> None:
+        super().__init__(message)
+        self.pending, self.asks_for = pending, asks_for
 
 
 class FollowUpPlanning:
@@ -142,7 +147,8 @@ class FollowUpPlanning:
         try:
             calls = self._hooked(tool, args, self._query(bare, state, texts, same_tool=True, follow_up=True))
         except AskBack as ask:
-            return Plan(question=question, message=str(ask))
+            return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
+                        asks_for=ask.asks_for)
         if (len(calls) == 1 and calls[0].args == state.last_args and tool == state.last_tool
                 and not FOLLOW_UP.search(bare)):
             return None

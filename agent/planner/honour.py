@@ -10,6 +10,7 @@ import re
 from agent.plan import Call, Choice, Plan
 from agent.planner.catalog import catalog
 from agent.planner.dataset_slots import DataFacts, out_of_range, unknown_value
+from agent.planner.slots import find_layers
 from tools.attribution.catalog import NAMES, UNSUPPORTED
 
 # words people use as labels; one of them that is not a label of the data is asked about
@@ -33,7 +34,7 @@ def unsupported_method(bare: str, plan: Plan) -> Plan | None:
                       calls=[Call(tool=tool.tool, args={**tool.args, "method": name})])
                for name in ("integrated_gradients", "occlusion") if name in NAMES]
     message = f"whybox has no {m.group(0)} method. Its methods are {', '.join(NAMES)}. Which one should I use?"
-    return Plan(question=plan.question, choices=choices, message=message)
+    return Plan(question=plan.question, choices=choices, message=message, pending=plan.calls, asks_for="method")
 
 
 def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
@@ -48,10 +49,12 @@ def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
         return None
     call = takes[0]
     key = "label" if catalog().takes(call.tool, "label") else "target"
-    choices = [Choice(label=f"{call.tool} to {label}", calls=[Call(tool=call.tool, args={**call.args, key: label})])
+    word = m.group(1).lower()  # "steer towards neutral" read 'neutral' as a concept too: a choice drops it
+    kept = {name: v for name, v in call.args.items() if not (isinstance(v, str) and v.lower() == word)}
+    choices = [Choice(label=f"{call.tool} to {label}", calls=[Call(tool=call.tool, args={**kept, key: label})])
                for label in labels]
     message = f"The labels are {', '.join(labels)}; there is no label {m.group(1)!r}. Which one do you mean?"
-    return Plan(question=plan.question, choices=choices, message=message)
+    return Plan(question=plan.question, choices=choices, message=message, pending=plan.calls, asks_for="label")
 
 
 def middle_layer(bare: str, plan: Plan, facts: DataFacts | None) -> Plan | None:
@@ -65,9 +68,20 @@ def middle_layer(bare: str, plan: Plan, facts: DataFacts | None) -> Plan | None:
     choices = [Choice(label=f"{call.tool} at layer {layer}",
                       calls=[Call(tool=call.tool, args={**call.args, key: layer if key == "layer" else [layer]})])
                for layer in options]
-    return Plan(question=plan.question, choices=choices,
+    return Plan(question=plan.question, choices=choices, pending=plan.calls, asks_for="layer",
                 message=f"The model has {n} layers (0 to {n - 1}); which do you mean by the middle one: "
                         f"{' or '.join(map(str, options))}?")
+
+
+def layer_no_call_takes(bare: str, plan: Plan, facts: DataFacts | None) -> Plan | None:
+    """'the logit lens of review 12 at layer 45', 'predict review 3 at layer 400': no call takes a
+    layer, so the plan would drop it without a word; a layer the model lacks is asked about."""
+    layers = find_layers(bare)
+    if not layers or not (facts and facts.n_layers) or any(
+            catalog().takes(c.tool, "layer") or catalog().takes(c.tool, "layers") for c in plan.calls):
+        return None
+    problem = out_of_range({"layers": layers}, facts)
+    return Plan(question=plan.question, message=problem, pending=plan.calls, asks_for="layer") if problem else None
 
 
 def with_premise(bare: str, plan: Plan) -> Plan:
@@ -94,10 +108,11 @@ def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -
     for call in plan.calls:
         problem = out_of_range(call.args, facts)
         if problem:
-            return Plan(question=plan.question, message=problem)
-    middle = middle_layer(bare, plan, facts)
-    if middle:
-        return middle
+            slot = "neuron" if problem.startswith("Each layer") else "layer"
+            return Plan(question=plan.question, message=problem, pending=plan.calls, asks_for=slot)
+    asked = middle_layer(bare, plan, facts) or layer_no_call_takes(bare, plan, facts)
+    if asked:
+        return asked
     unknown = unknown_value(bare, facts, labels)
     if unknown and any(catalog().takes(c.tool, "where") and not (c.args.get("where") or {}).get("match")
                        for c in plan.calls):

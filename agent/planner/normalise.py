@@ -21,7 +21,8 @@ _SHORTHAND = re.compile(r"(?<![\w'\"])(" + "|".join(re.escape(k) for k in SHORTH
 # function words of the languages people most often switch to; two of them and little English is not English
 FOREIGN = re.compile(
     r"\b(?:der|die|das|ist|nicht|und|warum|wie|welche[rs]?|bitte|zeig|mir|wird|hat|ich|est|que|ça|le|la|les|des"
-    r"|une|pourquoi|comment|quel(?:le)?s?|montre|moi|pas|veut|dire|qué|por|cómo|cuál|muestra|el|los|las|es|son)\b",
+    r"|une|pourquoi|comment|quel(?:le)?s?|montre|moi|pas|veut|dire|qué|por|cómo|cuál|muestra|el|los|las|es|son"
+    r"|zu|sagt|modell|für|über|gibt|sind|erkläre?|kannst)\b",
     re.I,
 )
 

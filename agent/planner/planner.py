@@ -13,6 +13,7 @@ from typing import Any, Callable
 from agent.plan import Call, ConversationState, Plan
 from agent.planner.catalog import catalog
 from agent.planner.claims import corrected_row, corrects_a_label
+from agent.planner.clarify_answers import answered
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
 from agent.planner.follow_ups import (
@@ -21,7 +22,7 @@ from agent.planner.follow_ups import (
     narrowed,
 )
 from agent.planner.follow_ups import AskBack as _Ask
-from agent.planner.honour import checked
+from agent.planner.honour import LABEL_LIKE, checked, unknown_label
 from agent.planner.intent_model import Guess, IntentModel, shared_model
 from agent.planner.normalise import expand_shorthand, foreign_language, numbers_in_words
 from agent.planner.query import Query
@@ -134,6 +135,9 @@ class RulePlanner(FollowUpPlanning):
         raw = named_layer(_unquote_concepts(raw), self.facts.n_layers if self.facts else None)
         texts = quoted_texts(raw)
         bare = strip_quotes(raw)
+        answer = answered(bare, texts, state, self.labels)  # "oops, layer 25" after "there is no layer 45"
+        if answer:
+            return Plan(question=question, calls=answer)
         ids = find_ids(bare)
         points_back = state.instance() is not None and bool(
             POINTS_BACK.search(bare)
@@ -179,16 +183,35 @@ class RulePlanner(FollowUpPlanning):
         tools = self._comparison(bare, tools)
         if not tools:
             follow = self._follow_up(question, bare, texts, state)
-            return follow or Plan(question=question, message=NOT_UNDERSTOOD)
+            return follow or self._with_unknown_label(question, raw, state) or Plan(question=question,
+                                                                                    message=NOT_UNDERSTOOD)
         plan = Plan(question=question)
-        messages = []
+        asks: list[_Ask] = []
         for tool in tools:
-            calls, message = self._fill(tool, bare, texts, state)
-            messages += [message] if message else []
+            calls, ask = self._fill(tool, bare, texts, state)
+            asks += [ask] if ask else []
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
-        if messages and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
-            return Plan(question=question, message=messages[0])
+        if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
+            ask = asks[0]
+            return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
+                        asks_for=ask.asks_for)
         return plan
+
+    def _with_unknown_label(self, question: str, raw: str, state: ConversationState) -> Plan | None:
+        """'make review 20 neutral' plans nothing because 'neutral' is no label here: planned with a real
+        label in its place, a call that takes a label is the request, and the unknown label is asked about."""
+        m = re.search(rf"\b({LABEL_LIKE})\b", strip_quotes(raw), re.I)
+        if not m or not self.labels or m.group(1).lower() in {x.lower() for x in self.labels}:
+            return None
+        stand_in = raw[:m.start()] + self.labels[0] + raw[m.end():]
+        plan = self._plan(stand_in, state.model_copy(deep=True))
+        if not plan.calls:
+            return None
+        for call in plan.calls:
+            for key in ("label", "target"):
+                if call.args.get(key) == self.labels[0]:
+                    call.args[key] = m.group(1)
+        return unknown_label(strip_quotes(raw), plan.model_copy(update={"question": question}), self.labels)
 
     def _learned_concept(self, bare: str, has_referent: bool, state: ConversationState) -> bool:
         """The learned concept head (agent/planner/intent_model.py) finds questions about how a method or
@@ -362,14 +385,15 @@ class RulePlanner(FollowUpPlanning):
         return Query(clause, self.labels, state, list(texts or []), same_tool, follow_up,
                      beyond=lambda tool, text: _beyond_filters(tool, text, self.labels))
 
-    def _fill(self, tool: str, bare: str, texts: list[str], state: ConversationState) -> tuple[list[Call], str | None]:
+    def _fill(self, tool: str, bare: str, texts: list[str],
+              state: ConversationState) -> tuple[list[Call], _Ask | None]:
         try:
             return self._fill_calls(tool, bare, texts, state)
         except _Ask as ask:
-            return [], str(ask)
+            return [], ask
 
     def _fill_calls(self, tool: str, bare: str, texts: list[str],
-                    state: ConversationState) -> tuple[list[Call], str | None]:
+                    state: ConversationState) -> tuple[list[Call], _Ask | None]:
         cat = catalog()
         same_tool = tool == state.last_tool and bool(FOLLOW_UP.search(bare) or not (find_ids(bare) or texts))
         keeps = tool in cat.instance or cat.takes(tool, "layer") or cat.takes(tool, "layers")
@@ -383,7 +407,9 @@ class RulePlanner(FollowUpPlanning):
                 {key: args[key]} for key in ("id", "text") if key in args]
             instances = instances or cat.tools[tool].plan_instances(query)  # the tool's own reading (tools/base.py)
             if not instances:
-                return [], CLARIFY_INSTANCE.format(tool=tool)
+                pending = {key: v for key, v in self._slots(tool, dict(args), bare, k, state).items()
+                           if key not in ("id", "text")}
+                return [], _Ask(CLARIFY_INSTANCE.format(tool=tool), Call(tool=tool, args=pending), "instance")
             for key in ("id", "text"):
                 args.pop(key, None)
             calls = []
@@ -417,7 +443,8 @@ class RulePlanner(FollowUpPlanning):
         try:
             out = catalog().tools[tool].plan_args(query, args)
         except NeedsClarification as ask:
-            raise _Ask(str(ask)) from None
+            pending = Call(tool=tool, args={**args, **ask.partial}) if ask.asks_for else None
+            raise _Ask(str(ask), pending, ask.asks_for) from None
         return [Call(tool=tool, args=a) for a in (out if isinstance(out, list) else [out])]
 
     def _rows_call(self, tool: str, bare: str, texts: list[str], k: int | None, state: ConversationState) -> Call:
@@ -493,7 +520,8 @@ class RulePlanner(FollowUpPlanning):
         try:
             return Plan(question=question, calls=self._hooked(tool, args, self._query(bare, state, [edited])))
         except _Ask as ask:
-            return Plan(question=question, message=str(ask))
+            return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
+                        asks_for=ask.asks_for)
 
 
 def _split_contrast(call: Call, bare: str) -> list[Call]:

@@ -163,7 +163,11 @@ class ExplainNeuron(Tool):
         layer = layers[0] if layers else query.last_layer
         neuron = neuron if neuron is not None else query.last_neuron
         if layer is None or neuron is None:
-            raise NeedsClarification("Which neuron? Say e.g. \"neuron 811 in layer 14\".")
+            partial = {key: v for key, v in (("layer", layer), ("neuron", neuron)) if v is not None}
+            if neuron is not None:  # "what does neuron 900 do?": only the layer is missing
+                raise NeedsClarification(f"Neuron {neuron} of which layer? Say e.g. \"neuron {neuron} in layer 14\".",
+                                         "layer", partial)
+            raise NeedsClarification("Which neuron? Say e.g. \"neuron 811 in layer 14\".", "neuron", partial)
         return {"layer": layer, "neuron": neuron}
 
     def run(self, ctx: ToolContext, params: ExplainNeuronParams) -> ExplainNeuronOutput:
