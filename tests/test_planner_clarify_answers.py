@@ -65,3 +65,15 @@ def test_a_german_question_is_answered_with_a_word_about_language(planner):
 def test_the_printed_plan_keeps_the_contract(planner):
     plan = planner.plan("what does neuron 900 do", ConversationState())
     assert set(plan.model_dump(mode="json")) == {"question", "calls", "message", "choices"}
+
+
+@pytest.mark.parametrize("questions, expected", [  # v8 failure classes, in wordings of my own
+    (("predict 'the soup was cold and bland'", "what if it said 'hot' instead of 'cold'"),
+     [("predict", {"text": "the soup was hot and bland"})]),
+    (("how confident is it about 71",), [("predict", {"id": 71})]),
+    (("ask the model why it thinks 9 is positive",), [("rationalize", {"id": 9})]),
+    (("probe layers 3 to 5 for domain", "and for sentiment"), [("probe", {"layers": [3, 4, 5]})]),
+    (("probe layers 3 to 5 for domain", "and all layers"), [("probe", {"concept": "domain"})]),
+])
+def test_v8_classes(planner, questions, expected):
+    assert calls(conversation(planner, *questions)[-1]) == expected

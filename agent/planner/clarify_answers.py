@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.plan import Call, ConversationState
 from agent.planner.catalog import catalog
+from agent.planner.rules import clause_intent
 from agent.planner.slots import find_ids, find_layers, find_method, find_neuron
 
 MAX_ANSWER_WORDS = 10  # "sorry, I meant layer 25 of that one please" is an answer; a longer message is a new request
@@ -106,6 +107,9 @@ def answered(bare: str, texts: list[str], state: ConversationState, labels: list
     if choice is not None:
         return choice
     if not state.pending or len(re.findall(r"\w+", bare)) > MAX_ANSWER_WORDS:
+        return None
+    named = clause_intent(bare)  # "sorry, I meant the top neurons for review 12": a new request, not an answer
+    if named is not None and named not in {call.tool for call in state.pending}:
         return None
     given = _slots_given(bare, texts, labels, state.asks_for)
     needed = "text" if state.asks_for == "instance" and texts else "id" if state.asks_for == "instance" else (

@@ -406,6 +406,7 @@ class RulePlanner(FollowUpPlanning):
             instances = self._instances(bare, texts, state) if (find_ids(bare) or texts or not same_tool) else [
                 {key: args[key]} for key in ("id", "text") if key in args]
             instances = instances or cat.tools[tool].plan_instances(query)  # the tool's own reading (tools/base.py)
+            instances = instances or _lone_number_id(bare, k)
             if not instances:
                 pending = {key: v for key, v in self._slots(tool, dict(args), bare, k, state).items()
                            if key not in ("id", "text")}
@@ -522,6 +523,19 @@ class RulePlanner(FollowUpPlanning):
         except _Ask as ask:
             return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for)
+
+
+def _lone_number_id(bare: str, k: int | None) -> list[dict[str, Any]]:
+    """'how sure is it about 190', 'nearest neighbours of 140, 6 of them': an instance tool that found
+    no instance, and one number left over once counts, layers, neurons and amounts are set aside, is
+    the row id (otherwise the planner would ask which row, with the row named in the question)."""
+    rest = re.sub(r"\b(?:layers?|neurons?|units?|top|first|last|position|strength)\s+\d+(?:\s*(?:-|to|and|,)\s*\d+)*",
+                  " ", bare, flags=re.I)
+    numbers = [int(m.group(1)) for m in re.finditer(
+        r"(?<![\w.%])(\d{1,6})(?![\w.%]|\s*(?:%|percent|words?|tokens?|times|layers?|neurons?|of (?:them|those)))",
+        rest, re.I)]
+    numbers = [n for n in numbers if n != k]
+    return [{"id": numbers[0]}] if len(numbers) == 1 else []
 
 
 def _split_contrast(call: Call, bare: str) -> list[Call]:

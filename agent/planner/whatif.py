@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 _Q = r"[\"'“‘]((?:[^\"'”’]|(?<=[a-z])'(?=[a-z]))+)[\"'”’]"  # an apostrophe between letters stays inside
 REPLACE = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_Q}\s+(?:with|by|for|to|into)\s+{_Q}", re.I)
-REPLACE_BY = re.compile(rf"\b(?:use|put|say)\s+{_Q}\s+instead of\s+{_Q}", re.I)
+# "what if it said 'X' instead of 'Y'": whatever the verb, X replaces Y
+REPLACE_BY = re.compile(rf"{_Q}\s+(?:instead of|rather than|in place of)\s+{_Q}", re.I)
 REMOVE = re.compile(
     rf"\b(?:without|remove|delete|drop|minus|take out|leave out|omit)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}",
     re.I,
@@ -33,7 +34,7 @@ def find_edits(question: str) -> list[Edit]:
 
 _W = r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"  # one or two unquoted words
 REPLACE_WORDS = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_W}\s+(?:with|by|for|to|into)\s+{_W}\b", re.I)
-REPLACE_WORDS_BY = re.compile(rf"\b(?:use|put|say)\s+{_W}\s+instead of\s+{_W}\b", re.I)
+REPLACE_WORDS_BY = re.compile(rf"\b(?:use|put|say|said|says|wrote|had)\s+{_W}\s+instead of\s+{_W}\b", re.I)
 
 
 _NOT_AN_EDIT = {"it", "this", "that", "them", "those", "these", "one", "the", "a", "an", "label", "labels", "metric",

@@ -95,6 +95,10 @@ class Probe(Tool):
         concept = _probe_concept(query.text) or (_follow_up_concept(query.text) if query.follow_up else None)
         if concept:
             args["concept"] = concept
+        elif query.follow_up and re.search(r"\b(?:sentiment|the labels?|the classes)\b", query.text, re.I):
+            args.pop("concept", None)  # "and for sentiment" after a probe for domain: back to the labels
+        if query.follow_up and re.search(r"\b(?:all|every|each)\s+(?:the\s+)?layers?\b", query.text, re.I):
+            args.pop("layers", None)  # "and all layers": the tool's default, every layer
         return args
 
     def run(self, ctx: ToolContext, params: ProbeParams) -> ProbeOutput:
@@ -192,6 +196,7 @@ def _follow_up_concept(text: str) -> str | None:
                  text, re.I)
     concept = m.group(1).strip().lower() if m else None
     if not concept or len(concept.split()) > 3 or re.fullmatch(
-            r"(?:the )?(?:sentiment|labels?|classes|class|layers?.*|it|them|those|these|same|all)", concept):
+            r"(?:the )?(?:sentiment|labels?|classes|class|(?:all |every |each )?(?:the )?layers?.*|it|them|those|these"
+            r"|same|all)", concept):
         return None
     return concept
