@@ -77,3 +77,19 @@ def test_the_printed_plan_keeps_the_contract(planner):
 ])
 def test_v8_classes(planner, questions, expected):
     assert calls(conversation(planner, *questions)[-1]) == expected
+
+
+@pytest.mark.parametrize("question, keyword", [  # what a figure means / a method with no row named
+    ("a roc auc of 0.5 means what exactly", "auc"),
+    ("if a probe gets 90% at layer 5, does that mean the layer encodes it?", "probe"),
+    ("does kernel shap give the same answer if you run it twice on the same review?", "shap"),
+])
+def test_a_question_about_a_method_with_no_row_is_a_concept_question(planner, question, keyword):
+    plan = planner.plan(question, ConversationState())
+    assert [c.tool for c in plan.calls] == ["explain_concept"]
+    assert keyword in plan.calls[0].args["topic"].lower()
+
+
+def test_a_method_question_with_a_row_in_the_conversation_still_runs_on_it(planner):
+    plan = conversation(planner, "why is review 4 negative", "does kernel shap agree on it?")[-1]
+    assert [c.tool for c in plan.calls] == ["attribute"] and plan.calls[0].args["id"] == 4

@@ -75,6 +75,12 @@ METHOD_ONLY = re.compile(
     re.I,
 )
 
+# "an auc of 0.5 means what exactly", "if a probe gets 90% at layer 5, does that mean ...":
+# a question about what a figure means
+MEANING = re.compile(
+    r"\bmeans? what\b|\bwhat (?:does|do|would|should) .{0,40}\bmean\b"
+    r"|\bdoes (?:that|this|it) (?:really )?mean\b", re.I)
+
 VERSION = "rules+intent-model-3"
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
 FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0.9, 0.9
@@ -145,6 +151,8 @@ class RulePlanner(FollowUpPlanning):
         )
         pointed = points_back and not GENERALLY.search(bare)
         if (is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare)))
+                or (MEANING.search(bare) and concept_topic(bare) and not (ids or texts or pointed)
+                    and find_neuron(bare) is None)
                 or self._learned_concept(bare, bool(ids or texts or pointed), state)):
             topics = concept_topics(bare)
             if len(topics) > 1 and CONTRASTS.search(bare) and not re.search(r"\bjust the\b", bare, re.I):
@@ -193,6 +201,12 @@ class RulePlanner(FollowUpPlanning):
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
         if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             ask = asks[0]
+            no_row = state.instance() is None and not (ids or texts)
+            if ask.asks_for in ("instance", None) and no_row and concept_topic(bare) and find_neuron(bare) is None:
+                # "does lime give the same answer if you run it twice on the same review?": no row is
+                # named or in the conversation, a method is: a question about the method
+                concept = Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})
+                return Plan(question=question, calls=[concept])
             return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for)
         return plan
