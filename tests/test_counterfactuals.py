@@ -168,3 +168,76 @@ def test_influence_ranks_a_planted_duplicate_first(tiny_models, tiny_data, isola
     assert query["id"] not in {r["id"] for r in out["proponents"] + out["opponents"]}
     assert out["training_rows"] == len(planted) - 1
     assert out["opponents"][0]["influence"] < 0 < out["proponents"][0]["influence"]
+
+
+@pytest.fixture(scope="module")
+def default_model_context():
+    """The default SmolLM2 model in the shared test home, without predicting the dataset (these
+    tests run a few texts only)."""
+    from tests.conftest import REAL_HOME
+    from tools.context import ToolContext, Workspace
+    from tools.settings import Settings
+
+    REAL_HOME.mkdir(parents=True, exist_ok=True)
+    return ToolContext(Workspace(Settings.from_env(home=str(REAL_HOME)), quiet=True))
+
+
+TEXTS = ("The soup was cold but the staff were lovely.", "the battery died after a day")
+
+
+@pytest.mark.slow
+def test_edit_scorer_equals_each_edit_scored_alone_on_the_default_model(default_model_context):
+    """Issue 20: edits scored from the original's KV cache, many per forward, give each edit's
+    probabilities as `predict_proba` of that edited text alone (one forward per text)."""
+    from tools.attribution.pooled import EditScorer, edits_eligible
+
+    ctx = default_model_context
+    handle, task = ctx.model, ctx.task
+    assert edits_eligible(handle, task)
+    for text in TEXTS:
+        words = text.split()
+        singles = lexical_edits(words)
+        edited = list(dict.fromkeys(" ".join(apply(words, [e])) for e in singles))
+        edited += [" ".join(apply(words, [e, f])) for e, f in zip(singles, singles[3:]) if e.position < f.position]
+        edited.append("Totally different words here")  # shares nothing with the text but the template
+        fell_back: list[str] = []
+
+        def fallback(texts):
+            fell_back.extend(texts)
+            return task.predict_proba(list(texts))[0]
+
+        scorer = EditScorer(handle, task, text, fallback=fallback)
+        fast = scorer([text] + edited)
+        alone = np.array([task.predict_proba([t], shared_prefix=False)[0][0] for t in [text] + edited])
+        np.testing.assert_allclose(fast, alone, atol=1e-5)
+        assert fell_back == [] and scorer.pool.stats["rows"] == len(edited) + 1  # all served from the pool
+        np.testing.assert_allclose(scorer(edited[:3]), fast[1:4], atol=0)  # asked again: from its memo
+
+
+@pytest.mark.slow
+def test_counterfactual_is_the_same_with_pooled_edit_scoring_on_the_default_model(default_model_context, monkeypatch):
+    """Issue 20: the counterfactual tool finds the same edits with the same probabilities whether
+    its candidates are scored whole (batched `predict_proba`) or from the original's KV cache."""
+    import tools.common
+    from tools.builtin.counterfactual import Counterfactual, CounterfactualParams
+
+    ctx = default_model_context
+    for text in TEXTS:
+        outputs = []
+        for pooled in (False, True):
+            monkeypatch.setattr(tools.common, "POOLED_EDITS", pooled)
+            out = Counterfactual().run(ctx, CounterfactualParams(text=text)).model_dump()
+            out.pop("search_seconds")
+            outputs.append(out)
+        whole, fast = outputs
+        assert fast["rounds"] == whole["rounds"] >= 2 and fast["counterfactuals"]
+        for key in ("prediction", "found", "candidates_scored"):
+            assert fast[key] == whole[key], key
+        assert [w["word"] for w in fast["important_words"]] == [w["word"] for w in whole["important_words"]]
+        assert [c["text"] for c in fast["counterfactuals"]] == [c["text"] for c in whole["counterfactuals"]]
+        assert [c["edits"] for c in fast["counterfactuals"]] == [c["edits"] for c in whole["counterfactuals"]]
+        for a, b in zip(fast["counterfactuals"], whole["counterfactuals"]):
+            assert a["prediction"] == b["prediction"]
+            for label, p in a["probabilities"].items():
+                assert p == pytest.approx(b["probabilities"][label], abs=1e-4)
+        assert fast["probability"] == pytest.approx(whole["probability"], abs=1e-4)

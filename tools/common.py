@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # tool modules import this one; it must not pull torch in at 
     from tools.context import ToolContext
 
 MAX_WORDS = 120  # the edit-based tools search edits of texts up to this many words
+# The edit-based tools score their edits from the original text's KV cache (`EditScorer`, issue 20);
+# False scores each batch of edited prompts whole (the reference tests and benchmarks compare with).
+POOLED_EDITS = True
 
 
 def resolve_instance(ctx: ToolContext, params: InstanceParams) -> tuple[str, dict[str, Any]]:
@@ -90,7 +93,9 @@ class ClassifierSetup:
 
 
 def classifier_setup(ctx: ToolContext, text: str, tool: str) -> ClassifierSetup:
-    """Refuses generation tasks and overlong text, then scores the original once."""
+    """Refuses generation tasks and overlong text, then scores the original once. `score` is an
+    `EditScorer` on causal LMs (edits cost their tokens from the first change on), else batched
+    `predict_proba`."""
     task = ctx.task
     if not task.is_classifier:
         raise ToolUnavailable(f"`{tool}` works on classifiers; the model is loaded for generation.",
@@ -99,9 +104,14 @@ def classifier_setup(ctx: ToolContext, text: str, tool: str) -> ClassifierSetup:
     if len(words) > MAX_WORDS:
         raise InputError(f"The text has {len(words)} words; `{tool}` searches edits of texts up to {MAX_WORDS} words.")
 
-    def score(texts: Sequence[str]) -> np.ndarray:
+    def batched(texts: Sequence[str]) -> np.ndarray:
         return task.predict_proba(list(texts), batch_size=32, shared_prefix=True)[0]
 
+    score: Callable[[Sequence[str]], np.ndarray] = batched
+    if POOLED_EDITS and ctx.model.kind == "causal_lm":
+        from tools.attribution.pooled import EditScorer
+
+        score = EditScorer(ctx.model, task, text, fallback=batched)
     original = score([text])[0]
     return ClassifierSetup(task, words, score, list(task.labels), original, int(np.argmax(original)))
 

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 
 from tools.attribution.budget import rows_per_pass
@@ -238,8 +239,12 @@ class _RowPool:
         return DynamicCache(ddp_cache_data=layers, config=self.handle.model.config)
 
     def _prefix(self, ids: tuple[int, ...]):
+        """The template's KV from the model's memo (`_prefix_cache`): pools of one row each (an edit
+        search per row) then pay for the template once per model, not once per row."""
+        from tools.models.tasks import _prefix_cache
+
         if ids not in self.prefixes:
-            self.prefixes[ids] = self.base(input_ids=torch.tensor([list(ids)]), use_cache=True).past_key_values
+            self.prefixes[ids] = _prefix_cache(self.handle, list(ids))
             self.stats["forwards"] += 1
             self.stats["tokens"] += len(ids)
         return self.prefixes[ids]
@@ -349,3 +354,67 @@ class _RowPool:
         for b, (_, i, row, _) in enumerate(chunk):
             self.values[i][row] = scores[b]
         self._count(batch, width, lengths)
+
+
+def edits_eligible(handle: ModelHandle, task: Task) -> bool:
+    """Whether `EditScorer` reproduces `task.predict_proba`: a causal LM whose label scores are
+    next-token masses ("first_token" label words, which the pool's read-out computes exactly), a
+    cache it can reuse, and no hook on the model (a hooked forward must not reuse a clean cache)."""
+    from tools.models.tasks import _has_hooks
+
+    return (handle.kind == "causal_lm" and getattr(task, "scoring", None) == "first_token"
+            and hasattr(task, "label_token_ids") and handle.accepts("past_key_values")
+            and not _has_hooks(handle.model))
+
+
+class EditScorer:
+    """Calibrated label probabilities of edited versions of one text, as `task.predict_proba`
+    gives them, for the edit-based tools' searches (issue 20: the counterfactual search was half of
+    a mistakes report). An edit leaves the template and the words before it unchanged, so each
+    edited prompt is scored from the KV cache of the original (a `_RowPool` of one row): only the
+    tokens from the first changed one on run, all edits of a search round packed by that length;
+    the template comes from the model's prefix memo, shared by every row. Texts that do not start
+    with the original's template tokens, and every call while a hook is set, go to `fallback`
+    (the plain batched `predict_proba`); so do models the pool cannot read (`edits_eligible`)."""
+
+    def __init__(self, handle: ModelHandle, task: Task, text: str,
+                 fallback: Callable[[Sequence[str]], np.ndarray], batch_size: int = 16) -> None:
+        from tools.attribution.inputs import AttributionInput, Target
+
+        self.handle, self.task, self.fallback = handle, task, fallback
+        self.pool: _RowPool | None = None
+        encoded = task.encode(text)  # type: ignore[attr-defined]
+        if edits_eligible(handle, task) and any(encoded.content_mask):
+            prefix = encoded.content_mask.index(True)
+            inp = AttributionInput(text, list(encoded.input_ids), list(encoded.content_mask), [],
+                                   Target("label", label=task.labels[0]), prefix, handle.pad_token_id,
+                                   len(encoded.input_ids))
+            self.pool = _RowPool(handle, task, batch_size)
+            self.pool.add(inp)
+            self.template = tuple(encoded.input_ids[:prefix])
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """[len(texts), labels] calibrated probabilities (float64, rows summing to 1)."""
+        from tools.models.tasks import _has_hooks
+
+        texts = list(texts)
+        if self.pool is None or _has_hooks(self.handle.model):
+            return self.fallback(texts)
+        n = len(self.template)
+        rows: list[tuple[int, ...] | None] = []
+        for text in texts:
+            ids = self.task.encode(text).input_ids  # type: ignore[attr-defined]  # the length check too
+            fits = len(ids) > n and tuple(ids[:n]) == self.template
+            rows.append(tuple(ids[n:]) if fits else None)
+        values = self.pool.values[0]
+        self.pool.want(0, [r for r in dict.fromkeys(rows) if r is not None and r not in values])
+        self.pool.run()
+        out = np.zeros((len(texts), len(self.task.labels)), dtype=np.float64)
+        for i, row in enumerate(rows):
+            if row is not None:
+                out[i] = values[row].double().exp().numpy()
+        out /= np.where(out.sum(axis=1, keepdims=True) > 0, out.sum(axis=1, keepdims=True), 1.0)
+        rest = [i for i, row in enumerate(rows) if row is None]
+        if rest:
+            out[rest] = self.fallback([texts[i] for i in rest])
+        return out

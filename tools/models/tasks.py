@@ -180,7 +180,9 @@ def _prefix_cache(handle: "ModelHandle", prefix: list[int]):
         return model(input_ids=torch.tensor([prefix]), use_cache=True).past_key_values
     memo = handle.__dict__.setdefault("_prefix_memo", {})
     key = tuple(prefix)
-    if key not in memo:
+    if key in memo:  # least recently used goes first: the template, used by every row, stays
+        memo[key] = memo.pop(key)
+    else:
         if len(memo) >= _PREFIX_MEMO_SIZE:
             memo.pop(next(iter(memo)))
         memo[key] = model(input_ids=torch.tensor([prefix]), use_cache=True).past_key_values
