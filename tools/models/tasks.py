@@ -90,14 +90,23 @@ class _PromptedTask(Task):
         """A system message for the chat template: none by default (the template's own)."""
         return None
 
+    def _sentinel_prompt(self) -> str:
+        """The prompt with a sentinel where the text goes, rendered once per chat template (issue 20:
+        rendering it for every text was most of `encode`, which the edit searches call per edit)."""
+        chat = getattr(self.handle.tokenizer, "chat_template", None)
+        memo = self.__dict__.get("_sentinel_memo")
+        if memo is None or memo[0] != chat:
+            if chat:
+                prompt = _chat_prompt(self.handle.tokenizer, self._system_message(), self._user_message(_SENTINEL))
+                prompt += self._answer_prefix()
+            else:
+                prompt = self._plain_prompt(_SENTINEL)
+            memo = self.__dict__["_sentinel_memo"] = (chat, prompt)
+        return memo[1]
+
     def prompt_with_span(self, text: str) -> tuple[str, tuple[int, int]]:
         """The full prompt and the character span of the user's text inside it."""
-        tokenizer = self.handle.tokenizer
-        message = self._user_message(_SENTINEL)
-        if getattr(tokenizer, "chat_template", None):
-            prompt = _chat_prompt(tokenizer, self._system_message(), message) + self._answer_prefix()
-        else:
-            prompt = self._plain_prompt(_SENTINEL)
+        prompt = self._sentinel_prompt()
         start = prompt.index(_SENTINEL)
         prompt = prompt.replace(_SENTINEL, text, 1)
         return prompt, (start, start + len(text))
