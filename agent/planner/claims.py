@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-CLAIM = (r"(?:is|'s|should be|should have been|must be|was|are|were) (?:actually |really |truly |in fact )?"
+CLAIM = (r"(?:is|'s|should be|should have been|must be|was|are|were|reads as|read as|looks|seems) "
+         r"(?:actually |really |truly |in fact |clearly |obviously )?"
          r"(?:labell?ed |marked |tagged )?(?:as )?(?:a |an )?")
 WRONG_LABEL = re.compile(
     r"\b(?:mislabell?ed"
@@ -15,11 +16,16 @@ WRONG_LABEL = re.compile(
     r"(?:wrong|incorrect|off|a mistake)"
     r"|label of (?:review|row|item|id|example)? ?#?\d+ (?:is|was) (?:wrong|incorrect|a mistake)"
     r"|wrong (?:gold )?label"
+    # "the gold is wrong", "fix the gold", "the gold label on review 9 looks off"
+    r"|(?:the )?gold(?: label)?(?: (?:on|of|for) (?:review |row |item |id )?#?\d+)? (?:is|was|looks|seems) "
+    r"(?:wrong|incorrect|off|a mistake|mistaken)"
+    r"|fix (?:the|its|that) (?:gold|label)"
     r"|incorrectly labell?ed)\b",
     re.I,
 )
 CORRECTING = re.compile(
     r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well)\b"
+    r"|\b(?:actually|really)\W*$"  # "and 68 is negative actually"
     r"|\bshould (?:be|have been)\b"
     r"|(?:\b(?:is|are)|'s) (?:actually|really|in fact)\b"
     # an order: "set review 100 to negative", "relabel 12 as positive", "mark row 3 as negative"

@@ -13,6 +13,9 @@ from agent.planner.slots import find_ids, find_k, find_layers, find_method, find
 from agent.planner.vocabulary import FOLLOW_UP, SELECTION_REFERENT, STRONGER, WEAKER
 from tools.builtin.bias_audit import named_pairs
 
+# "and 641?", "what about #57", "now 12": a number alone names the last call's neuron or row
+LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same for|also)\s+)+#?(\d{1,6})\s*\??\W*",
+                         re.I)
 ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
 # "and on all reviews", "for the whole dataset": the last tool without its selection
 ALL_ROWS = re.compile(r"\b(?:all(?: the| of the)?|every|the whole|the entire)\s+"
@@ -74,7 +77,12 @@ class FollowUpPlanning:
         pairs = named_pairs(bare) if catalog().takes(state.last_tool, "groups") else []
         stronger = bool(STRONGER.search(bare))
         rescale = stronger or bool(WEAKER.search(bare))  # "stronger" / "weaker": the last strength, rescaled
-        bare_k = BARE_K.fullmatch(counts_in_words(bare))
+        lone = LONE_NUMBER.fullmatch(bare)
+        if lone and neuron is None and not ids and catalog().takes(state.last_tool, "neuron"):
+            neuron = int(lone.group(1))  # "and 641?" after "what does neuron 640 of layer 23 do"
+        elif lone and not ids and catalog().tools[state.last_tool].takes_instance():
+            ids = [int(lone.group(1))]  # "and 57?" after "why is review 56 negative"
+        bare_k = None if lone and (neuron is not None or ids) else BARE_K.fullmatch(counts_in_words(bare))
         if bare_k:
             k = int(bare_k.group(1))
         elif TOP_ONE.fullmatch(bare):

@@ -13,6 +13,8 @@ _WORD = "|".join([*_UNITS, *_TENS, "hundred", "thousand"])
 _NUMBER = rf"(?:{_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_WORD}))*"
 _NOUN = r"(?:reviews?|rows?|items?|ids?|examples?|samples?|neurons?|layers?|units?|instances?|data ?points?|number)"
 NUMBER_AFTER_NOUN = re.compile(rf"\b({_NOUN})\s+({_NUMBER})\b", re.I)
+NUMBER_BEFORE_UNIT = re.compile(rf"\b((?!one\b){_NUMBER})(\s+(?:words?|tokens?|characters?)\b)", re.I)
+_ANY_NUMBER = re.compile(rf"\b{_NUMBER}\b", re.I)
 FIRST_LAST_N = re.compile(rf"\b(first|last|final|top|bottom)\s+({_NUMBER})\s+(layers)\b", re.I)
 # chat shorthand -> the word (whole words only, never inside quotes: the planner strips quotes first)
 SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
@@ -55,7 +57,15 @@ def numbers_in_words(text: str) -> str:
         value = number_value(m.group(2))
         return f"{m.group(1)} {value} {m.group(3)}" if value is not None else m.group(0)
 
-    return FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
+    def compound(m: re.Match[str]) -> str:  # "one hundred and twelve should be ...", "sixty-four"
+        words = m.group(0).lower()
+        value = number_value(m.group(0))
+        is_compound = re.search(r"hundred|thousand", words) or re.fullmatch(rf"(?:{'|'.join(_TENS)})[\s-]+\w+", words)
+        return str(value) if value is not None and is_compound else m.group(0)
+
+    text = FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
+    text = NUMBER_BEFORE_UNIT.sub(lambda m: f"{number_value(m.group(1))}{m.group(2)}", text)  # "under ten words"
+    return _ANY_NUMBER.sub(compound, text)
 
 
 # any number in words but "one" ("that one", "which one" are no numbers)

@@ -59,7 +59,7 @@ from agent.planner.vocabulary import (
     SHORT,
     USING_METHOD,
 )
-from agent.planner.whatif import apply_edits, find_edits, find_word_edits
+from agent.planner.whatif import apply_edits, edited_in_question, find_edits, find_word_edits
 from tools.planning import NeedsClarification
 
 # "swap 'John' and 'Maria' on those reviews": a term swap over rows (an audit), not an edit of one text
@@ -80,6 +80,9 @@ METHOD_ONLY = re.compile(
 MEANING = re.compile(
     r"\bmeans? what\b|\bwhat (?:does|do|would|should) .{0,40}\bmean\b"
     r"|\bdoes (?:that|this|it) (?:really )?mean\b", re.I)
+
+# "can you run it on review 20" after "what's lime": the method the same message asked about
+RUN_IT = re.compile(r"\b(?:use|apply|try|run|do)\s+(?:it|that|this)(?: method)?\b", re.I)
 
 VERSION = "rules+intent-model-3"
 # When the learned model's guess wins (agent/intent_model.py); set on the development sets.
@@ -169,9 +172,13 @@ class RulePlanner(FollowUpPlanning):
         if guess is not None and guess.tool == "decline" and guess.probability >= DECLINE_P:
             return Plan(question=question, message=DECLINE)
         edits = find_edits(raw) or self._word_edits(raw, state)
+        base = edited_in_question(raw, edits, texts) if edits else None
+        if not edits and len(texts) == 1:  # "what would it say about 'the pasta was cold' if cold were hot"
+            edits = find_word_edits(strip_quotes(raw), texts[0])
+            base = texts[0] if edits else None
         swaps_in_rows = catalog().takes(state.last_tool or "", "groups") or SWAPS_IN_ROWS.search(bare)
         if edits and not swaps_in_rows:  # "swap 'John' and 'Maria' in those reviews" audits rows, edits no text
-            return self._what_if(question, raw, edits, state)
+            return self._what_if(question, raw, edits, state, base)
         if state.last_tool and state.last_tool not in catalog().instance and catalog().takes(
                 state.last_tool, "method") and METHOD_ONLY.fullmatch(bare):
             follow = self._follow_up(question, bare, texts, state)
@@ -250,10 +257,17 @@ class RulePlanner(FollowUpPlanning):
         clauses_of: dict[str, str] = {}
         for clause in clauses:
             clause_has_instance = bool(find_ids(clause)) or "QUOTED" in clause
-            if is_concept_question(clause, clause_has_instance or has_instance or bool(re.search(r"\b\d+\b", clause))):
+            # "what's lime, and can you run it on review 20?": the row belongs to the other clause
+            row_in_reach = clause_has_instance or (has_instance and (len(clauses) == 1 or bool(re.search(
+                r"\b(?:it|its|that|this|them|those|these|one)\b", clause, re.I))))
+            if is_concept_question(clause, row_in_reach or bool(re.search(r"\b\d+\b", clause))):
                 tool = rule_found = cat.role("concept")
             else:
                 tool = clause_intent(clause)
+                concept_clause = clauses_of.get(cat.role("concept"), "")
+                if tool is None and RUN_IT.search(clause) and find_method(concept_clause):
+                    # "what's lime, and can you run it on review 20?": run the method just asked about
+                    tool = next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
                 if tool in cat.no_args and clause_has_instance:
                     tool = cat.role("rows")
                 rule_found = tool
@@ -511,8 +525,9 @@ class RulePlanner(FollowUpPlanning):
         base = self._base_text(state)
         return find_word_edits(strip_quotes(raw), base) if base and not quoted_texts(raw) else []
 
-    def _what_if(self, question: str, raw: str, edits: list, state: ConversationState) -> Plan:
-        base = self._base_text(state)
+    def _what_if(self, question: str, raw: str, edits: list, state: ConversationState,
+                 base: str | None = None) -> Plan:
+        base = base or self._base_text(state)
         if base is None:
             return Plan(question=question, message="Which text should I edit? Quote it first, e.g. "
                                                    "\"What does it predict for 'the soup was cold'?\"")

@@ -118,7 +118,12 @@ def find_ids(text: str) -> list[int]:
     ids = [int(m.group(1) or m.group(2)) for m in ID_PATTERN.finditer(text)]
     ids += [int(m.group(1)) for m in HASH_ID.finditer(text)]
     if not ids:
-        ids += [int(next(g for g in m.groups() if g)) for m in BARE_ID.finditer(text)]
+        for m in BARE_ID.finditer(text):
+            ids.append(int(next(g for g in m.groups() if g)))
+            # "predict 14 and 15", "explain 3, 4 and 9": the rest of the list
+            listed = re.match(r"(?:\s*(?:,|and|&)\s*#?\d{1,7}\b(?!\s*(?:words?|tokens?|%|more|most|top)))+",
+                              text[m.end():], re.I)
+            ids += [int(x) for x in re.findall(r"\d+", listed.group(0))] if listed else []
     if not ids:
         ids += [int(m.group(1)) for m in re.finditer(r"^\W*why\s+(?:is\s+|was\s+|did\s+)?#?(\d+)\b", text, re.I)]
     if not ids:  # "similar reviews to 44", "the closest review to 58", "nearest ones to #7"

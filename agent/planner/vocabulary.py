@@ -64,6 +64,7 @@ FOLLOW_UP = re.compile(
 )
 # "stronger" / "push harder" / "weaker" after a steer: the same call at another strength
 STRONGER = re.compile(r"^\W*(?:(?:a bit|much|even|a little)\s+)?(?:stronger|harder|more strongly|push (?:it )?harder"
+                      r"|(?:twice|double|2x) (?:as )?(?:strong|hard|much)|double (?:the|its) strength"
                       r"|more strength|increase (?:the )?strength|turn it up)\b", re.I)
 WEAKER = re.compile(r"^\W*(?:(?:a bit|much|even|a little)\s+)?(?:weaker|softer|gentler|less strongly|less strength"
                     r"|decrease (?:the )?strength|turn it down)\b", re.I)

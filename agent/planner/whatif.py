@@ -10,7 +10,10 @@ REPLACE = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_Q}\s+(?:with|by
 # "what if it said 'X' instead of 'Y'": whatever the verb, X replaces Y
 REPLACE_BY = re.compile(rf"{_Q}\s+(?:instead of|rather than|in place of)\s+{_Q}", re.I)
 REMOVE = re.compile(
-    rf"\b(?:without|remove|delete|drop|minus|take out|leave out|omit)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}",
+    rf"\b(?:without|remove|delete|drop|minus|take out|leave out|omit|cut|strip)\s+"
+    rf"(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}"
+    # "take the word 'not' out of ...", "leave 'really' out"
+    rf"|\b(?:take|leave|cut|strip)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}\s+out\b",
     re.I,
 )
 INSERT = re.compile(rf"\b(?:add|insert|put)\s+{_Q}\s+(before|after)\s+{_Q}", re.I)
@@ -27,7 +30,7 @@ class Edit:
 def find_edits(question: str) -> list[Edit]:
     edits = [Edit("replace", m.group(1), m.group(2)) for m in REPLACE.finditer(question)]
     edits += [Edit("replace", m.group(2), m.group(1)) for m in REPLACE_BY.finditer(question)]
-    edits += [Edit("remove", m.group(1)) for m in REMOVE.finditer(question)]
+    edits += [Edit("remove", m.group(1) or m.group(2)) for m in REMOVE.finditer(question)]
     edits += [Edit("insert", m.group(3), m.group(1), m.group(2).lower()) for m in INSERT.finditer(question)]
     return edits
 
@@ -35,6 +38,9 @@ def find_edits(question: str) -> list[Edit]:
 _W = r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"  # one or two unquoted words
 REPLACE_WORDS = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_W}\s+(?:with|by|for|to|into)\s+{_W}\b", re.I)
 REPLACE_WORDS_BY = re.compile(rf"\b(?:use|put|say|said|says|wrote|had)\s+{_W}\s+instead of\s+{_W}\b", re.I)
+# "if cold were hot", "what if late was early", "with slow changed to quick": the first is replaced
+REPLACE_WORDS_IF = re.compile(rf"\b(?:if|suppose)\s+(?:the word\s+)?{_W}\s+(?:were|was|became|is)\s+{_W}\b"
+                              rf"|\b{_W}\s+(?:changed|switched|turned|swapped)\s+(?:to|into|for)\s+{_W}\b", re.I)
 
 
 _NOT_AN_EDIT = {"it", "this", "that", "them", "those", "these", "one", "the", "a", "an", "label", "labels", "metric",
@@ -59,7 +65,21 @@ def find_word_edits(question: str, text: str) -> list[Edit]:
     for m in REPLACE_WORDS_BY.finditer(question):
         if has(m.group(2)):
             edits.append(Edit("replace", m.group(2), m.group(1)))
+    for m in REPLACE_WORDS_IF.finditer(question):
+        old, new = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        old = old if has(old) or len(old.split()) == 1 else old.split()[-1]  # "with slow changed": "slow"
+        if has(old):
+            edits.append(Edit("replace", old, new.split()[0] if len(new.split()) > 1 else new))
     return edits
+
+
+def edited_in_question(question: str, edits: list[Edit], texts: list[str]) -> str | None:
+    """The quoted text an edit names in the same message ("swap 'terrible' for 'great' in 'terrible
+    battery, great screen'", "take 'not' out of 'the film was not bad'"): a quote that is neither an
+    edit's old nor new phrase and contains every phrase the edits change. None: edit the last text."""
+    phrases = {e.old for e in edits} | {e.new for e in edits}
+    bases = [t for t in texts if t not in phrases and all(_pattern(e.old).search(t) for e in edits)]
+    return bases[-1] if bases else None
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:

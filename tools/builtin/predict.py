@@ -64,7 +64,9 @@ class Predict(Tool):
             r"inference",
             r"\bclassif",
             r"what (?:does|would) (?:the model|it) (?:say|think|output|answer)",
-            r"\bwhat (?:the )?model (?:think|thinks|say|says)\b",  # "please say me what model think on review 40"
+            # "please say me what model think on review 40", "what model is think about review 64"
+            r"\bwhat (?:does |do |is |would )?(?:the )?model (?:is |does |do )?(?:think|thinks|say|says)\b",
+            r"\b(?:does|do) (?:the model|it) (?:think|reckon|consider)\b",  # "does the model think 30 slaps or sucks"
             r"what label",
             r"\bcontinue\b",
             r"\bcomplete\b",
