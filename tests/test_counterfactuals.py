@@ -1,6 +1,8 @@
 """Counterfactual search: minimal verified flips on a scorer with a known answer, edits that
 compose, MiCE minimality and diversity, and the tool on a tiny model (every returned flip is
 re-verified by predict), with clear errors for bad targets."""
+import os
+
 import numpy as np
 import pytest
 
@@ -187,8 +189,9 @@ TEXTS = ("The soup was cold but the staff were lovely.", "the battery died after
 
 @pytest.mark.slow
 def test_edit_scorer_equals_each_edit_scored_alone_on_the_default_model(default_model_context):
-    """Issue 20: edits scored from the original's KV cache, many per forward, give each edit's
-    probabilities as `predict_proba` of that edited text alone (one forward per text)."""
+    """Issue 20: edits scored from the KV cache of the original, or of an edit scored in an earlier
+    round that they extend (a beam), many per forward, give each edit's probabilities as
+    `predict_proba` of that edited text alone (one forward per text)."""
     from tools.attribution.pooled import EditScorer, edits_eligible
 
     ctx = default_model_context
@@ -197,9 +200,9 @@ def test_edit_scorer_equals_each_edit_scored_alone_on_the_default_model(default_
     for text in TEXTS:
         words = text.split()
         singles = lexical_edits(words)
-        edited = list(dict.fromkeys(" ".join(apply(words, [e])) for e in singles))
-        edited += [" ".join(apply(words, [e, f])) for e, f in zip(singles, singles[3:]) if e.position < f.position]
-        edited.append("Totally different words here")  # shares nothing with the text but the template
+        first = list(dict.fromkeys(" ".join(apply(words, [e])) for e in singles))[:10]
+        second = [" ".join(apply(words, [e, f])) for e, f in zip(singles, singles[2:6]) if e.position < f.position]
+        second.append("Totally different words here")  # shares nothing with the text but the template
         fell_back: list[str] = []
 
         def fallback(texts):
@@ -207,11 +210,20 @@ def test_edit_scorer_equals_each_edit_scored_alone_on_the_default_model(default_
             return task.predict_proba(list(texts))[0]
 
         scorer = EditScorer(handle, task, text, fallback=fallback)
-        fast = scorer([text] + edited)
-        alone = np.array([task.predict_proba([t], shared_prefix=False)[0][0] for t in [text] + edited])
+        pool = scorer.pool
+        fast_first = scorer([text] + first)
+        before = pool.stats["tokens"]
+        fast = np.concatenate([fast_first, scorer(second)])
+        alone = np.array([task.predict_proba([t], shared_prefix=False)[0][0] for t in [text] + first + second])
         np.testing.assert_allclose(fast, alone, atol=1e-5)
-        assert fell_back == [] and scorer.pool.stats["rows"] == len(edited) + 1  # all served from the pool
-        np.testing.assert_allclose(scorer(edited[:3]), fast[1:4], atol=0)  # asked again: from its memo
+        assert fell_back == [] and pool.stats["rows"] == len(first) + len(second) + 1  # all served by the pool
+        assert len(pool.kept[0]) == len(first) + len(second)  # each kept as a source for later rounds
+        # the pairs ran from the single edit they extend, not just from the original's cache
+        original, template = tuple(pool.inputs[0].variable_ids), pool.inputs[0].prefix_len
+        rows = [tuple(task.encode(t).input_ids[template:]) for t in second]
+        from_original = sum(len(r) - min(len(r) - 1, len(os.path.commonprefix([r, original]))) for r in rows)
+        assert pool.stats["tokens"] - before < from_original
+        np.testing.assert_allclose(scorer(first[:3]), fast[1:4], atol=0)  # asked again: from its memo
 
 
 @pytest.mark.slow

@@ -209,6 +209,10 @@ class _RowPool:
         self.values: list[dict[tuple[int, ...], torch.Tensor]] = []
         self.wanted: list[dict[tuple[int, ...], None]] = []
         self.kv: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # row -> per layer [kv, P+n, d]
+        # Edited rows kept as further sources of shared prefixes (`keep`): per input, (ids, KV of
+        # template + ids); off (0 bytes) for attribution, whose perturbations share little else.
+        self.kept: dict[int, list[tuple[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]]]] = {}
+        self.keep_bytes, self.keep_tail, self.kept_bytes = 0, 0, 0
         self.prefixes: dict[tuple[int, ...], Any] = {}
         self.reader: Scorer | None = None
         self.stats = {"forwards": 0, "rows": 0, "tokens": 0, "padded_tokens": 0}
@@ -305,54 +309,82 @@ class _RowPool:
             need = [i for i, rows in enumerate(self.wanted) if rows and i not in self.kv]
             if need:
                 self._originals(need)
-            work = []  # (suffix length, row index, ids, shared length)
+            work = []  # (suffix length, row index, ids, shared length, KV of the source)
             for i, rows in enumerate(self.wanted):
-                original = self.inputs[i].variable_ids
                 for row in rows:
-                    if row in self.values[i]:
-                        continue
-                    limit = min(len(row) - 1, len(original))
-                    shared = 0
-                    while shared < limit and row[shared] == original[shared]:
-                        shared += 1
-                    work.append((len(row) - shared, i, row, shared))
+                    if row not in self.values[i]:
+                        shared, source = self._source(i, row)
+                        work.append((len(row) - shared, i, row, shared, source))
                 rows.clear()
             work.sort(key=lambda w: (w[0], w[1]))
-            longest = max((self.inputs[i].prefix_len + len(r) for _, i, r, _ in work), default=1)
+            longest = max((self.inputs[w[1]].prefix_len + len(w[2]) for w in work), default=1)
             size = self._size(longest)
             for start in range(0, len(work), size):
                 self._suffixes(work[start:start + size])
 
-    def _suffixes(self, chunk: list[tuple[int, int, tuple[int, ...], int]]) -> None:
-        """Rows that share `shared` leading ids with their original: the original's keys and values
-        for template + those ids, holes masked, then only the rest of each row."""
+    def _source(self, i: int, row: tuple[int, ...]) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """The computed row sharing the most leading ids with `row` (its original, or a kept row)
+        and how many: at least the last id of `row` is always run, to read its scores."""
+        def common(ids: Sequence[int]) -> int:
+            limit = min(len(row) - 1, len(ids))
+            n = 0
+            while n < limit and row[n] == ids[n]:
+                n += 1
+            return n
+
+        best, source = common(self.inputs[i].variable_ids), self.kv[i]
+        for ids, layers in self.kept.get(i, ()):
+            n = common(ids)
+            if n > best:
+                best, source = n, layers
+        return best, source
+
+    def _keep(self, i: int, row: tuple[int, ...], kv: Any, b: int, past: int, span: int) -> None:
+        """Keep row `b` of a suffix forward's cache (template + `row` but its last `keep_tail` ids,
+        which no other row shares) as a source for later rows, within `keep_bytes`."""
+        n = len(row) - self.keep_tail
+        if n <= 0 or self.kept_bytes >= self.keep_bytes:
+            return
+        m = self.inputs[i].prefix_len + n
+        layers = []
+        for layer in kv.layers:
+            k, v = (t[b, :, :m].clone() if m <= past else torch.cat([t[b, :, :past], t[b, :, span:span + m - past]], 1)
+                    for t in (layer.keys, layer.values))
+            layers.append((k, v))
+        self.kept.setdefault(i, []).append((row[:n], layers))
+        self.kept_bytes += sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in layers)
+
+    def _suffixes(self, chunk: list[tuple[int, int, tuple[int, ...], int, Any]]) -> None:
+        """Rows that share `shared` leading ids with a computed row (their original, or a kept one):
+        its keys and values for template + those ids, holes masked, then only the rest of each row."""
         batch = len(chunk)
-        past = [self.inputs[i].prefix_len + shared for _, i, _, shared in chunk]
-        span, width = max(past), max(n for n, _, _, _ in chunk)
+        past = [self.inputs[i].prefix_len + shared for _, i, _, shared, _ in chunk]
+        span, width = max(past), max(n for n, _, _, _, _ in chunk)
         ids = torch.full((batch, width), self.handle.pad_token_id, dtype=torch.long)
         attention = torch.zeros((batch, span + width), dtype=torch.long)
         positions = torch.zeros((batch, width), dtype=torch.long)
-        for b, (n, i, row, shared) in enumerate(chunk):
+        for b, (n, i, row, shared, _) in enumerate(chunk):
             ids[b, :n] = torch.tensor(row[shared:], dtype=torch.long)
             attention[b, :past[b]] = 1
             attention[b, span:span + n] = 1
             positions[b] = torch.arange(past[b], past[b] + width)
         layers = []
-        first = self.kv[chunk[0][1]]
-        for layer, (k0, v0) in enumerate(first):
+        for layer, (k0, v0) in enumerate(chunk[0][4]):
             keys = k0.new_zeros((batch, k0.shape[0], span, k0.shape[-1]))
             values = v0.new_zeros((batch, v0.shape[0], span, v0.shape[-1]))
-            for b, (_, i, _, _) in enumerate(chunk):
-                k, v = self.kv[i][layer]
+            for b, (_, _, _, _, source) in enumerate(chunk):
+                k, v = source[layer]
                 keys[b, :, :past[b]] = k[:, :past[b]]
                 values[b, :, :past[b]] = v[:, :past[b]]
             layers.append((keys, values))
-        lengths = torch.tensor([n for n, _, _, _ in chunk])
+        lengths = torch.tensor([n for n, _, _, _, _ in chunk])
         out = self.base(inputs_embeds=self.embedding(ids), attention_mask=attention, position_ids=positions,
                         past_key_values=self._cache(layers), use_cache=True)
         scores = self._read(out.last_hidden_state, lengths - 1)
-        for b, (_, i, row, _) in enumerate(chunk):
+        for b, (_, i, row, _, _) in enumerate(chunk):
             self.values[i][row] = scores[b]
+            if self.keep_bytes:
+                self._keep(i, row, out.past_key_values, b, past[b], span)
         self._count(batch, width, lengths)
 
 
@@ -367,6 +399,9 @@ def edits_eligible(handle: ModelHandle, task: Task) -> bool:
             and not _has_hooks(handle.model))
 
 
+KEEP_BYTES = 128 << 20  # an edit search's scored rows kept as prefix sources (~50 of a 15-word text)
+
+
 class EditScorer:
     """Calibrated label probabilities of edited versions of one text, as `task.predict_proba`
     gives them, for the edit-based tools' searches (issue 20: the counterfactual search was half of
@@ -378,7 +413,8 @@ class EditScorer:
     (the plain batched `predict_proba`); so do models the pool cannot read (`edits_eligible`)."""
 
     def __init__(self, handle: ModelHandle, task: Task, text: str,
-                 fallback: Callable[[Sequence[str]], np.ndarray], batch_size: int = 16) -> None:
+                 fallback: Callable[[Sequence[str]], np.ndarray], batch_size: int = 16,
+                 keep_bytes: int = KEEP_BYTES) -> None:
         from tools.attribution.inputs import AttributionInput, Target
 
         self.handle, self.task, self.fallback = handle, task, fallback
@@ -392,6 +428,10 @@ class EditScorer:
             self.pool = _RowPool(handle, task, batch_size)
             self.pool.add(inp)
             self.template = tuple(encoded.input_ids[:prefix])
+            # a later round's edits extend this round's (a beam): keep what was scored as sources
+            # of longer shared prefixes, but the prompt's end after the text, which none shares
+            self.pool.keep_bytes = keep_bytes
+            self.pool.keep_tail = encoded.content_mask[::-1].index(True)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """[len(texts), labels] calibrated probabilities (float64, rows summing to 1)."""
