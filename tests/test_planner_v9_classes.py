@@ -50,6 +50,28 @@ def last_calls(planner, *questions):
     # "twice as strong" doubles the strength
     (("steer review 3 towards positive at layer 9 with strength 3", "twice as strong"),
      [("steer", {"id": 3, "layer": 9, "strength": 6, "target": "positive"})]),
+    # wordings of tools: what tipped / keying on / words pull; label split; rewrite in N ways; influenced
+    (("what tipped review 31 over",), [("attribute", {"id": 31})]),
+    (("which tokens pull review 6 towards positive",), [("attribute", {"id": 6, "target": "positive"})]),
+    (("sentiment split for the film reviews",), [("label_distribution", {"where": {"match": {"domain": "film"}}})]),
+    (("rewrite review 12 in three ways",), [("augment", {"id": 12, "k": 3})]),
+    (("top 2 training rows behind review 40",), [("influence", {"id": 40, "k": 2})]),
+    (("which words show up most in the reviews it gets wrong",), [("keywords", {"where": {"correct": False}})]),
+    # two asks joined by a bare "and" before "top"
+    (("label split and top 3 keywords for film reviews",),
+     [("label_distribution", {"where": {"match": {"domain": "film"}}}),
+      ("keywords", {"where": {"match": {"domain": "film"}}, "k": 3})]),
+    # a count and a label before the noun: k and a selection, not row 2
+    (("show 3 positive restaurant reviews",),
+     [("show", {"where": {"label": "positive", "match": {"domain": "restaurant"}}, "k": 3})]),
+    # "short presentation" is no length filter
+    (("for a short presentation: the accuracy on film reviews",),
+     [("score", {"metric": "accuracy", "where": {"match": {"domain": "film"}}})]),
+    # several neurons of one layer; several rows with their own labels
+    (("explain neurons 7 and 8 in layer 2",),
+     [("explain_neuron", {"layer": 2, "neuron": 7}), ("explain_neuron", {"layer": 2, "neuron": 8})]),
+    (("set row 1 to positive and row 2 to negative",),
+     [("edit_label", {"id": 1, "label": "positive"}), ("edit_label", {"id": 2, "label": "negative"})]),
 ])
 def test_v9_classes(planner, questions, expected):
     assert last_calls(planner, *questions) == expected
@@ -58,3 +80,15 @@ def test_v9_classes(planner, questions, expected):
 def test_a_method_clause_that_points_at_the_row_is_still_a_run(planner):
     calls = last_calls(planner, "predict review 61 and explain it with lime")
     assert [c[0] for c in calls] == ["predict", "attribute"]
+
+
+@pytest.mark.parametrize("question", ["how many neutral reviews are there", "accuracy on the sarcastic ones"])
+def test_a_selection_by_a_label_the_data_lacks_is_asked_about(planner, question):
+    plan = planner.plan(question, ConversationState())
+    assert plan.calls == [] and "no " in plan.message and "positive" in plan.message
+    assert [c.calls[0].args["where"]["label"] for c in plan.choices] == ["negative", "positive"]
+
+
+def test_saving_edited_weights_is_declined(planner):
+    plan = planner.plan("zero neuron 9 of layer 2 and save the model", ConversationState())
+    assert plan.calls == [] and "fine-tune" in plan.message

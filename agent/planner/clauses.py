@@ -37,6 +37,7 @@ def _clauses(bare: str) -> list[str]:
                 r"|how"
                 r"|which"
                 r"|tell"
+                r"|top"
                 r"|list"
                 r"|predict"
                 r"|explain"

@@ -57,6 +57,32 @@ def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
     return Plan(question=plan.question, choices=choices, message=message, pending=plan.calls, asks_for="label")
 
 
+# a selection by a label the data lacks: "how many neutral reviews", "show the sarcastic ones"
+_SELECTION_LABEL = r"neutral|mixed|sarcastic|spam|ham|offensive|toxic|ambivalent|objective|subjective|happy|sad|angry"
+UNKNOWN_SELECTION = re.compile(rf"\b({_SELECTION_LABEL})\s+(?:reviews?|rows?|ones|examples?|texts?|samples?|items?)\b"
+                               rf"|\blabell?ed\s+(?:as\s+)?({_SELECTION_LABEL})\b", re.I)
+
+
+def unknown_selection_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
+    """'how many neutral reviews are there?' counted every row (the word matched no filter): said, with
+    the labels the data has as choices."""
+    m = UNKNOWN_SELECTION.search(bare)
+    if not labels or not m or (m.group(1) or m.group(2)).lower() in {x.lower() for x in labels}:
+        return None
+    selecting = [c for c in plan.calls
+                 if catalog().takes(c.tool, "where") and "label" not in (c.args.get("where") or {})]
+    if not selecting:
+        return None
+    word = m.group(1) or m.group(2)
+    call = selecting[0]
+    choices = [Choice(label=f"{call.tool} on the {label} rows",
+                      calls=[Call(tool=call.tool, args={**call.args, "where": {**(call.args.get("where") or {}),
+                                                                               "label": label}})])
+               for label in labels]
+    message = f"The labels are {', '.join(labels)}; there are no {word!r} rows. Which ones do you mean?"
+    return Plan(question=plan.question, choices=choices, message=message, pending=plan.calls, asks_for="label")
+
+
 def middle_layer(bare: str, plan: Plan, facts: DataFacts | None) -> Plan | None:
     """'the middle layer' of a 30-layer model is 14 or 15: ask, offering both."""
     takes = [c for c in plan.calls if catalog().takes(c.tool, "layer") or catalog().takes(c.tool, "layers")]
@@ -113,6 +139,9 @@ def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -
     asked = middle_layer(bare, plan, facts) or layer_no_call_takes(bare, plan, facts)
     if asked:
         return asked
+    label_asked = unknown_selection_label(bare, plan, labels)
+    if label_asked:
+        return label_asked
     unknown = unknown_value(bare, facts, labels)
     if unknown and any(catalog().takes(c.tool, "where") and not (c.args.get("where") or {}).get("match")
                        for c in plan.calls):
@@ -120,4 +149,5 @@ def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -
         values = ", ".join(facts.categories[column]) if facts else ""
         return Plan(question=plan.question, message=f"The data has no {word!r} rows: its {column} values are "
                                                     f"{values}. Which ones do you mean?")
-    return unsupported_method(bare, plan) or unknown_label(bare, plan, labels) or with_premise(bare, plan)
+    return (unsupported_method(bare, plan) or unknown_label(bare, plan, labels)
+            or with_premise(bare, plan))

@@ -81,6 +81,8 @@ MEANING = re.compile(
     r"\bmeans? what\b|\bwhat (?:does|do|would|should) .{0,40}\bmean\b"
     r"|\bdoes (?:that|this|it) (?:really )?mean\b", re.I)
 
+# "neurons 12 and 40", "units 5, 6 and 9"
+NEURON_LIST = re.compile(r"\b(?:neurons|units)\s+(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b", re.I)
 # "can you run it on review 20" after "what's lime": the method the same message asked about
 RUN_IT = re.compile(r"\b(?:use|apply|try|run|do)\s+(?:it|that|this)(?: method)?\b", re.I)
 
@@ -127,6 +129,13 @@ class RulePlanner(FollowUpPlanning):
 
     # ---------- public ----------
     def plan(self, question: str, state: ConversationState | None = None) -> Plan:
+        several = NEURON_LIST.search(question or "")
+        if several:  # "explain neurons 12 and 40 of layer 3": one plan per neuron, in the typed order
+            plans = [self.plan(question[:several.start()] + f"neuron {n}" + question[several.end():], state)
+                     for n in re.findall(r"\d+", several.group(1))]
+            if all(p.calls for p in plans):
+                return Plan(question=question, calls=[c for p in plans for c in p.calls])
+            return next(p for p in plans if not p.calls).model_copy(update={"question": question})
         plan = self._plan(question, state or ConversationState())
         bare = strip_quotes(" ".join((question or "").split())[:2000])
         return checked(bare, plan, self.labels, self.facts)  # what cannot be honoured is asked about, never run
@@ -299,6 +308,15 @@ class RulePlanner(FollowUpPlanning):
         correction, label = corrects_a_label(bare, self.labels)
         if not correction:
             return None
+        names = "|".join(re.escape(x) for x in sorted(self.labels, key=len, reverse=True))
+        pairs = (re.findall(rf"#?(\d+)\s+(?:to|as|is|should be|=)\s+(?:a |an )?({names})\b", bare, re.I)
+                 if names else [])
+        if len(pairs) > 1 and len({row for row, _ in pairs}) == len(pairs):
+            # "set review 8 to negative and review 9 to positive": one edit per row, each its own label
+            label_of = {x.lower(): x for x in self.labels}
+            return Plan(question=question, calls=[Call(tool=catalog().role("relabel"),
+                                                       args={"id": int(row), "label": label_of[lab.lower()]})
+                                                  for row, lab in pairs])
         row = ids[0] if ids else corrected_row(bare)
         row = state.last_id if row is None else row
         if row is None:

@@ -190,7 +190,8 @@ OUT_OF_SCOPE = _rx(
     r"|\bteach (?:it|the model)"
     # editing weights for good (steering and patching change activations for one run, never weights)
     r"|(?:set|change|edit|modify|update|overwrite|zero(?: out)?) (?:the |its |their )?weights?\b"
-    r"|\bpermanently\b)"
+    r"|\bpermanently\b"
+    r"|\bsave (?:the |a |an )?(?:edited |new |modified |changed |resulting )?(?:model|weights|checkpoint)\b)"
 )
 
 

@@ -41,6 +41,8 @@ BARE_ID = re.compile(
     # "predict 320" (not "show 5 words", "explain 3 features")
     r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b"
         r"(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?"
+        # "show 2 negative film reviews"
+        r"|(?:[a-z]+\s+){1,2}(?:reviews?|rows?|ones|examples?|samples?|items?|texts?)\b"
         r"|of|ones?|others?|random|neighbou?rs?|paraphrases?|variants?|counterfactuals?|mistakes?|errors?|keywords?"
         r"|samples?|instances?|items?|data|closest|nearest|influential|important))"
     # "3315: why ..."

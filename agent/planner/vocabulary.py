@@ -112,5 +112,8 @@ INSTANCE_POINTER = re.compile(
     r"|(?:that|this|the same) (?:review|row|item|instance|example|text|sample|data ?point|sentence))\b",
     re.I,
 )
-SHORT = re.compile(r"\b(?:short|shorter|brief)\b(?! than)", re.I)
-LONG = re.compile(r"(?<!how )\b(?:long|longer|lengthy)\b(?! than)", re.I)  # not "how long are they"
+# not "a short presentation", "a brief summary", "how long are they", "long-winded"
+_NOT_ROWS = (r"(?! than| (?:presentation|summary|answer|report|list|version|note|explanation|description|overview"
+             r"|time|while)s?\b)")
+SHORT = re.compile(rf"\b(?:short|shorter|brief)\b{_NOT_ROWS}", re.I)
+LONG = re.compile(rf"(?<!how )\b(?:long|longer|lengthy)\b(?!-){_NOT_ROWS}", re.I)

@@ -158,6 +158,11 @@ class Attribute(Tool):
             r"which (?:words?|tokens?|parts?)",
             r"what (?:words?|tokens?) (?:made|make|caused|led)",
             r"\bwhat (?:in|about) (?:review|row|item|it|this|that|QUOTED)\b.*\b(?:push|pull|drive|make|lead)\w*",
+            # "what tipped it on review 202", "what's driving the score on 7", "what is it keying on"
+            r"\bwhat (?:tipped|swung|decided)\b",
+            r"\bwhat(?:'s| is) driving\b",
+            r"\b(?:keying|keyed|picking up|picked up|focusing|latching) on\b",
+            r"\b(?:words?|tokens?) (?:pull|push|drag|nudge|tip)\w*\b",
         ), priority=200),
         # "what pushes review 54 towards negative?", "..., what pushes the model towards positive on it?":
         # a question about what drives one prediction, before steer's imperative "push it towards" (65)

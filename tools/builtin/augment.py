@@ -61,6 +61,9 @@ class Augment(Tool):
             r"rewordings?",
             r"rephras",
             r"more (?:examples|data) like",
+            r"\b(?:rewrite|reword|restate)\b.*\b(?:\d+|a few|several|two|three|four|five|different|other) ways?\b",
+            r"\b(?:make|give|write|generate|create)(?: me)? (?:a few|some|\d+|a couple(?: of)?"
+            r"|several) more (?:\w+ )?like\b",
             r"generate (?:\d+ )?(?:variants|versions|examples)",
             r"derived from",
             r"based on (?:id|item|instance|review)",

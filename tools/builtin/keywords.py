@@ -53,7 +53,8 @@ class Keywords(Tool):
     Output = KeywordsOutput
     triggers = (
         Trigger(alternatives(
-            r"words? (?:that )?(?:occur|appear|come up)s? (?:the )?most",
+            r"words? (?:that )?(?:occur|appear|come up|show up)s? (?:the )?most",
+            r"words? (?:that )?(?:occur|appear|come up|show up)s? (?:a lot|often|frequently)",
             r"(?:appear|occur|come up)s? most",
             r"\bkey ?words?\b",
             r"keyword",

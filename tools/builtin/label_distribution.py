@@ -59,6 +59,12 @@ class LabelDistribution(Tool):
             r"how many .*\b(?:negative|positive|neutral)s? (?:vs\.?|versus|and|or) "
             r"(?:the )?(?:negative|positive|neutral)",
             r"proportion of",
+            r"\b(?:label|class|sentiment) (?:split|mix|balance|ratio|breakdown)\b",
+            r"\bpos(?:itive)? ?(?:/|vs\.?|versus|to) ?neg(?:ative)?\b.{0,20}\b(?:ratio|split|breakdown|balance"
+            r"|mix|share)",
+            r"\b(?:ratio|split|breakdown|balance|mix) (?:between|of) (?:the )?(?:positive|negative|pos"
+            r"|neg)\w* (?:and|vs\.?|to) ",
+            r"\bas (?:much|many) (?:positive|negative) (?:data |reviews |rows )?as (?:positive|negative)\b",
             r"classes (?:exist|are there)",
             r"labels can",
             r"what labels",

@@ -90,7 +90,7 @@ class Report(Tool):
         ("score", {"metric": "accuracy"}), ("mistakes", {"mode": "count"}))
     triggers = (
         Trigger(alternatives(
-            r"\breport\b",
+            r"\breports?\b",
             r"write[- ]?up",
             r"\bpdf\b",
         ), priority=10),
