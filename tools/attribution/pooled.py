@@ -413,7 +413,7 @@ class EditScorer:
     (the plain batched `predict_proba`); so do models the pool cannot read (`edits_eligible`)."""
 
     def __init__(self, handle: ModelHandle, task: Task, text: str,
-                 fallback: Callable[[Sequence[str]], np.ndarray], batch_size: int = 16,
+                 fallback: Callable[[Sequence[str]], np.ndarray], batch_size: int = 32,
                  keep_bytes: int = KEEP_BYTES) -> None:
         from tools.attribution.inputs import AttributionInput, Target
 
