@@ -254,3 +254,29 @@ def test_counterfactual_is_the_same_with_pooled_edit_scoring_on_the_default_mode
             for label, p in a["probabilities"].items():
                 assert p == pytest.approx(b["probabilities"][label], abs=ROUNDED)
         assert fast["probability"] == pytest.approx(whole["probability"], abs=ROUNDED)
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox", "opt"])
+def test_edit_scorer_equals_each_edit_scored_alone_on_other_architectures(model_type, tiny_data, tmp_path):
+    """Issue 20: holes in the attention mask, explicit positions and kept KV rows mean the same on
+    every causal family: pooled edit scores equal each edited text scored alone."""
+    from tests.test_architectures import _save_tiny
+    from tools.attribution.pooled import EditScorer
+    from tools.context import ToolContext, Workspace
+    from tools.settings import Settings
+
+    folder = _save_tiny(model_type, tmp_path / "model")
+    ctx = ToolContext(Workspace(Settings.from_env(model=str(folder), data=str(tiny_data), home=str(tmp_path)),
+                                quiet=True))
+    handle, task = ctx.model, ctx.task
+    text = "the food was good but the service was slow"
+    words = text.split()
+    singles = lexical_edits(words)[:8]
+    first = list(dict.fromkeys(" ".join(apply(words, [e])) for e in singles))
+    second = [" ".join(apply(words, [e, f])) for e, f in zip(singles, singles[3:]) if e.position < f.position]
+    scorer = EditScorer(handle, task, text, fallback=lambda texts: pytest.fail(f"fell back on {texts}"))
+    assert scorer.pool is not None
+    fast = np.concatenate([scorer([text] + first), scorer(second)])
+    alone = np.array([task.predict_proba([t], shared_prefix=False)[0][0] for t in [text] + first + second])
+    np.testing.assert_allclose(fast, alone, atol=2e-6)
+    assert scorer.pool.kept[0]

@@ -22,6 +22,10 @@ until all their rows are in (occlusion's rows, then the faithfulness rows its ra
 in *serve* mode the tools run again and `explain` returns the finished results, so outputs,
 caveats and the result cache are exactly the tool's. Rows that do not fit (gradient methods,
 answer targets, classifier heads, hooked models) are computed as usual.
+
+The edit-based tools (counterfactual, adversarial, augment, rationalize) score their candidate
+edits of one text with the same pool (`EditScorer`): an edit is a perturbation of that row, and
+a later search round's edits also run from the KV of the earlier edit they extend.
 """
 from __future__ import annotations
 
@@ -209,7 +213,7 @@ class _RowPool:
         self.values: list[dict[tuple[int, ...], torch.Tensor]] = []
         self.wanted: list[dict[tuple[int, ...], None]] = []
         self.kv: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # row -> per layer [kv, P+n, d]
-        # Edited rows kept as further sources of shared prefixes (`keep`): per input, (ids, KV of
+        # Edited rows kept as further sources of shared prefixes (`_keep`): per input, (ids, KV of
         # template + ids); off (0 bytes) for attribution, whose perturbations share little else.
         self.kept: dict[int, list[tuple[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]]]] = {}
         self.keep_bytes, self.keep_tail, self.kept_bytes = 0, 0, 0
