@@ -92,3 +92,31 @@ def test_a_selection_by_a_label_the_data_lacks_is_asked_about(planner, question)
 def test_saving_edited_weights_is_declined(planner):
     plan = planner.plan("zero neuron 9 of layer 2 and save the model", ConversationState())
     assert plan.calls == [] and "fine-tune" in plan.message
+
+
+@pytest.mark.parametrize("questions, expected", [  # follow-up classes of the v9 conversations
+    (("show reviews 30 and 31", "explain it", "the second one"), [("attribute", {"id": 31})]),
+    (("keywords of the restaurant reviews", "and on everything"), [("keywords", {})]),
+    (("f1 on long film reviews", "drop the length filter"),
+     [("score", {"metric": "f1", "where": {"match": {"domain": "film"}}})]),
+    (("how many reviews mention staff", "and of those how many are positive"),
+     [("count", {"where": {"includes": "staff", "label": "positive"}})]),
+    (("how many rows does the model think are positive",), [("count", {"where": {"prediction": "positive"}})]),
+    (("patch review 5 with 6 in layers 2 to 3", "now against 9"),
+     [("patch", {"id": 5, "contrast_id": 9, "layers": [2, 3]})]),
+    (("bias audit swapping John and Maria", "add Ahmed vs Emily to that"),
+     [("bias_audit", {"groups": [["John", "Maria"], ["Ahmed", "Emily"]]})]),
+    (("what is occlusion, conceptually?", "ok use that on 150"), [("attribute", {"id": 150, "method": "occlusion"})]),
+    (("why is review 7 negative", "paraphrase 8 twice"), [("augment", {"id": 8, "k": 2})]),
+])
+def test_v9_follow_up_classes(planner, questions, expected):
+    assert last_calls(planner, *questions) == expected
+
+
+def test_asking_which_of_the_rows_shown_offers_each(planner):
+    state = ConversationState()
+    for q in ("show reviews 30 and 31", "predict it"):
+        plan = planner.plan(q, state)
+        state.remember(plan)
+    assert plan.calls == [] and "30, 31" in plan.message
+    assert [c.calls[0].args for c in plan.choices] == [{"id": 30}, {"id": 31}]

@@ -19,7 +19,15 @@ LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same fo
 ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
 # "and on all reviews", "for the whole dataset": the last tool without its selection
 ALL_ROWS = re.compile(r"\b(?:all(?: the| of the)?|every|the whole|the entire)\s+"
-                      r"(?:reviews?|rows?|data(?:set)?|texts?)\b", re.I)
+                      r"(?:reviews?|rows?|data(?:set)?|texts?)\b|\b(?:on|over|for|across) everything\b", re.I)
+# "forget the length filter", "drop the domain filter", "without any filter": the selection, or one part of it
+DROP_FILTER = re.compile(r"\b(?:forget|drop|remove|ignore|clear|reset|lose|no more|without)\s+"
+                         r"(?:the\s+|any\s+|that\s+)?"
+                         r"(?:(length|word[- ]count|size|domain|category|label|class|\w+)\s+)?"
+                         r"(?:filters?|selection|restrictions?|conditions?)\b", re.I)
+_FILTER_KEYS = {"length": ("min_words", "max_words"), "word count": ("min_words", "max_words"),
+                "word-count": ("min_words", "max_words"), "size": ("min_words", "max_words"),
+                "domain": ("match",), "category": ("match",), "label": ("label",), "class": ("label",)}
 # "3", "top 5", "give me 3 of them", "show 2", "just the top 2 please": a new k for the last tool
 BARE_K = re.compile(r"\W*(?:(?:only|just|the|give me|show(?: me)?|now)\s+)*(?:top|first)?\s*(\d+)\s*"
                     r"(?:of them|more|please|pls|instead)?\W*", re.I)
@@ -91,7 +99,9 @@ class FollowUpPlanning:
             rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
             bare, re.I)), None)
         framing = ("task" if IN_THE_PROMPT.search(bare) else "raw" if RAW_TEXT.search(bare) else None)
-        if not (FOLLOW_UP.search(bare) or ids or texts or method or layers or neuron is not None or position or where
+        dropped = DROP_FILTER.search(bare)
+        if not (dropped or FOLLOW_UP.search(bare) or re.search(r"\bagainst\b", bare, re.I)
+                or ids or texts or method or layers or neuron is not None or position or where
                 or k is not None or ALL_LAYERS.search(bare) or re.search(r"\bstrength\b", bare, re.I)
                 or rescale or all_rows or pairs or target or framing):
             return None
@@ -128,8 +138,12 @@ class FollowUpPlanning:
             args["where"] = narrowed(dict(state.last_where or {}), where) if NARROWS.search(bare) else where
         if all_rows and tool in cat.where:
             args.pop("where", None)
-        if pairs and cat.takes(tool, "groups"):
-            args["groups"] = pairs
+        if dropped and tool in cat.where and "where" in args:
+            keys = _FILTER_KEYS.get((dropped.group(1) or "").lower())
+            kept = {key: v for key, v in args["where"].items() if keys and key not in keys}
+            args.pop("where")
+            args.update({"where": kept} if kept else {})
+        # new pairs ("with John/Maria") are the tool's to read (bias_audit.plan_args: replace or add)
         if layers and cat.takes(tool, "layer") and not cat.takes(tool, "layers"):
             if len(layers) > 1:  # "only layers 10 to 12" for a one-layer tool: ask, never take the first
                 return one_layer_choice(question, tool, args, layers)
@@ -150,6 +164,11 @@ class FollowUpPlanning:
             args["target"] = target
         if neuron is not None and cat.takes(tool, "neuron"):
             args["neuron"] = neuron
+        contrast = re.search(r"\b(?:against|with|vs\.?|versus|from|into)\s+(?:review\s+|row\s+)?#?(\d{1,7})\b"
+                             r"(?!\s*(?:layers?|%|words?))", bare, re.I)
+        if contrast and cat.takes(tool, "contrast_id") and not ids:  # "now against 120" after a patch
+            args.pop("contrast_text", None)
+            args["contrast_id"] = int(contrast.group(1))
         if position and cat.takes(tool, "position"):
             args["position"] = int(position.group(1))
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from agent.plan import Call, ConversationState, Plan
+from agent.plan import Call, Choice, ConversationState, Plan
 from agent.planner.catalog import catalog
 from agent.planner.claims import corrected_row, corrects_a_label
 from agent.planner.clarify_answers import answered
@@ -223,8 +223,14 @@ class RulePlanner(FollowUpPlanning):
                 # named or in the conversation, a method is: a question about the method
                 concept = Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})
                 return Plan(question=question, calls=[concept])
-            return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
-                        asks_for=ask.asks_for)
+            shown = (state.last_where or {}).get("ids") or []
+            choices = [Choice(label=f"{ask.pending.tool} on review {row}",
+                              calls=[Call(tool=ask.pending.tool, args={**ask.pending.args, "id": row})])
+                       for row in shown[:6]] if ask.asks_for == "instance" and ask.pending and len(shown) > 1 else []
+            # "predict it" after "show reviews 101 and 102": which of the rows shown ("the first one")
+            message = (f"Which of reviews {', '.join(map(str, shown[:6]))} do you mean?" if choices else str(ask))
+            return Plan(question=question, message=message, pending=[ask.pending] if ask.pending else [],
+                        asks_for=ask.asks_for, choices=choices)
         return plan
 
     def _with_unknown_label(self, question: str, raw: str, state: ConversationState) -> Plan | None:
@@ -381,7 +387,7 @@ class RulePlanner(FollowUpPlanning):
         else:
             tool = next((name for name, t in cat.tools.items()
                          if t.concept_topic and re.search(t.concept_topic, topic, re.I)), None)
-        instances = self._instances(bare, texts, ConversationState())
+        instances = self._instances(bare, texts, ConversationState()) or _lone_number_id(bare, find_k(bare))
         if tool is None or not instances:
             return None
         calls = [Call(tool=tool, args={**instance, **({"method": method} if method else {})})

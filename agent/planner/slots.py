@@ -39,8 +39,10 @@ HASH_ID = re.compile(r"#\s*(\d+)\b")
 # "For 3315, why ...", "predict 320": a bare number where an instance is expected.
 BARE_ID = re.compile(
     # "predict 320" (not "show 5 words", "explain 3 features")
-    r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify)\s+(\d{1,7})\b"
+    r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify|paraphrase|augment|rewrite|reword|rationali[sz]e|fool)"
+    r"\s+(\d{1,7})\b"
         r"(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?"
+        r"|times|ways|versions?"
         # "show 2 negative film reviews"
         r"|(?:[a-z]+\s+){1,2}(?:reviews?|rows?|ones|examples?|samples?|items?|texts?)\b"
         r"|of|ones?|others?|random|neighbou?rs?|paraphrases?|variants?|counterfactuals?|mistakes?|errors?|keywords?"
@@ -360,6 +362,8 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         r"\bclassified (?:as )?{label}\b",
         r"\bclassif(?:y|ies)(?: them| it)? as {label}\b",
         r"\bmodel (?:says|thinks|calls) {label}\b",
+        # "how many reviews does the model think are negative"
+        r"\b(?:the model|it) (?:thinks?|says?|considers?|reckons?|calls?) (?:\w+ ){{0,2}}(?:are|is) {label}\b",
         r"\bcalled {label}\b",
     ))
     if pred:
@@ -369,6 +373,8 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
             r"\b{label} (?:\w+ )?"
             r"(?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b",
             r"\b(?:reviews?|rows?|items?) (?:that are|which are) {label}\b",
+            # "and of those how many are negative"
+            r"\bhow many(?: of (?:them|those|these))?(?: \w+)? (?:are|were|is) {label}\b",
         ))
         if bare:
             where["label"] = bare

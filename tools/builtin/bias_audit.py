@@ -46,6 +46,11 @@ _SWAP_VERB = r"(?:swap|switch|exchang|interchang|substitut|replac)\w*"
 _TWO_TERMS = rf"{_SWAP_VERB}\s+(?:QUOTED|[a-z]+)\s+(?:and|with|for)\s+(?:QUOTED|[a-z]+)"  # "swap QUOTED and QUOTED"
 
 
+# "add Ahmed vs Emily to that", "also John and Maria": more pairs for the audit the conversation ran
+_ADDS_PAIRS = re.compile(r"^\W*(?:(?:and|now|ok)\s+)?(?:add|also|plus)\b|\b(?:to that|to those|as well|too)\W*$",
+                         re.I)
+
+
 class TermGroup:
     """Pairs swapped together: one regex over every term, each found term replaced by its partner."""
 
@@ -356,7 +361,7 @@ class BiasAudit(Tool):
     examples = ("is the model biased by gender?", "swap 'John' and 'Mary' and see if the predictions change")
 
     @classmethod
-    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
         """Quoted terms, in pairs ("swap 'he' and 'she'"), or two capitalised names after a swap verb
         or joined by and/vs ("John and Mary"), become `groups`; otherwise the built-in pairs apply. A
         request to change the model ("rlhf it so it's less biased") is declined with a message."""
@@ -375,7 +380,10 @@ class BiasAudit(Tool):
                       query.text)
         swapped = m and m.group(1).lower() != m.group(2).lower()
         pairs = [[m.group(1), m.group(2)]] if swapped else named_pairs(query.text)
-        if pairs:
+        if pairs and args.get("groups") and _ADDS_PAIRS.search(query.text):
+            # "add Ahmed vs Emily to that": the carried pairs and the new ones; "only swapping ..." replaces
+            args["groups"] = [*args["groups"], *[p for p in pairs if p not in args["groups"]]]
+        elif pairs:
             args["groups"] = pairs
         return args
 

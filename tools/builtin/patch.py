@@ -326,9 +326,16 @@ def _mentions(query: PlanQuery) -> list[tuple[int, dict[str, Any]]]:
     """(where in the clause, {"id": n} / {"text": s}) for each row id and quoted text, in order;
     without a named row id, a pair of bare numbers ('between 50 and 51') are row ids."""
     ids = [(_at(query.text, row_id), row_id) for row_id in query.ids()] or _bare_ids(query)
+    if len(ids) == 1:  # "patch review 40 with 41 in layers 10 to 12": the contrast as a bare number
+        ids += [(m.start(1), int(m.group(1))) for m in _CONTRAST_NUMBER.finditer(query.text)
+                if int(m.group(1)) != ids[0][1] and not _LAYERS_BEFORE.search(query.text[:m.start(1)])][:1]
     found = [(at, {"id": row_id}) for at, row_id in ids]
     found += [(m.start(), {"text": text}) for m, text in zip(re.finditer(r"QUOTED", query.text), query.texts)]
     return sorted(found, key=lambda m: m[0])
+
+
+_CONTRAST_NUMBER = re.compile(r"\b(?:with|against|and|vs\.?|versus|into|from)\s+#?(\d{1,7})\b(?!\s*(?:layers?|%))",
+                              re.I)
 
 
 def _at(clause: str, number: int) -> int:
