@@ -72,6 +72,15 @@ def last_calls(planner, *questions):
      [("explain_neuron", {"layer": 2, "neuron": 7}), ("explain_neuron", {"layer": 2, "neuron": 8})]),
     (("set row 1 to positive and row 2 to negative",),
      [("edit_label", {"id": 1, "label": "positive"}), ("edit_label", {"id": 2, "label": "negative"})]),
+    # k at the end of a long request; a layer range ending in words; a concept named before "concept"
+    (("which training rows influenced review 20 most, give me three",), [("influence", {"id": 20, "k": 3})]),
+    (("probe layers two to four",), [("probe", {"layers": [2, 3, 4]})]),
+    (("steer review 8 with an irony concept",), [("steer", {"id": 8, "concept": "irony"})]),
+    # pairs for an audit are no concept contrast; gold labels compared are score by label
+    (("bias audit with Maria vs Omar",), [("bias_audit", {"groups": [["Maria", "Omar"]]})]),
+    (("is f1 different for gold negative vs gold positive reviews",), [("score", {"metric": "f1", "by": "label"})]),
+    # what a figure means is a concept question
+    (("what does an f1 of 0.7 tell me",), [("explain_concept", {"topic": "f1"})]),
 ])
 def test_v9_classes(planner, questions, expected):
     assert last_calls(planner, *questions) == expected

@@ -84,3 +84,13 @@ def test_mistakes_confusion_counts_gold_by_predicted(domain_assistant):
     assert sum(n for _, _, n in off) == out["mistakes"]
     assert [n for _, _, n in off] == sorted((n for _, _, n in off), reverse=True)
     assert all(g != p for g, p, _ in off)
+
+
+def test_score_by_label_groups_the_gold_labels(domain_assistant):
+    out, predicted = domain_assistant.run_tool("score", {"metric": "accuracy", "by": "label"}).output, None
+    predicted = _predicted(domain_assistant)
+    assert {g["value"] for g in out["groups"]} == {"positive", "negative"}
+    for group in out["groups"]:
+        rows = [i for i, (_, label, _) in enumerate(ROWS) if label == group["value"]]
+        expected = sum(predicted[i] == group["value"] for i in rows) / len(rows)  # the recall of that label
+        assert group["score"] == pytest.approx(expected, abs=1e-4) and group["rows"] == len(rows)

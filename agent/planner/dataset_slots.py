@@ -108,7 +108,12 @@ def find_match(text: str, facts: DataFacts | None) -> dict[str, str]:
 
 def find_by(text: str, facts: DataFacts | None) -> str | None:
     """The column a question compares across: "per domain", "which domain is worst", "every
-    domain side by side", or two of its values ("better on film reviews or restaurant reviews?")."""
+    domain side by side", or two of its values ("better on film reviews or restaurant reviews?");
+    "label" for the gold labels ("per label", "gold positive vs gold negative reviews")."""
+    if re.search(r"\b(?:per|by|for each|across|each) (?:gold |true )?(?:labels?|class(?:es)?)\b"
+                 r"|\b(?:gold|truly|actually) (\w+) (?:vs\.?|versus|or|and|compared to) (?:gold |truly |actually )?"
+                 r"(?!\1\b)\w+ (?:reviews|rows|ones|examples)\b", text, re.I):
+        return "label"
     for column, values in (facts.categories if facts else {}).items():
         name = re.escape(column.replace("_", " "))
         if re.search(rf"\b{ACROSS}\s+(?:(?:the|of the|of|\w+)\s+)?{name}s?\b|\b{name}[- ]wise\b"

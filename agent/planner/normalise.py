@@ -14,6 +14,7 @@ _NUMBER = rf"(?:{_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_WORD}))*"
 _NOUN = r"(?:reviews?|rows?|items?|ids?|examples?|samples?|neurons?|layers?|units?|instances?|data ?points?|number)"
 NUMBER_AFTER_NOUN = re.compile(rf"\b({_NOUN})\s+({_NUMBER})\b", re.I)
 NUMBER_BEFORE_UNIT = re.compile(rf"\b((?!one\b){_NUMBER})(\s+(?:words?|tokens?|characters?)\b)", re.I)
+RANGE_END = re.compile(rf"(\b\d+\s*(?:to|through|-|–)\s*)({_NUMBER})\b", re.I)
 _ANY_NUMBER = re.compile(rf"\b{_NUMBER}\b", re.I)
 FIRST_LAST_N = re.compile(rf"\b(first|last|final|top|bottom)\s+({_NUMBER})\s+(layers)\b", re.I)
 # chat shorthand -> the word (whole words only, never inside quotes: the planner strips quotes first)
@@ -64,6 +65,9 @@ def numbers_in_words(text: str) -> str:
         return str(value) if value is not None and is_compound else m.group(0)
 
     text = FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
+    # "layers 3 to six": the end of a range that began in digits
+    text = RANGE_END.sub(lambda m: m.group(1) + str(number_value(m.group(2))) if number_value(m.group(2)) is not None
+                         else m.group(0), text)
     text = NUMBER_BEFORE_UNIT.sub(lambda m: f"{number_value(m.group(1))}{m.group(2)}", text)  # "under ten words"
     return _ANY_NUMBER.sub(compound, text)
 

@@ -79,7 +79,8 @@ METHOD_ONLY = re.compile(
 # a question about what a figure means
 MEANING = re.compile(
     r"\bmeans? what\b|\bwhat (?:does|do|would|should) .{0,40}\bmean\b"
-    r"|\bdoes (?:that|this|it) (?:really )?mean\b", re.I)
+    r"|\bdoes (?:that|this|it) (?:really )?mean\b"
+    r"|\bwhat (?:does|do|would) (?:an? |the )?[\w ]{1,25}? of \d*\.?\d+%? (?:tell|say|signal|indicate)", re.I)
 
 # "neurons 12 and 40", "units 5, 6 and 9"
 NEURON_LIST = re.compile(r"\b(?:neurons|units)\s+(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b", re.I)
@@ -417,6 +418,8 @@ class RulePlanner(FollowUpPlanning):
         match = find_match(bare, self.facts)
         by = find_by(bare, self.facts)
         match.pop(by or "", None)
+        if by == "label":
+            where.pop("label", None)  # the comparison's groups, not a selection
         if match:
             where["match"] = match
         return where

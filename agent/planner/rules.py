@@ -90,7 +90,7 @@ CONCEPT_STRONG = _rx(
     r"|\bwhy (?:do|does|are|is) (?:\w+ ){0,4}(?:disagree|differ|noisy|unstable)"
     r"|\bdifference between\b"
     # "precision vs recall", not two selections compared ("on long vs short reviews", "film vs the restaurant ones")
-    r"|\b(?:vs\.?|versus)\b(?!\s+(?:the\s+)?(?:short|long|\w+\s+(?:reviews?|ones|rows|texts|examples))\b)"
+    r"|\b(?:vs\.?|versus)\b(?!\s+(?:the\s+)?(?:short|long|(?:\w+\s+){1,2}(?:reviews?|ones|rows|texts|examples))\b)"
     r"|\b(?:pitfalls?|limitations?|drawbacks?|caveats?)\b"
     r"|\bwhat does \w+(?: \w+)? measure\b"
     # which to prefer, what it costs, what it needs: questions about the method, not a run of it
@@ -224,9 +224,17 @@ POINTS_AT_SOMETHING = _rx(
 )
 
 
+def _names_pairs(clause: str) -> bool:
+    from tools.builtin.bias_audit import named_pairs  # the audit's own reading of identity-term pairs
+
+    return bool(named_pairs(clause))
+
+
 def is_concept_question(clause: str, has_instance: bool) -> bool:
     if has_instance or concept_topic(clause) is None or POINTS_AT_SOMETHING.search(clause):
         return False
+    if re.search(r"\baudit\b", clause, re.I) and _names_pairs(clause):
+        return False  # "bias audit with John vs Aisha and he vs she": the pairs to swap, not two concepts
     if CONCEPT_STRONG.search(clause):
         return True
     return bool(CONCEPT_WEAK.search(clause)) and not METRIC_QUESTION.search(clause)

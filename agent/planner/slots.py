@@ -202,6 +202,10 @@ def find_k(text: str) -> int | None:
         r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$))",
         r"\bk\s*=\s*(\d+)\b",
         r"\b(\d+)\s+times\b",  # "paraphrase it 4 times"
+        # "..., give me five", "five would be plenty", "6 of them" at the end of a request
+        r"(?:^|[,;.?!]\s*)(?:and\s+)?(?:give me|show me|just|only)?\s*(\d+)\s+"
+        r"(?:of them|would be|will do|is enough|please)\b",
+        r"[,;]\s*(?:give me|show me|just|only)\s+(\d+)\s*[.?!]?\s*$",
     ):
         m = re.search(pattern, t)
         if m:

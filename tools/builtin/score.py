@@ -101,6 +101,8 @@ def group_scores(ctx: ToolContext, params: ScoreParams, rows: list, gold: list[s
 
     column = params.by or ""
     values = [row.extra.get(column) for row in rows]
+    if column == "label" and all(v is None for v in values):  # "is it better on gold positive or negative?"
+        values = list(gold)
     if all(v is None for v in values):
         known = [c for c in ctx.dataset.columns if any(r.extra.get(c) is not None for r in ctx.dataset.rows[:50])]
         raise InputError(f"The dataset has no column {column!r} to group by.",

@@ -455,7 +455,8 @@ _NOT_CONCEPTS = {"the", "a", "an", "it", "this", "that", "them", "review", "row"
 def _concept(query: PlanQuery, args: dict[str, Any]) -> str | None:
     """'the concept sarcasm', 'towards sarcasm', 'a formality (steering) vector', 'make the model more
     formal on ...'; a quoted concept ('towards "irony"') is the quoted text that is not the instance."""
-    for pattern in (r"\bconcept\s+(?:of\s+)?([a-z][a-z-]+)",  # "with the concept 'sarcasm'"
+    for pattern in (r"\b(?:an?|the|with)\s+(?:an?\s+)?([a-z][a-z-]+)\s+concept\b",  # "with a sarcasm concept"
+                    r"\bconcept\s+(?:of\s+)?([a-z][a-z-]+)",  # "with the concept 'sarcasm'"
                     r"\btowards?\s+(?:more\s+|being\s+)?(?:the\s+)?(?:concept\s+(?:of\s+)?)?([a-z][a-z-]+)",
                     r"\b(?:an?|the|with)\s+(?:an?\s+)?([a-z][a-z-]+)\s+(?:steering\s+)?(?:direction|vector)\b",
                     r"\bmake the model (?:more|less)\s+([a-z][a-z-]+)"):
