@@ -81,6 +81,10 @@ def last_calls(planner, *questions):
     (("is f1 different for gold negative vs gold positive reviews",), [("score", {"metric": "f1", "by": "label"})]),
     # what a figure means is a concept question
     (("what does an f1 of 0.7 tell me",), [("explain_concept", {"topic": "f1"})]),
+    # v10 classes: a report per row; "and 181 too" after a label edit; "one sixty five" is 165
+    (("reports on reviews 7 and 8",), [("report", {"id": 7}), ("report", {"id": 8})]),
+    (("set review 30 to positive", "and 31 too"), [("edit_label", {"id": 31, "label": "positive"})]),
+    (("explain review one twenty",), [("attribute", {"id": 120})]),
 ])
 def test_v9_classes(planner, questions, expected):
     assert last_calls(planner, *questions) == expected

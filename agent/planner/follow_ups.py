@@ -14,8 +14,8 @@ from agent.planner.vocabulary import FOLLOW_UP, SELECTION_REFERENT, STRONGER, WE
 from tools.builtin.bias_audit import named_pairs
 
 # "and 641?", "what about #57", "now 12": a number alone names the last call's neuron or row
-LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same for|also)\s+)+#?(\d{1,6})\s*\??\W*",
-                         re.I)
+LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same for|also)\s+)+#?(\d{1,6})"
+                         r"(?:\s+(?:too|also|as well))?\s*\??\W*", re.I)
 ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
 # "and on all reviews", "for the whole dataset": the last tool without its selection
 ALL_ROWS = re.compile(r"\b(?:all(?: the| of the)?|every|the whole|the entire)\s+"
@@ -88,7 +88,7 @@ class FollowUpPlanning:
         lone = LONE_NUMBER.fullmatch(bare)
         if lone and neuron is None and not ids and catalog().takes(state.last_tool, "neuron"):
             neuron = int(lone.group(1))  # "and 641?" after "what does neuron 640 of layer 23 do"
-        elif lone and not ids and catalog().tools[state.last_tool].takes_instance():
+        elif lone and not ids and ("id" in state.last_args or "text" in state.last_args):
             ids = [int(lone.group(1))]  # "and 57?" after "why is review 56 negative"
         bare_k = None if lone and (neuron is not None or ids) else BARE_K.fullmatch(counts_in_words(bare))
         if bare_k:

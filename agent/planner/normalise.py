@@ -32,7 +32,10 @@ FOREIGN = re.compile(
 
 def number_value(words: str) -> int | None:
     total, current = 0, 0
-    for word in re.split(r"[\s-]+", words.lower()):
+    parts = re.split(r"[\s-]+", words.lower())
+    if len(parts) >= 2 and parts[0] in _UNITS and 0 < _UNITS[parts[0]] < 10 and parts[1] in _TENS:
+        current, parts = _UNITS[parts[0]] * 100, parts[1:]  # "one sixty five" is 165, as people say it
+    for word in parts:
         if word == "and":
             continue
         if word in _UNITS:

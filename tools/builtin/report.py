@@ -107,14 +107,14 @@ class Report(Tool):
                 "export this conversation as a report")
 
     @classmethod
-    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any]:
+    def plan_args(cls, query: PlanQuery, args: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
         """A report on the conversation, on one row or text, or on a selection ('on its mistakes')."""
         if query.follow_up:
             return args
         if query.search(r"\b(?:conversation|chat|session|discussion|so far|what we (?:did|discussed|found))\b"):
             return {}  # the conversation's own record
         if ids := query.ids():
-            return {"id": ids[0]}
+            return [{"id": row} for row in ids] if len(ids) > 1 else {"id": ids[0]}  # "reports for reviews 3 and 4"
         if query.texts:
             return {"text": query.texts[0]}
         if query.instance and query.points_at_instance():
