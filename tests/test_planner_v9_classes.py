@@ -85,6 +85,12 @@ def last_calls(planner, *questions):
     (("reports on reviews 7 and 8",), [("report", {"id": 7}), ("report", {"id": 8})]),
     (("set review 30 to positive", "and 31 too"), [("edit_label", {"id": 31, "label": "positive"})]),
     (("explain review one twenty",), [("attribute", {"id": 120})]),
+    (("row 12 is negative, the label's wrong",), [("edit_label", {"id": 12, "label": "negative"})]),
+    (("the gold for 70 should say positive",), [("edit_label", {"id": 70, "label": "positive"})]),
+    (("rows 5 and 6 are both actually positive",),
+     [("edit_label", {"id": 5, "label": "positive"}), ("edit_label", {"id": 6, "label": "positive"})]),
+    (("how must review 9 change to come out negative",), [("counterfactual", {"id": 9, "target": "negative"})]),
+    (("find rows like 40",), [("similar", {"id": 40})]),
 ])
 def test_v9_classes(planner, questions, expected):
     assert last_calls(planner, *questions) == expected

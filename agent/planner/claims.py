@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-CLAIM = (r"(?:is|'s|should be|should have been|must be|was|are|were|reads as|read as|looks|seems) "
+CLAIM = (r"(?:is|'s|should be|should have been|should say|must be|was|are|were|reads as|read as|looks|seems"
+         r"|are both|are all) "
          r"(?:actually |really |truly |in fact |clearly |obviously )?"
          r"(?:labell?ed |marked |tagged )?(?:as )?(?:a |an )?")
 WRONG_LABEL = re.compile(
@@ -20,14 +21,19 @@ WRONG_LABEL = re.compile(
     r"|(?:the )?gold(?: label)?(?: (?:on|of|for) (?:review |row |item |id )?#?\d+)? (?:is|was|looks|seems) "
     r"(?:wrong|incorrect|off|a mistake|mistaken)"
     r"|fix (?:the|its|that) (?:gold|label)"
+    # "the label's wrong", "the label on review 99 looks off", "whoever labelled row 23 messed up"
+    r"|\blabel'?s (?:wrong|off|incorrect|a mistake)"
+    r"|(?:gold |true )?label (?:(?:for|of|on) (?:review |row |item |id |example )?#?\d+ )?(?:looks|seems) "
+    r"(?:wrong|incorrect|off|mistaken)"
+    r"|labell?ed .{0,30}\b(?:messed up|got it wrong|made a mistake|screwed up)"
     r"|incorrectly labell?ed)\b",
     re.I,
 )
 CORRECTING = re.compile(
     r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well)\b"
     r"|\b(?:actually|really)\W*$"  # "and 68 is negative actually"
-    r"|\bshould (?:be|have been)\b"
-    r"|(?:\b(?:is|are)|'s) (?:actually|really|in fact)\b"
+    r"|\bshould (?:be|have been|say)\b"
+    r"|(?:\b(?:is|are)|'s) (?:both |all )?(?:actually|really|in fact)\b"
     # an order: "set review 100 to negative", "relabel 12 as positive", "mark row 3 as negative"
     r"|^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\b",
     re.I,

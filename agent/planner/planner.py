@@ -324,6 +324,9 @@ class RulePlanner(FollowUpPlanning):
             return Plan(question=question, calls=[Call(tool=catalog().role("relabel"),
                                                        args={"id": int(row), "label": label_of[lab.lower()]})
                                                   for row, lab in pairs])
+        if len(ids) > 1 and label:  # "reviews 71 and 72 are both actually negative": the label for each
+            relabel = catalog().role("relabel")
+            return Plan(question=question, calls=[Call(tool=relabel, args={"id": row, "label": label}) for row in ids])
         row = ids[0] if ids else corrected_row(bare)
         row = state.last_id if row is None else row
         if row is None:

@@ -115,7 +115,7 @@ class Counterfactual(Tool):
             return args
         target = next((label for label in query.labels if query.search(
             r"\b(?:to|into|towards?|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3}"
-            r"|be (?:clas+if(?:ied|y)|predicted|labell?ed|called|seen|read)(?: as)?)"
+            r"|be (?:clas+if(?:ied|y)|predicted|labell?ed|called|seen|read)(?: as)?|come out(?: as)?)"
             rf"\s+(?:the label\s+|an?\s+)?{re.escape(label)}\b")), None)
         if target is None and query.search(r"\b(?:make|turn|flip|get)\b"):
             target = next((label for label in query.labels if query.search(rf"\b{re.escape(label)}\W*$")), None)

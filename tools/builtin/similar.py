@@ -69,6 +69,7 @@ class Similar(Tool):
             r"\bakin\b",
             r"comparable",
             r"\blike (?:id|item|instance|review|row)",
+            r"\b(?:reviews?|rows?|ones|examples?) like #?\d",  # "find reviews like 121"
         ), priority=220),
     )
     intent_examples = (
