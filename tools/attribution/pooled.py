@@ -456,7 +456,7 @@ class EditScorer:
         out = np.zeros((len(texts), len(self.task.labels)), dtype=np.float64)
         for i, row in enumerate(rows):
             if row is not None:
-                out[i] = values[row].double().exp().numpy()
+                out[i] = values[row].double().exp().cpu().numpy()
         out /= np.where(out.sum(axis=1, keepdims=True) > 0, out.sum(axis=1, keepdims=True), 1.0)
         rest = [i for i, row in enumerate(rows) if row is None]
         if rest:
