@@ -224,12 +224,7 @@ class RulePlanner(FollowUpPlanning):
                 # named or in the conversation, a method is: a question about the method
                 concept = Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})
                 return Plan(question=question, calls=[concept])
-            shown = (state.last_where or {}).get("ids") or []
-            choices = [Choice(label=f"{ask.pending.tool} on review {row}",
-                              calls=[Call(tool=ask.pending.tool, args={**ask.pending.args, "id": row})])
-                       for row in shown[:6]] if ask.asks_for == "instance" and ask.pending and len(shown) > 1 else []
-            # "predict it" after "show reviews 101 and 102": which of the rows shown ("the first one")
-            message = (f"Which of reviews {', '.join(map(str, shown[:6]))} do you mean?" if choices else str(ask))
+            message, choices = _which_row_shown(ask, state)
             return Plan(question=question, message=message, pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for, choices=choices)
         return plan
@@ -283,7 +278,7 @@ class RulePlanner(FollowUpPlanning):
                 concept_clause = clauses_of.get(cat.role("concept"), "")
                 if tool is None and RUN_IT.search(clause) and find_method(concept_clause):
                     # "what's lime, and can you run it on review 20?": run the method just asked about
-                    tool = next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
+                    tool = _method_tool()
                 if tool in cat.no_args and clause_has_instance:
                     tool = cat.role("rows")
                 rule_found = tool
@@ -387,7 +382,7 @@ class RulePlanner(FollowUpPlanning):
         topic = str(state.last_args.get("topic") or "")
         method = find_method(topic)
         if method:  # "explain integrated gradients", then "use it on review 8"
-            tool = next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
+            tool = _method_tool()
         else:
             tool = next((name for name, t in cat.tools.items()
                          if t.concept_topic and re.search(t.concept_topic, topic, re.I)), None)
@@ -582,6 +577,23 @@ class RulePlanner(FollowUpPlanning):
         except _Ask as ask:
             return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for)
+
+
+def _method_tool() -> str | None:
+    """The instance tool that takes a `method` (attribute): what 'run it' means after a method was named."""
+    cat = catalog()
+    return next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
+
+
+def _which_row_shown(ask: _Ask, state: ConversationState) -> tuple[str, list[Choice]]:
+    """'predict it' after 'show reviews 101 and 102': ask which of the rows shown, one choice each
+    ('the first one' answers it); otherwise the ask's own message."""
+    shown = (state.last_where or {}).get("ids") or []
+    if ask.asks_for != "instance" or ask.pending is None or len(shown) < 2:
+        return str(ask), []
+    choices = [Choice(label=f"{ask.pending.tool} on review {row}",
+                      calls=[Call(tool=ask.pending.tool, args={**ask.pending.args, "id": row})]) for row in shown[:6]]
+    return f"Which of reviews {', '.join(map(str, shown[:6]))} do you mean?", choices
 
 
 def _lone_number_id(bare: str, k: int | None) -> list[dict[str, Any]]:
