@@ -108,6 +108,9 @@ class Tool(ABC):
     # assistant can do), "metric" (a question asking for a performance figure), "relabel" (a gold-label
     # correction said as a statement: "actually review 7 is positive").
     planner_role: ClassVar[str | None] = None
+    # the filter its rows imply: the rows `mistakes` shows are misclassified, so "a report on those" after
+    # it is a report on the misclassified rows of its selection
+    rows_are: ClassVar[dict[str, Any]] = {}
     concept_topic: ClassVar[str | None] = None  # regex: after "explain <topic>", "use it on review 8" runs this tool
     defers_to: ClassVar[tuple[str, ...]] = ()  # tools whose triggers win when they match the same clause
     # a clause matching this asks for part of this tool's own answer ("... and is it faithful?" after a

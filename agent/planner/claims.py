@@ -25,7 +25,8 @@ WRONG_LABEL = re.compile(
     r"|\blabel'?s (?:wrong|off|incorrect|a mistake)"
     r"|(?:gold |true )?label (?:(?:for|of|on) (?:review |row |item |id |example )?#?\d+ )?(?:looks|seems) "
     r"(?:wrong|incorrect|off|mistaken)"
-    r"|labell?ed .{0,30}\b(?:messed up|got it wrong|made a mistake|screwed up)"
+    r"|labell?ed .{0,30}\b(?:messed up|got it wrong|made a mistake|screwed up|(?:half )?asleep|drunk|careless"
+    r"|sloppy|clueless|not paying attention)"
     r"|incorrectly labell?ed)\b",
     re.I,
 )
@@ -34,6 +35,9 @@ CORRECTING = re.compile(
     r"|\b(?:actually|really)\W*$"  # "and 68 is negative actually"
     r"|\bshould (?:be|have been|say)\b"
     r"|(?:\b(?:is|are)|'s) (?:both |all )?(?:actually|really|in fact)\b"
+    # "that's not positive, it's negative", "it isn't negative but positive"
+    r"|(?:\b(?:is|are)|'s) not (?:a |an )?\w+(?: review| one)?\W+(?:it'?s|it is|but|rather|more like)\b"
+    r"|\bisn'?t (?:a |an )?\w+(?: review| one)?\W+(?:it'?s|it is|but|rather|more like)\b"
     # an order: "set review 100 to negative", "relabel 12 as positive", "mark row 3 as negative"
     r"|^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\b",
     re.I,
@@ -45,8 +49,16 @@ def corrected_row(question: str) -> int | None:
     """The bare number a correction is about: "i think 61 should be labelled negative"."""
     m = re.search(rf"(?<![\w.])(\d+)\s+{CLAIM}", question, re.I) or re.search(
         r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\s+#?(\d+)\b",
-        question, re.I) or re.search(r"\blabel (?:of|for) (?:review |row |id )?#?(\d+)\b", question, re.I)
+        question, re.I) or re.search(r"\blabel (?:of|for) (?:review |row |id )?#?(\d+)\b", question, re.I) or (
+        re.search(r"\blabell?ed (?:review |row |item |id )?#?(\d+)\b", question, re.I))  # "whoever labelled 150 ..."
     return int(m.group(1)) if m else None
+
+
+def corrected_rows(question: str) -> list[int]:
+    """Every row of an order over a list: "mark 12 and 13 as negative", "set 4, 5 and 9 to positive"."""
+    m = re.search(r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\s+"
+                  r"(?:reviews? |rows? |items? |ids? )?(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b", question, re.I)
+    return [int(x) for x in re.findall(r"\d+", m.group(1))] if m else []
 
 
 def corrects_a_label(question: str, labels: list[str]) -> tuple[bool, str | None]:

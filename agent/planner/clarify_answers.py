@@ -53,8 +53,9 @@ def _slots_given(bare: str, texts: list[str], labels: list[str], asks_for: str |
     layers, neuron, method, label = find_layers(bare), find_neuron(bare), find_method(bare), _label(bare, labels)
     ids = find_ids(bare)
     number = BARE_NUMBER.fullmatch(bare)
-    if not layers and asks_for == "layer" and number and neuron is None and not ids:
-        layers = [int(number.group(1))]
+    if not layers and asks_for == "layer" and neuron is None and not ids:
+        layers = find_layers("layers " + re.sub(r"^\D*", "", bare))  # "sorry, 24 to 29", "25"
+        layers = layers if len(re.findall(r"\d+", bare)) <= 2 else []
     if neuron is None and asks_for == "neuron" and number and not layers and not ids:
         neuron = int(number.group(1))
     if layers:

@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.plan import Call, Choice, ConversationState, Plan
 from agent.planner.catalog import catalog
+from agent.planner.claims import ASKING
 from agent.planner.normalise import counts_in_words
 from agent.planner.slots import find_ids, find_k, find_layers, find_method, find_metric, find_neuron
 from agent.planner.vocabulary import FOLLOW_UP, SELECTION_REFERENT, STRONGER, WEAKER
@@ -77,12 +78,18 @@ class FollowUpPlanning:
         """'what about review 5?', 'only layer 5', 'top 20', 'at position 2': the last tool, new slots."""
         if not state.last_tool:
             return None
+        if state.last_tool == catalog().role("relabel") and ASKING.search(bare):
+            return None  # "is review 5 positive?" after a label edit asks; it never edits a label
         ids, k, layers, neuron = find_ids(bare), find_k(bare), find_layers(bare), find_neuron(bare)
         method, metric = find_method(bare), find_metric(bare)
         position = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
         where = self._where(bare, texts)
         all_rows = bool(ALL_ROWS.search(bare)) and not where
         pairs = named_pairs(bare) if catalog().takes(state.last_tool, "groups") else []
+        if catalog().takes(state.last_tool, "groups") and len(texts) >= 2 and not len(texts) % 2:
+            # "only swapping 'waiter' and 'waitress'" after an audit: quoted terms to swap, not a text
+            pairs, texts = [list(texts[:2])], list(texts)
+            ids = []
         stronger = bool(STRONGER.search(bare))
         rescale = stronger or bool(WEAKER.search(bare))  # "stronger" / "weaker": the last strength, rescaled
         lone = LONE_NUMBER.fullmatch(bare)
@@ -93,6 +100,8 @@ class FollowUpPlanning:
         bare_k = None if lone and (neuron is not None or ids) else BARE_K.fullmatch(counts_in_words(bare))
         if bare_k:
             k = int(bare_k.group(1))
+            if ids and not catalog().tools[state.last_tool].takes_instance():
+                ids = []  # "show 3" after counting the mistakes: three of them, not review 3
         elif TOP_ONE.fullmatch(bare):
             k = 1
         target = next((label for label in self.labels if re.search(
@@ -112,7 +121,7 @@ class FollowUpPlanning:
             if earlier is not None:
                 tool, args = earlier.tool, dict(earlier.args)
         if (not cat.tools[tool].takes_instance() and tool not in (cat.role("rows"), cat.role("relabel"))
-                and (ids or texts)):
+                and (ids or texts) and not (pairs and cat.takes(tool, "groups"))):
             # "what about review 13" after "describe neuron 1200": the last tool that looked at a row
             earlier = next((c for c in reversed(state.history) if cat.tools[c.tool].takes_instance()
                             and c.tool != cat.role("rows")), None)
@@ -120,7 +129,8 @@ class FollowUpPlanning:
                           else (cat.role("rows") if ids else cat.role("default"), {}))
             if "layer" in args and state.last_layer is not None:
                 args["layer"] = state.last_layer
-        if ids or texts:
+        quoted_pairs = bool(pairs) and len(texts) >= 2 and cat.takes(tool, "groups")
+        if (ids or texts) and not quoted_pairs:
             for key in ("id", "text", "where"):
                 args.pop(key, None)
             args.update({"id": ids[0]} if ids else {"text": texts[0]})

@@ -67,6 +67,8 @@ def numbers_in_words(text: str) -> str:
         is_compound = re.search(r"hundred|thousand", words) or re.fullmatch(rf"(?:{'|'.join(_TENS)})[\s-]+\w+", words)
         return str(value) if value is not None and is_compound else m.group(0)
 
+    text = re.sub(r"\bhalf a dozen\b", "6", text, flags=re.I)
+    text = re.sub(r"\b(?:a|one) dozen\b", "12", text, flags=re.I)  # "list a dozen product reviews"
     text = FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
     # "layers 3 to six": the end of a range that began in digits
     text = RANGE_END.sub(lambda m: m.group(1) + str(number_value(m.group(2))) if number_value(m.group(2)) is not None
@@ -85,6 +87,9 @@ def counts_in_words(text: str) -> str:
     (k, a strength). Only the slot readers see this; the question itself keeps its words, so "two
     instances" in a concept question does not read as an id."""
     text = re.sub(r"\b(?:twice|thrice)\b", lambda m: _TIMES[m.group(0).lower()], text, flags=re.I)
+    text = re.sub(r"\bhalf a dozen\b", "6", text, flags=re.I)
+    text = re.sub(r"\b(?:a|one) dozen\b", "12", text, flags=re.I)  # "show me a dozen service reviews"
+
     def digits(m: re.Match[str]) -> str:
         value = number_value(m.group(0))
         return m.group(0) if value is None else str(value)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from agent.plan import Call, Choice, ConversationState, Plan
 from agent.planner.catalog import catalog
-from agent.planner.claims import corrected_row, corrects_a_label
+from agent.planner.claims import corrected_row, corrected_rows, corrects_a_label
 from agent.planner.clarify_answers import answered
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
 from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
@@ -32,6 +32,7 @@ from agent.planner.rules import (
     METRIC_QUESTION,
     OUT_OF_SCOPE,
     POINTS_AT_SOMETHING,
+    asks_how_a_method_works,
     clause_intent,
     concept_topic,
     concept_topics,
@@ -152,6 +153,7 @@ class RulePlanner(FollowUpPlanning):
         if self.speller is not None:
             raw = self.speller.fix(raw)  # "lbels" -> "labels"; quoted text is never touched
         raw = named_layer(_unquote_concepts(raw), self.facts.n_layers if self.facts else None)
+        raw = _the_other_row(raw, state)  # "and the same for the other one" after rows 70 and 71
         texts = quoted_texts(raw)
         bare = strip_quotes(raw)
         answer = answered(bare, texts, state, self.labels)  # "oops, layer 25" after "there is no layer 45"
@@ -164,6 +166,8 @@ class RulePlanner(FollowUpPlanning):
         )
         pointed = points_back and not GENERALLY.search(bare)
         if (is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare)))
+                or (asks_how_a_method_works(bare) and not (ids or texts) and find_neuron(bare) is None
+                    and not find_layers(bare))
                 or (MEANING.search(bare) and concept_topic(bare) and not (ids or texts or pointed)
                     and find_neuron(bare) is None)
                 or self._learned_concept(bare, bool(ids or texts or pointed), state)):
@@ -198,6 +202,10 @@ class RulePlanner(FollowUpPlanning):
             follow = self._follow_up(question, bare, texts, state)
             if follow:
                 return follow
+        if catalog().takes(state.last_tool or "", "groups") and len(texts) >= 2 and not len(texts) % 2 and not ids:
+            follow = self._follow_up(question, bare, texts, state)  # "add 'mr' vs 'mrs' to that" after an audit
+            if follow:
+                return follow
         applied = self._apply_concept(question, bare, texts, state)
         if applied:
             return applied
@@ -216,6 +224,8 @@ class RulePlanner(FollowUpPlanning):
             calls, ask = self._fill(tool, bare, texts, state)
             asks += [ask] if ask else []
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
+        if len(tools) > 1:
+            _k_to_its_clause(plan.calls, clauses)
         if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             ask = asks[0]
             no_row = state.instance() is None and not (ids or texts)
@@ -319,6 +329,7 @@ class RulePlanner(FollowUpPlanning):
             return Plan(question=question, calls=[Call(tool=catalog().role("relabel"),
                                                        args={"id": int(row), "label": label_of[lab.lower()]})
                                                   for row, lab in pairs])
+        ids = ids or corrected_rows(bare)  # "mark 12 and 13 as negative"
         if len(ids) > 1 and label:  # "reviews 71 and 72 are both actually negative": the label for each
             relabel = catalog().role("relabel")
             return Plan(question=question, calls=[Call(tool=relabel, args={"id": row, "label": label}) for row in ids])
@@ -357,7 +368,8 @@ class RulePlanner(FollowUpPlanning):
         if rule in catalog().instance and not has_instance and state.instance() is None:
             return (guess.tool if fits and guess.tool not in catalog().instance and guess.probability >= NO_REFERENT_P
                     else rule)
-        if rule == catalog().role("rows") and fits and guess.probability >= OVER_SHOW_P:
+        if (rule == catalog().role("rows") and fits and guess.probability >= OVER_SHOW_P
+                and not JUST_SHOW_SOME.fullmatch(clause)):  # "show me a few" names nothing but rows
             return guess.tool
         return guess.tool if fits and guess.probability >= OVERRIDE_P else rule
 
@@ -423,14 +435,19 @@ class RulePlanner(FollowUpPlanning):
         return where
 
     def _selection(self, bare: str, state: ConversationState, same_tool: bool,
-                   texts: list[str] | None = None) -> dict[str, Any]:
+                   texts: list[str] | None = None, tool: str | None = None) -> dict[str, Any]:
         where = self._where(bare, texts)
         previous = dict(state.last_where or {})
         previous.pop("ids", None)
+        # (not for a metric: the accuracy "on those" mistakes is the selection's accuracy, not 0)
+        implied = (catalog().tools[state.last_tool].rows_are
+                   if state.last_tool and not same_tool and tool != catalog().role("metric") else {})
+        if not (implied and SHOWN_ROWS.search(bare) and not where):
+            implied = {}  # "a report on those" after the mistakes: the misclassified ones of that selection
         if previous and NARROWS.search(bare):
-            return narrowed(previous, where)  # "the long ones only", "accuracy on them": the last selection, narrowed
+            return {**narrowed(previous, where), **implied}  # "the long ones only", "accuracy on them": narrowed
         if previous and not where and (FOLLOW_UP.search(bare) or same_tool):
-            return previous
+            return {**previous, **implied}
         return where
 
     def _query(self, clause: str, state: ConversationState, texts: list[str] | None = None,
@@ -475,7 +492,7 @@ class RulePlanner(FollowUpPlanning):
         if tool in cat.where:
             if same_tool:  # "and on the short ones?": the same request on another selection
                 args = {key: v for key, v in state.last_args.items() if key not in ("where", "id", "text")}
-            where = self._selection(bare, state, same_tool, texts)
+            where = self._selection(bare, state, same_tool, texts, tool)
             ids = find_ids(bare)
             if ids:
                 where["ids"] = ids
@@ -506,7 +523,8 @@ class RulePlanner(FollowUpPlanning):
         ids = find_ids(bare)
         if len(ids) == 1:
             return Call(tool=tool, args={"id": ids[0]})
-        where = self._selection(bare, state, same_tool=False, texts=texts) if not ids else {"ids": ids}
+        some = bool(JUST_SHOW_SOME.fullmatch(bare))  # "show me a few" after a selection: a few of it
+        where = self._selection(bare, state, same_tool=some, texts=texts) if not ids else {"ids": ids}
         if (not where and not ids and REFERENT.search(bare) and state.instance()
                 and not SELECTION_REFERENT.search(bare)):
             return Call(tool=tool, args=dict(state.instance()))
@@ -562,6 +580,17 @@ class RulePlanner(FollowUpPlanning):
                         message=f"The last text does not contain {', '.join(repr(m) for m in missing)}: {base!r}.")
         if not edited:
             return Plan(question=question, message="That edit would leave no text.")
+        first: list[Call] = []
+        split = WHAT_IF_PART.search(raw)
+        if split and split.start() > 0 and base in quoted_texts(raw[:split.start()]):
+            # "why is '...' positive, and what if 'better' were 'worse'?": the first ask on the text as
+            # written, then the what-if on the edited text
+            before = strip_quotes(raw[:split.start()])
+            first_tool = clause_intent(before)
+            if first_tool in catalog().instance and first_tool != catalog().role("default"):
+                slots = self._slots(first_tool, {"text": base}, before, find_k(before), state)
+                first = self._hooked(first_tool, slots, self._query(before, state, [base]))
+                raw = raw[split.start():]
         rest = re.sub(r"[\"'“‘][^\"'”’]+[\"'”’]", " ", raw)
         tool = clause_intent(re.sub(
             r"\b(?:replace|swap|substitute|change|without|remove|delete|add|insert|what if|with|by)\b",
@@ -570,10 +599,12 @@ class RulePlanner(FollowUpPlanning):
             flags=re.I,
         ))
         tool = tool if tool in catalog().instance else catalog().role("default")
+        if WOULD_IT_FLIP.search(rest):  # "would the prediction flip if 'great' became 'okay'": the edit is given
+            tool = catalog().role("default")
         bare = strip_quotes(raw)
         args = self._slots(tool, {"text": edited}, bare, find_k(bare), state)
         try:
-            return Plan(question=question, calls=self._hooked(tool, args, self._query(bare, state, [edited])))
+            return Plan(question=question, calls=first + self._hooked(tool, args, self._query(bare, state, [edited])))
         except _Ask as ask:
             return Plan(question=question, message=str(ask), pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for)
@@ -594,6 +625,45 @@ def _which_row_shown(ask: _Ask, state: ConversationState) -> tuple[str, list[Cho
     choices = [Choice(label=f"{ask.pending.tool} on review {row}",
                       calls=[Call(tool=ask.pending.tool, args={**ask.pending.args, "id": row})]) for row in shown[:6]]
     return f"Which of reviews {', '.join(map(str, shown[:6]))} do you mean?", choices
+
+
+# where a what-if starts after another ask in the same message: ", and what if ...", "; and if ..."
+WHAT_IF_PART = re.compile(r"[,;.]\s*(?:(?:and|but|also|then|plus)\s+)?(?:what|how about|and) if\b"
+                          r"|[,;.]\s*(?:and\s+)?(?:if|suppose)\b|\s+and what if\b", re.I)
+# "would the prediction flip if ...", "does the verdict change if ...": whether the user's own edit flips it
+WOULD_IT_FLIP = re.compile(r"\b(?:would|does|will|do|did|could)\b"
+                           r"(?:(?!\b(?:smallest|minimal|which edit|what edit)\b).){0,40}"
+                           r"\b(?:flip|flips|change|changes|switch)\b", re.I)
+JUST_SHOW_SOME = re.compile(r"\W*(?:(?:ok|now|and|then|pls|please|can you|could you)\W+)*(?:show|give|list|display)"
+                            r"(?: me| us)?(?: (?:a few|a couple|some|a handful|several|\d+))(?: of them| more)?"
+                            r"(?:\W+(?:please|pls|thanks))?\W*", re.I)
+SHOWN_ROWS = re.compile(r"\b(?:on|for|of|about|from|in|with)\s+(?:those|these|them)\b(?!\s+(?:domains?|labels?))",
+                        re.I)
+OTHER_ROW = re.compile(r"\bthe other (?:one|review|row|example)\b", re.I)
+
+
+def _the_other_row(raw: str, state: ConversationState) -> str:
+    """Of two rows in the conversation's selection, 'the other one' is the one the last turn was not
+    about: after "show reviews 70 and 71" and a turn on 70, it is review 71."""
+    shown = (state.last_where or {}).get("ids") or []
+    if len(shown) != 2 or state.last_id not in shown or not OTHER_ROW.search(raw):
+        return raw
+    other = next(row for row in shown if row != state.last_id)
+    return OTHER_ROW.sub(f"review {other}", raw)
+
+
+def _k_to_its_clause(calls: list[Call], clauses: list[str]) -> None:
+    """'explain review 123 and show 2 similar ones': the count belongs to the clause that says it (similar),
+    not to every tool of the message."""
+    counted = [(clause, k) for clause in clauses if (k := find_k(clause)) is not None]
+    if len(counted) != 1:
+        return
+    owner = clause_intent(counted[0][0])
+    if owner is None or owner not in {c.tool for c in calls}:
+        return
+    for call in calls:
+        if call.tool != owner and call.args.get("k") == counted[0][1]:
+            call.args.pop("k")
 
 
 def _lone_number_id(bare: str, k: int | None) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"\battention\b", "attention"),
     (r"counterfactuals?|\bcfes?\b", "counterfactual"),
     (r"adversarial(?: examples?| attacks?)?", "adversarial examples"),
-    (r"(?:data )?augmentation|\baugment\b", "data augmentation"),
+    (r"(?:data )?augmentation|\baugment\b|\bparaphras\w*", "data augmentation"),
     (r"rationales?|rationali[sz]\w*", "rationale"),
     (r"logit[ -]?lens", "logit lens"),
     (r"\bprob(?:e|es|ing)\b", "probing (probe)"),
@@ -193,6 +193,29 @@ OUT_OF_SCOPE = _rx(
     r"|\bpermanently\b"
     r"|\bsave (?:the |a |an )?(?:edited |new |modified |changed |resulting )?(?:model|weights|checkpoint)\b)"
 )
+
+
+# "how does lime pick the neighbours it samples", "how does this steering thing pick its direction",
+# "what makes a paraphrase label-preserving": how a method works inside. The "it"/"its" there is the
+# method, not the conversation's row, so such a question is about the method even mid-conversation.
+MECHANISM = _rx(
+    r"\bhow (?:does|do|did|would|can|could|is|are) (?P<subject>(?:(?:this|that|the|a|an|your|whybox'?s?) )?"
+    r"(?:[\w-]+ ){0,2}?[\w-]+)(?: (?:thing|method|stuff|tool|technique|one))? (?:actually |really |even )?"
+    r"(?:pick|choose|select|decide|sample|find|compute|calculate|get|know|handle|treat|build|generate|come up with"
+    r"|determine|make|deal with|estimate|weigh|weight|combine|avoid|measure|define|set)s?\b"
+    r"|\bwhat makes (?P<thing>(?:a|an|the) [\w-]+(?: [\w-]+)?) (?:\w+[ -])?\w+"
+    r"|\beli5\b|\bexplain (?:it )?like (?:i'?m|i am) (?:five|5)\b"
+)
+
+
+def asks_how_a_method_works(clause: str) -> bool:
+    """MECHANISM, where the clause's subject is a known topic ("how does lime pick", not "how does
+    it pick"): then "it" and "its" later in the clause are the method, not a row."""
+    m = MECHANISM.search(clause)
+    if not m:
+        return False
+    named = m.group("subject") or m.group("thing")
+    return concept_topic(named if named else clause) is not None
 
 
 def concept_topic(clause: str) -> str | None:

@@ -50,7 +50,11 @@ BARE_ID = re.compile(
     # "3315: why ..."
     r"|^(\d{1,7})\s*[:,]"
     # "... for 3315?"
-    r"|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$",
+    r"|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$"
+    # "what does it predict for 142 now and why", "what does it say about 88"
+    r"|\b(?:predicts?|predicted|predicting|predictions?|say|says|think|thinks|make of)\s+(?:for|about|on|of)"
+        r"\s+(\d{1,7})\b"
+        r"(?!\s*(?:words?|tokens?|%|percent|layers?|neurons?|reviews?|rows?))",
     re.I,
 )
 QUOTED = re.compile(
@@ -132,7 +136,8 @@ def find_ids(text: str) -> list[int]:
         ids += [int(m.group(1)) for m in re.finditer(r"^\W*why\s+(?:is\s+|was\s+|did\s+)?#?(\d+)\b", text, re.I)]
     if not ids:  # "similar reviews to 44", "the closest review to 58", "nearest ones to #7"
         ids += [int(m.group(1)) for m in re.finditer(
-            r"\b(?:similar|closest|nearest|close|most like)\s+(?:[a-z]+\s+){0,2}to\s+#?(\d{1,7})\b"
+            r"(?:\b(?:similar|closest|nearest|close|most like)\s+(?:[a-z]+\s+){0,2}to"
+            r"|\b(?:reviews?|rows?|ones|texts?|examples?)\s+(?:just\s+)?like)\s+#?(\d{1,7})\b"
             r"(?!\s*(?:words?|tokens?|%))", text, re.I)]
     # "ids 3, 5 and 7"
     for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&|or)\s*(?:{_ID_WORDS}\s*)?)+\d+)", text, re.I):
@@ -205,7 +210,7 @@ def find_k(text: str) -> int | None:
         # "..., give me five", "five would be plenty", "6 of them" at the end of a request
         r"(?:^|[,;.?!]\s*)(?:and\s+)?(?:give me|show me|just|only)?\s*(\d+)\s+"
         r"(?:of them|would be|will do|is enough|please)\b",
-        r"[,;]\s*(?:give me|show me|just|only)\s+(\d+)\s*[.?!]?\s*$",
+        r"[,;]\s*(?:give me|gimme|show me|just|only)\s+(\d+)\s*(?:please|pls|plz)?\s*[.?!]?\s*$",
     ):
         m = re.search(pattern, t)
         if m:
@@ -242,7 +247,9 @@ def find_k(text: str) -> int | None:
         ):
             return value
     m = re.search(rf"\b(a few|a couple of)\s+(?:[a-z]+\s+){{0,2}}{_K_NOUNS}\b", t)  # "a few negative film reviews"
-    return NUMBER_WORDS[m.group(1)] if m else None
+    # "show me a few"
+    m = m or re.search(r"\b(a few|a couple(?: of)?)(?: of them| more)?(?:\W+(?:please|pls))?\W*$", t)
+    return NUMBER_WORDS[m.group(1) if m.group(1) != "a couple" else "a couple of"] if m else None
 
 
 SINGULAR_K = re.compile(
@@ -259,7 +266,7 @@ SINGULAR_K = re.compile(
     r"|(?:\bthe |^\W*)(?:single )?most (?:similar|influential|important) (?:training )?(?:data ?)?"
         r"(?:point|review|row|text|sample|example)\b(?!s)"
     # "the closest review to 58", "the nearest one"
-    r"|\bthe (?:single )?(?:closest|nearest|most similar) (?:review|row|text|example|one|instance)\b(?!s)"
+    r"|(?:\bthe |^\W*)(?:single )?(?:closest|nearest|most similar) (?:review|row|text|example|one|instance)\b(?!s)"
     # "an instance similar to ...", "one other example"
     r"|\b(?:an?|one)\s+(?:(?:similar|analogous|comparable|other|single|akin)\s+)?"
         r"(?:instance|example|data ?point|sample|case)\b(?!s)"
@@ -301,7 +308,7 @@ MAX_LAYER_SPAN = 1024  # more blocks than any model has: a longer span is cut, i
 
 def find_layers(text: str) -> list[int]:
     t = text.lower()
-    m = re.search(r"\blayers?\s+(\d+)\s*(?:-|to|through|–)\s*(\d+)", t)
+    m = re.search(r"\blayers?\s+(\d+)\s*(?:-|to|through|thru|till|until|up to|–)\s*(\d+)", t)
     if m:
         lo, hi = sorted((int(m.group(1)), int(m.group(2))))
         if hi - lo >= MAX_LAYER_SPAN:  # "layers 0 to 100000000": no model has that many; keep the end so

@@ -16,7 +16,10 @@ REMOVE = re.compile(
     rf"|\b(?:take|leave|cut|strip)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}\s+out\b",
     re.I,
 )
-INSERT = re.compile(rf"\b(?:add|insert|put)\s+{_Q}\s+(before|after)\s+{_Q}", re.I)
+INSERT = re.compile(rf"\b(?:add|insert|put)\s+{_Q}\s+(before|after|in front of|behind)\s+{_Q}", re.I)
+# "would it flip if 'great' became 'okay' in '...'", "what if 'better' were 'worse'": the first is replaced
+REPLACE_IF = re.compile(rf"\b(?:if|suppose|when)\s+(?:the word\s+)?{_Q}\s+(?:became|becomes|were|was|is|turned into"
+                        rf"|changed to|is changed to|was changed to|were changed to)\s+{_Q}", re.I)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,9 @@ def find_edits(question: str) -> list[Edit]:
     edits = [Edit("replace", m.group(1), m.group(2)) for m in REPLACE.finditer(question)]
     edits += [Edit("replace", m.group(2), m.group(1)) for m in REPLACE_BY.finditer(question)]
     edits += [Edit("remove", m.group(1) or m.group(2)) for m in REMOVE.finditer(question)]
-    edits += [Edit("insert", m.group(3), m.group(1), m.group(2).lower()) for m in INSERT.finditer(question)]
+    edits += [Edit("replace", m.group(1), m.group(2)) for m in REPLACE_IF.finditer(question)]
+    edits += [Edit("insert", m.group(3), m.group(1), "before" if m.group(2).lower() in ("before", "in front of")
+                   else "after") for m in INSERT.finditer(question)]
     return edits
 
 

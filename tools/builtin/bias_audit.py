@@ -373,13 +373,19 @@ class BiasAudit(Tool):
             if len(terms) % 2:
                 raise NeedsClarification("Which terms should be swapped with which? Give them in pairs, "
                                          "e.g. swap 'John' and 'Mary'.")
-            args["groups"] = [[a, b] for a, b in zip(terms[::2], terms[1::2])]
+            pairs = [[a, b] for a, b in zip(terms[::2], terms[1::2])]
+            carried = args.get("groups") if _ADDS_PAIRS.search(query.text) else None  # "add 'mr' vs 'mrs' to that"
+            args["groups"] = [*carried, *[p for p in pairs if p not in carried]] if carried else pairs
             return args
         name = r"(?!QUOTED\b)([A-Z][a-z]+)"
         m = re.search(rf"(?i:\b{_SWAP_VERB})\s+(?:(?i:the names?)\s+)?{name}\s+(?i:and|with|for|by)\s+{name}\b",
                       query.text)
         swapped = m and m.group(1).lower() != m.group(2).lower()
         pairs = [[m.group(1), m.group(2)]] if swapped else named_pairs(query.text)
+        if swapped:  # "swapping Ahmed with John and Fatima with Mary": every further "X with Y"
+            pairs += [[a.group(1), a.group(2)] for a in re.finditer(
+                rf"(?i:\s*(?:,|and|,\s*and)\s+){name}\s+(?i:with|for|by)\s+{name}\b", query.text[m.end():])
+                if a.group(1).lower() != a.group(2).lower()]
         if pairs and args.get("groups") and _ADDS_PAIRS.search(query.text):
             # "add Ahmed vs Emily to that": the carried pairs and the new ones; "only swapping ..." replaces
             args["groups"] = [*args["groups"], *[p for p in pairs if p not in args["groups"]]]

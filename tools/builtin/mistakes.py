@@ -47,6 +47,7 @@ class Mistakes(Tool):
     description = ("Misclassified rows: how many (mode=count), the k most confident ones (mode=sample), or which gold "
                    "labels are mistaken for which (mode=confusion).")
     knowledge_card = "mistakes"
+    rows_are = {"correct": False}
     Params = MistakesParams
     Output = MistakesOutput
     triggers = (

@@ -95,9 +95,11 @@ class Probe(Tool):
         concept = _probe_concept(query.text) or (_follow_up_concept(query.text) if query.follow_up else None)
         if concept:
             args["concept"] = concept
-        elif query.follow_up and re.search(r"\b(?:sentiment|the labels?|the classes)\b", query.text, re.I):
+        elif (query.follow_up or query.same_tool) and re.search(r"\b(?:sentiment|the labels?|the classes)\b",
+                                                                query.text, re.I):
             args.pop("concept", None)  # "and for sentiment" after a probe for domain: back to the labels
-        if query.follow_up and re.search(r"\b(?:all|every|each)\s+(?:the\s+)?layers?\b", query.text, re.I):
+        every_layer = re.search(r"\b(?:all|every|each)\s+(?:the\s+)?layers?\b", query.text, re.I)
+        if (query.follow_up or query.same_tool) and every_layer:
             args.pop("layers", None)  # "and all layers": the tool's default, every layer
         return args
 
