@@ -80,6 +80,45 @@ def last_calls(planner, *questions):
     (("top neurons for review 5 in the second to last layer",), [("top_neurons", {"id": 5, "layer": 28})]),
     (("probe layers 20 to 35", "oh, 20 to 22"), [("probe", {"layers": [20, 21, 22]})]),
     (("probe layers 3 to 4 for domain", "back to sentiment on all layers"), [("probe", {})]),
+    # wordings of tools: what it makes of, thinking about, what's pushing N, what in N made it decide
+    (("what does the model make of 'cold tea, warm smile'",), [("predict", {"text": "cold tea, warm smile"})]),
+    (("what is the model thinking about review 33",), [("predict", {"id": 33})]),
+    (("what's pulling 64 towards negative",), [("attribute", {"id": 64, "target": "negative"})]),
+    (("what in review 12 made the model decide like that",), [("attribute", {"id": 12})]),
+    (("which words sway the model overall",), [("global_importance", {})]),
+    (("what do customers keep bringing up in the product reviews",),
+     [("keywords", {"where": {"match": {"domain": "product"}}})]),
+    (("most frequnt words in the positive reviews",), [("keywords", {"where": {"label": "positive"}})]),
+    (("how many service reviews did it mess up",), [("mistakes", {"mode": "count",
+                                                                  "where": {"match": {"domain": "service"}}})]),
+    (("a subtle tweak to 'what a lovely hotel' that flips it but keeps the meaning",),
+     [("adversarial", {"text": "what a lovely hotel"})]),
+    (("what reasons does the model give for 'too salty'",), [("rationalize", {"text": "too salty"})]),
+    (("couple of product reviews that mention 'battery'",),
+     [("show", {"where": {"includes": "battery", "match": {"domain": "product"}}, "k": 2})]),
+    # ids after a tool noun: "logit lens on 14", "reports for 5 and 6"
+    (("logit lens on 21 without the prompt",), [("logit_lens", {"id": 21, "framing": "raw"})]),
+    (("reports for 8 and 9",), [("report", {"id": 8}), ("report", {"id": 9})]),
+    # two selections compared by a tool with no `by`: one call each, in the order named
+    (("common words in negative vs positive reviews",),
+     [("keywords", {"where": {"label": "negative"}}), ("keywords", {"where": {"label": "positive"}})]),
+    (("compare the label split of product reviews with service reviews",),
+     [("label_distribution", {"where": {"match": {"domain": "product"}}}),
+      ("label_distribution", {"where": {"match": {"domain": "service"}}})]),
+    (("is it more accurate on the gold negatives or the gold positives",), [("score", {"metric": "accuracy",
+                                                                                      "by": "label"})]),
+    # a long message of background that ends in a request to check it on this model: a run
+    (("I read that sentiment is linearly decodable in most LMs, and I wonder if that holds here. Could you "
+      "check that on this model for me?",), [("probe", {})]),
+    # concept questions: the card of the specific topic, the compared methods without the criterion
+    (("how can you tell a model that explains its own answer isn't making it up",),
+     [("explain_concept", {"topic": "rationale"})]),
+    (("what does the confusion matrix show that accuracy hides",), [("explain_concept",
+                                                                      {"topic": "confusion matrix"})]),
+    (("why would a neuron fire for unrelated things, is that polysemanticity",),
+     [("explain_concept", {"topic": "polysemanticity and superposition"})]),
+    (("kernel shap or lime, which is usually more faithful?",),
+     [("explain_concept", {"topic": "kernel shap"}), ("explain_concept", {"topic": "lime"})]),
 ])
 def test_v11_class(planner, questions, expected):
     assert last_calls(planner, *questions) == expected
@@ -89,3 +128,16 @@ def test_a_question_after_a_label_edit_edits_nothing(planner):
     """'is review 5 positive?' after 'mark 3 as negative' asked; it used to set review 5 to negative."""
     plan = plans(planner, "mark 3 as negative", "is review 5 positive?")
     assert all(call.tool != "edit_label" for call in plan.calls)
+
+
+def test_an_attribution_method_whybox_lacks_is_asked_about(planner):
+    """'with expected gradients' ran the default method without a word (v11)."""
+    plan = plans(planner, "explain review 8 using expected gradients")
+    assert not plan.calls and "no expected gradients method" in plan.message
+    assert [c.calls[0].args.get("method") for c in plan.choices] == ["integrated_gradients", "occlusion"]
+
+
+def test_a_label_typo_selects_the_label(planner):
+    """'whats the acuracy on the negtive ones' said the data has no 'negtive' rows (newcomer trial)."""
+    assert last_calls(planner, "whats the acuracy on the negtive ones") == [
+        ("score", {"metric": "accuracy", "where": {"label": "negative"}})]

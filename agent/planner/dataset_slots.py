@@ -47,12 +47,14 @@ class DataFacts:
         return cls(categories, n_layers, n_neurons)
 
 
-def fix_category_typos(text: str, facts: DataFacts | None, known: set[str]) -> str:
-    """'acuracy on flim reviews' -> 'film': a word that is no English word (or is the value's
-    letters swapped) and is one edit from a category value is that value. Runs before the general
-    speller, which does not know the data's values and would make 'flim' 'flip'."""
+def fix_category_typos(text: str, facts: DataFacts | None, known: set[str], labels: list[str] | None = None) -> str:
+    """'acuracy on flim reviews' -> 'film', 'the negtive ones' -> 'negative': a word that is no English
+    word (or is the value's letters swapped) and is one edit from a category value or a label is that
+    value. Runs before the general speller, which does not know the data's values and would make
+    'flim' 'flip'."""
     values = {form: value for values in (facts.categories.values() if facts else ()) for value in values
               for form in (value.lower(), value.lower() + "s")}
+    values.update({form: label for label in labels or [] for form in (label.lower(), label.lower() + "s")})
     if not values:
         return text
 
@@ -112,7 +114,11 @@ def find_by(text: str, facts: DataFacts | None) -> str | None:
     "label" for the gold labels ("per label", "gold positive vs gold negative reviews")."""
     if re.search(r"\b(?:per|by|for each|across|each) (?:gold |true )?(?:labels?|class(?:es)?)\b"
                  r"|\b(?:gold|truly|actually) (\w+) (?:vs\.?|versus|or|and|compared to) (?:gold |truly |actually )?"
-                 r"(?!\1\b)\w+ (?:reviews|rows|ones|examples)\b", text, re.I):
+                 r"(?!\1\b)\w+ (?:reviews|rows|ones|examples)\b"
+                 # "better on the gold positives or the gold negatives"
+                 r"|\b(?:gold|true) (\w+?)s? (?:vs\.?|versus|or|and|compared to) (?:the )?(?:gold |true )"
+                 r"(?!\2s?\b)\w+\b",
+                 text, re.I):
         return "label"
     for column, values in (facts.categories if facts else {}).items():
         name = re.escape(column.replace("_", " "))
@@ -123,6 +129,24 @@ def find_by(text: str, facts: DataFacts | None) -> str | None:
         if len(named) >= 2 and re.search(COMPARE, text, re.I):
             return column
     return None
+
+
+def compared_selections(text: str, facts: DataFacts | None, labels: list[str]) -> list[dict[str, Any]]:
+    """The two selections a question compares, in the order named: "frequent words in positive vs
+    negative reviews" (two labels), "the label balance of film reviews compared with restaurant
+    reviews" (two values of one column). Empty when it names no such pair."""
+    if not (re.search(COMPARE, text, re.I) or re.search(r"\bcompar\w*\b.*\bwith\b", text, re.I)):
+        return []
+    named = sorted((m.start(), {"label": label}) for label in labels
+                   if (m := re.search(rf"\b{re.escape(label)}s?\b", text, re.I)))
+    if len(named) == 2:
+        return [where for _, where in named]
+    for column, values in (facts.categories if facts else {}).items():
+        found = sorted((at, {"match": {column: value}}) for value in values
+                       if (at := _mentions(text, value, column)) is not None)
+        if len(found) == 2:
+            return [where for _, where in found]
+    return []
 
 
 # words that describe rows without naming a category value ("the short reviews", "the misclassified ones")

@@ -69,6 +69,7 @@ def numbers_in_words(text: str) -> str:
 
     text = re.sub(r"\bhalf a dozen\b", "6", text, flags=re.I)
     text = re.sub(r"\b(?:a|one) dozen\b", "12", text, flags=re.I)  # "list a dozen product reviews"
+    text = re.sub(r"^(\W*)couple of\b", r"\g<1>2", text, flags=re.I)  # "couple of movie reviews that mention ..."
     text = FIRST_LAST_N.sub(span, NUMBER_AFTER_NOUN.sub(repl, text))
     # "layers 3 to six": the end of a range that began in digits
     text = RANGE_END.sub(lambda m: m.group(1) + str(number_value(m.group(2))) if number_value(m.group(2)) is not None

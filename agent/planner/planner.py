@@ -15,7 +15,14 @@ from agent.planner.catalog import catalog
 from agent.planner.claims import corrected_row, corrected_rows, corrects_a_label
 from agent.planner.clarify_answers import answered
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
-from agent.planner.dataset_slots import DataFacts, find_by, find_match, fix_category_typos, named_layer
+from agent.planner.dataset_slots import (
+    DataFacts,
+    compared_selections,
+    find_by,
+    find_match,
+    fix_category_typos,
+    named_layer,
+)
 from agent.planner.follow_ups import (
     NARROWS,
     FollowUpPlanning,
@@ -32,6 +39,7 @@ from agent.planner.rules import (
     METRIC_QUESTION,
     OUT_OF_SCOPE,
     POINTS_AT_SOMETHING,
+    RUN_REQUEST,
     asks_how_a_method_works,
     clause_intent,
     concept_topic,
@@ -139,7 +147,8 @@ class RulePlanner(FollowUpPlanning):
                 return Plan(question=question, calls=[c for p in plans for c in p.calls])
             return next(p for p in plans if not p.calls).model_copy(update={"question": question})
         plan = self._plan(question, state or ConversationState())
-        bare = strip_quotes(" ".join((question or "").split())[:2000])
+        bare = strip_quotes(fix_category_typos(" ".join((question or "").split())[:2000], self.facts,
+                                               self.speller.known if self.speller else set(), self.labels))
         return checked(bare, plan, self.labels, self.facts)  # what cannot be honoured is asked about, never run
 
     def _plan(self, question: str, state: ConversationState) -> Plan:
@@ -149,7 +158,7 @@ class RulePlanner(FollowUpPlanning):
         if foreign_language(strip_quotes(raw)):
             return Plan(question=question, message=NOT_ENGLISH)
         raw = numbers_in_words(expand_shorthand(raw))  # "review forty two", "acc?"
-        raw = fix_category_typos(raw, self.facts, self.speller.known if self.speller else set())
+        raw = fix_category_typos(raw, self.facts, self.speller.known if self.speller else set(), self.labels)
         if self.speller is not None:
             raw = self.speller.fix(raw)  # "lbels" -> "labels"; quoted text is never touched
         raw = named_layer(_unquote_concepts(raw), self.facts.n_layers if self.facts else None)
@@ -226,6 +235,8 @@ class RulePlanner(FollowUpPlanning):
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
         if len(tools) > 1:
             _k_to_its_clause(plan.calls, clauses)
+        elif len(plan.calls) == 1:
+            plan.calls = self._compared(plan.calls[0], bare)
         if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             ask = asks[0]
             no_row = state.instance() is None and not (ids or texts)
@@ -276,12 +287,15 @@ class RulePlanner(FollowUpPlanning):
         tools: list[str] = []
         guessed: set[str] = set()  # tools that only the learned model found
         clauses_of: dict[str, str] = {}
+        # "I'm curious whether ... can be read off the hidden layers. Could you check that for me?": a run
+        run_request = any(RUN_REQUEST.search(c) for c in clauses) and any(
+            re.search(r"\b(?:this|the|your) model\b", c, re.I) for c in clauses)
         for clause in clauses:
             clause_has_instance = bool(find_ids(clause)) or "QUOTED" in clause
             # "what's lime, and can you run it on review 20?": the row belongs to the other clause
             row_in_reach = clause_has_instance or (has_instance and (len(clauses) == 1 or bool(re.search(
                 r"\b(?:it|its|that|this|them|those|these|one)\b", clause, re.I))))
-            if is_concept_question(clause, row_in_reach or bool(re.search(r"\b\d+\b", clause))):
+            if not run_request and is_concept_question(clause, row_in_reach or bool(re.search(r"\b\d+\b", clause))):
                 tool = rule_found = cat.role("concept")
             else:
                 tool = clause_intent(clause)
@@ -339,6 +353,20 @@ class RulePlanner(FollowUpPlanning):
             return Plan(question=question, message="Which row's label should I change? Give its id.")
         return Plan(question=question, calls=[Call(tool=catalog().role("relabel"),
                                                    args={"id": row, **({"label": label} if label else {})})])
+
+    def _compared(self, call: Call, bare: str) -> list[Call]:
+        """'frequent words in positive vs negative reviews', 'compare the label balance of film reviews
+        with restaurant reviews': two selections compared by a tool with no `by`, one call each."""
+        cat = catalog()
+        if (not cat.takes(call.tool, "where") or cat.takes(call.tool, "by") or call.tool == cat.role("row_count")
+                or call.args.get("mode") == "confusion"):  # "mistakes positives for negatives": one matrix
+            return [call]
+        selections = compared_selections(bare, self.facts, self.labels)
+        if len(selections) != 2 or (call.tool == cat.role("label_counts") and "label" in selections[0]):
+            return [call]
+        where = {key: v for key, v in (call.args.get("where") or {}).items()
+                 if key not in selections[0] and key != "ids"}
+        return [Call(tool=call.tool, args={**call.args, "where": {**where, **selection}}) for selection in selections]
 
     def _comparison(self, bare: str, tools: list[str]) -> list[str]:
         """"is it better on film or restaurant reviews?", "which domain is worst": a comparison of

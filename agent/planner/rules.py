@@ -46,7 +46,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"counterfactuals?|\bcfes?\b", "counterfactual"),
     (r"adversarial(?: examples?| attacks?)?", "adversarial examples"),
     (r"(?:data )?augmentation|\baugment\b|\bparaphras\w*", "data augmentation"),
-    (r"rationales?|rationali[sz]\w*", "rationale"),
+    (r"rationales?|rationali[sz]\w*|explains? (?:its|their) own (?:answers?|decisions?|predictions?|outputs?)",
+     "rationale"),
     (r"logit[ -]?lens", "logit lens"),
     (r"\bprob(?:e|es|ing)\b", "probing (probe)"),
     (r"sparse auto-?encoders?|\bsaes?\b", "sparse autoencoder"),
@@ -63,11 +64,11 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"sufficiency", "sufficiency (faithfulness)"),
     (r"faithful(?:ness)?|\baopc\b", "faithfulness"),
     (r"roc[ _-]?auc|\broc\b|\bauc\b", "roc auc"),
+    (r"confusion matri(?:x|ces)", "confusion matrix"),  # before the metrics it is compared with
     (r"\bf1\b|f-score|f-measure", "f1"),
     (r"\bprecision\b", "precision"),
     (r"\brecall\b", "recall"),
     (r"\baccuracy\b", "accuracy"),
-    (r"confusion matri(?:x|ces)", "confusion matrix"),
     (r"\bmetrics?\b|\bmatrices\b|score operation", "metrics"),
     (r"feature (?:attribution|importance)|\battributions?\b|nlpattribute", "feature attribution"),
     (r"white[- ]box", "white-box methods"),
@@ -107,6 +108,7 @@ CONCEPT_STRONG = _rx(
     r"|\b(?:good|useful|meant) for\b|\bexplain (?:me|to me)\b|\bi (?:am not|'m not|don't|do not) (?:understand|get)\w*"
     r"|\bdifferent from\b|\bwhy (?:would|might|could|does|do|can) \w+ (?:miss|fail|break|mislead|lie)\b"
     r"|\bwhy do people\b|\bguard against\b|\bjust the (?:average|mean|same)\b"
+    r"|\bhow (?:do|can|would|could) (?:you|we|i|one) (?:know|tell|be sure)\b|\bmaking (?:stuff|things|it) up\b"
     # "how does LIME ...", unless about a row ("how does occlusion explain review 3")
     r"|\bhow (?:does|do|can|could|would) (?:a |an |the )?(?:\w+[ -]){0,2}?"
         r"(?:lime|shap|gradients?|occlusion|attention|lens|probes?|probing|counterfactuals?|augmentation"
@@ -231,15 +233,33 @@ GENERALLY = _rx(r"\bin general\b|\bgenerally\b|\busually\b|\btypically\b|\bin th
 CONTRASTS = _rx(r"\b(?:vs\.?|versus|difference|differ\w*|compared?|or|and)\b")
 
 
+# a topic that a more specific one named with it covers: "why would one neuron respond to unrelated
+# things (polysemantic ...)" asks about polysemanticity, not neurons in general
+COVERED_BY = {"neurons": ("polysemanticity and superposition",),
+              "superposition": ("polysemanticity and superposition",),
+              "metrics": ("accuracy", "precision", "recall", "f1", "roc auc", "confusion matrix"),
+              "feature attribution": ("integrated gradients", "gradient x input", "kernel shap", "lime", "occlusion",
+                                      "attention", "shapley values")}
+# "lime or occlusion, which is usually more faithful?": faithfulness is what they are compared on
+CRITERION = _rx(r"\bwhich (?:one |of them |of the two )?(?:is|are|gives?|tends? to be) "
+                r"(?:usually |generally |typically )?(?:more|less|most|least|better|worse) (\w+)")
+
+
 def concept_topics(clause: str) -> list[str]:
     """Every canonical topic the clause names, in the order named: 'precision vs recall' asks
-    about both (one card each), 'the f1 score' once."""
+    about both (one card each), 'the f1 score' once. A topic a more specific one covers, or the
+    criterion two methods are compared on, is no card of its own."""
     found: dict[str, int] = {}
     for pattern, topic in CONCEPT_TERMS:
         m = re.search(pattern, clause, re.I)
         if m and topic not in found and not any(m.start() == start for start in found.values()):
             found[topic] = m.start()
-    return sorted(found, key=found.__getitem__)
+    topics = sorted(found, key=found.__getitem__)
+    topics = [t for t in topics if not any(other in topics for other in COVERED_BY.get(t, ()))]
+    criterion = CRITERION.search(clause)
+    if criterion and len(topics) > 2:
+        topics = [t for t in topics if found[t] < criterion.start(1)]
+    return topics
 
 
 POINTS_AT_SOMETHING = _rx(
@@ -253,8 +273,17 @@ def _names_pairs(clause: str) -> bool:
     return bool(named_pairs(clause))
 
 
+# "... whether sentiment can be read off the hidden layers. Could you check that for me?": a request to
+# run something on this model, however much background comes before it
+RUN_REQUEST = _rx(r"\b(?:could|can|would|will) you (?:please |pls )?(?:check|test|try|verify|run|measure|find out)"
+                  r" (?:that|this|it|whether|if)\b"
+                  r"|\b(?:check|test) (?:that|this|it) (?:for me|on (?:this|the) model)\b")
+
+
 def is_concept_question(clause: str, has_instance: bool) -> bool:
     if has_instance or concept_topic(clause) is None or POINTS_AT_SOMETHING.search(clause):
+        return False
+    if RUN_REQUEST.search(clause) and re.search(r"\b(?:this|the|your) model\b", clause, re.I):
         return False
     if re.search(r"\baudit\b", clause, re.I) and _names_pairs(clause):
         return False  # "bias audit with John vs Aisha and he vs she": the pairs to swap, not two concepts

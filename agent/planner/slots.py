@@ -134,6 +134,17 @@ def find_ids(text: str) -> list[int]:
             ids += [int(x) for x in re.findall(r"\d+", listed.group(0))] if listed else []
     if not ids:
         ids += [int(m.group(1)) for m in re.finditer(r"^\W*why\s+(?:is\s+|was\s+|did\s+)?#?(\d+)\b", text, re.I)]
+    if not ids:  # "logit lens on 14 ...", "reports for 5 and 6", "counterfactuals for 8, 9"
+        for m in re.finditer(r"\b(?:logit lens|lens|attributions?|explanations?|rationales?|reports?|predictions?"
+                             r"|counterfactuals?|paraphrases?|top neurons)\s+(?:on|for|of)\s+"
+                             r"(#?\d{1,7}(?:\s*(?:,|and|&|,\s*and)\s*#?\d{1,7})*)\b"
+                             r"(?!\s*(?:words?|tokens?|layers?|%|percent|neurons?|reviews|rows|examples|of|more|most))",
+                             text, re.I):
+            ids += [int(x) for x in re.findall(r"\d+", m.group(1))]
+    if not ids:  # "what's pushing 77 towards positive"
+        ids += [int(m.group(1)) for m in re.finditer(
+            r"\b(?:pushing|pulling|driving|nudging|pushes|pulls|drives|nudges)\s+#?(\d{1,7})\s+(?:towards?|to|into)\b",
+            text, re.I)]
     if not ids:  # "similar reviews to 44", "the closest review to 58", "nearest ones to #7"
         ids += [int(m.group(1)) for m in re.finditer(
             r"(?:\b(?:similar|closest|nearest|close|most like)\s+(?:[a-z]+\s+){0,2}to"

@@ -33,7 +33,8 @@ NAMES: tuple[str, ...] = tuple(METHODS)
 # Methods people ask for that whybox does not have: the planner says so instead of running another one.
 UNSUPPORTED = re.compile(
     r"\b(?:deep ?lift|deep ?shap|grad[- ]?cam|smooth ?grad|lrp|layer[- ]wise relevance(?: propagation)?"
-    r"|guided back ?prop\w*|anchors?|tcav|concept activation vectors?)\b",
+    r"|guided back ?prop\w*|anchors?|tcav|concept activation vectors?|expected gradients?|gradient ?shap"
+    r"|noise ?tunnel|attention (?:rollout|flow)|lrp-?\w*)\b",
     re.I,
 )
 MethodName = Literal[NAMES]  # type: ignore[valid-type]  # the pydantic type of a `method` argument

@@ -68,6 +68,13 @@ class Adversarial(Tool):
             r"model (?:would be|be|gets?|is) confused",
             r"perturbation",
         ), priority=80),
+        # "a sneaky tweak that flips it without changing the meaning": the meaning is kept, so an attack,
+        # before counterfactual's "flips" (70), which changes the meaning on purpose
+        Trigger(alternatives(
+            r"\b(?:sneaky|subtle|imperceptible|innocent|harmless|invisible) (?:\w+ )?(?:tweak|change|edit|perturb\w*)",
+            r"\bwithout (?:changing|altering|affecting) (?:the |its )?(?:meaning|sense)\b",
+            r"\b(?:keeps?|keeping|preserv\w*) (?:the |its )?meaning\b.*\bflip",
+        ), priority=66),
     )
     intent_examples = (
         "attack review 5",

@@ -157,7 +157,8 @@ class Attribute(Tool):
             r"decided|decides|arrive|arrived|arrives|come|came|reach|reached)",
             r"which (?:words?|tokens?|parts?)",
             r"what (?:words?|tokens?) (?:made|make|caused|led)",
-            r"\bwhat (?:in|about) (?:review|row|item|it|this|that|QUOTED)\b.*\b(?:push|pull|drive|make|lead)\w*",
+            r"\bwhat (?:in|about) (?:review|row|item|it|this|that|QUOTED)\b.*\b(?:push|pull|drive|make|lead|made|led"
+            r"|decide)\w*",
             # "what tipped it on review 202", "what's driving the score on 7", "what is it keying on"
             r"\bwhat (?:tipped|swung|decided)\b",
             r"\bwhat(?:'s| is) driving\b",
@@ -166,8 +167,10 @@ class Attribute(Tool):
         ), priority=200),
         # "what pushes review 54 towards negative?", "..., what pushes the model towards positive on it?":
         # a question about what drives one prediction, before steer's imperative "push it towards" (65)
-        Trigger(r"\bwhat (?:in (?:review|row|item|it|this|that) ?#?\d* )?(?:pushes|pulls|drives|moves|nudges)\b"
-                r"(?=.*(?:\b(?:review|row|item|id)\s*#?\d|\bon it\b|\bit\b|QUOTED))", priority=60),
+        Trigger(r"\bwhat(?:'s| is)? (?:in (?:review|row|item|it|this|that) ?#?\d* )?"
+                r"(?:pushes|pulls|drives|moves|nudges"
+                r"|pushing|pulling|driving|moving|nudging)\b"
+                r"(?=\s+#?\d|.*(?:\b(?:review|row|item|id)\s*#?\d|\bon it\b|\bit\b|QUOTED))", priority=60),
     )
     intent_examples = (
         "why did the model predict review 8 like that?",

@@ -51,7 +51,7 @@ class DescribeModel(Tool):
             r"know more about|tell me about) (?:\w+ )?(?:what )?(?:the|your|"
             r"this) model\b|(?:architecture|features|design|functionality)"
             r" (?:and \w+ )?of the model|what (?:is|are) (?:the|this|your)"
-            r" model\b)",
+            r" model\b(?! (?:thinking|saying|predicting|doing with|making of)\b))",
         ), priority=180),
         Trigger(alternatives(
             r"what (?:the )?model (?:is|are)\b",

@@ -48,7 +48,7 @@ _SCOPE = (r"(?:overall|across|in general|generally|on average|on the whole|as a 
           r"|(?:in|over|for|among|on) all (?:the |of the )?(?:reviews|rows|data|examples|texts|instances|items))")
 _WORDS = r"(?:words?|tokens?|features?|terms?|phrases?|vocabulary)"
 _DRIVE = (r"(?:important|importance|influential|matter(?:s|ed)?|drives?|drove|driving|rel(?:y|ies|ied|ying) on"
-          r"|push(?:es|ed)?|pull(?:s|ed)?|attribut\w*|salien\w*|contribut\w*|decisive|weigh\w*"
+          r"|push(?:es|ed)?|pull(?:s|ed)?|attribut\w*|salien\w*|contribut\w*|decisive|weigh\w*|sway\w*|swing\w*"
           r"|makes? (?:it|the model|them) (?:say|predict|call|classify)|lead (?:it|the model) to)")
 _ROWS = (r"(?:reviews|rows|examples|texts|instances|items|data ?points|samples|data ?set|data|corpus"
          r"|mistakes|errors|misclassifications)")

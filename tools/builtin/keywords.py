@@ -60,6 +60,11 @@ class Keywords(Tool):
             r"keyword",
             r"most (?:frequent|common|used|popular) (?:words|tokens|terms)",
             r"(?:frequent|common|used) (?:words|tokens|terms)",
+            r"\bfrequ\w* (?:\d+ )?(?:words|tokens|terms)",  # "most frequnt 15 words" (a typo the speller keeps)
+            # "what do people keep bringing up in restaurant reviews?", "what do they talk about most"
+            r"\b(?:keep )?(?:bring|bringing|brings) up\b",
+            r"\b(?:talk|talking|complain|complaining|rave|raving) about (?:the )?most\b",
+            r"\bwhat do (?:people|reviewers|customers|they) (?:mention|talk about|complain about)\b",
             r"word frequenc",
             r"top (?:\d+ )?(?:words|terms|tokens) (?:in|of|across) (?:the )?data",
             # "top 15 words in negative reviews" (not "top 5 words in review 3", an attribution)

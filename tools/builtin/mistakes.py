@@ -75,6 +75,8 @@ class Mistakes(Tool):
             r"\berrs?\b",
             r"\binaccuracies\b",
             r"\bfailures?\b",
+            # "how many film reviews did it botch", "which ones did it mess up"
+            r"\b(?:botch\w*|screw\w* up|mess\w* up|flub\w*|fumbl\w*|blew|blow\w*)\b",
         ), priority=110),
     )
     intent_examples = (

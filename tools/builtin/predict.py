@@ -67,6 +67,9 @@ class Predict(Tool):
             # "please say me what model think on review 40", "what model is think about review 64"
             r"\bwhat (?:does |do |is |would )?(?:the )?model (?:is |does |do )?(?:think|thinks|say|says)\b",
             r"\b(?:does|do) (?:the model|it) (?:think|reckon|consider)\b",  # "does the model think 30 slaps or sucks"
+            # "what does it make of '...'", "what the model is thinking about review 200"
+            r"\bwhat (?:does|do|would) (?:the model|it) make of\b",
+            r"\b(?:the model|it) (?:is |was )?thinking (?:about|of|on)\b",
             r"what label",
             r"\bcontinue\b",
             r"\bcomplete\b",

@@ -74,6 +74,11 @@ class Probe(Tool):
             r"represent(?:s|ed)?\b.*\b(?:in|by) (?:each |every |the )?layers?",
             r"(?:each|which|any|a|what) layers? (?:represents?|captures?|knows?|stores?)",
             r"\b(?:encoded|represented|stored) (?:anywhere )?(?:inside|in) the model",
+            # "can sentiment be read off the hidden layers with a simple linear classifier?"
+            r"\b(?:read|decoded?|recovered?|extracted?|predicted) (?:off|out of|from) (?:the |its |each |every )?"
+            r"(?:hidden )?(?:layers?|activations?|hidden states?|representations?)\b",
+            r"\blinear (?:classifiers?|models?|regressions?) (?:on|over|from|trained on) (?:the |its )?(?:hidden )?"
+            r"(?:layers?|activations?|states?|representations?)\b",
         ), priority=50),
     )
     intent_examples = (
@@ -186,8 +191,8 @@ def _probe_concept(text: str) -> str | None:
         concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)
         concept = re.sub(r"\s+(?:best|most|well|the most|the best|strongly|at all)$", "", concept)
     if not concept or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|gold labels?|layers?(?: \d+.*)?"
-                                   r"|each layer|it|them)", concept):
-        return None
+                                   r"|each layer|it|them|me|us|you|that|this)", concept):
+        return None  # "could you check that for me?": no concept
     return concept
 
 

@@ -77,6 +77,7 @@ class Rationalize(Tool):
     triggers = (
         Trigger(alternatives(
             r"rationali[sz]",
+            r"\bwhat reasons? (?:does|do|would|did) (?:the model|it) (?:give|offer|state|provide)\b",
             r"rationale",
             r"justif",
             r"in (?:your|its) own words",

@@ -66,6 +66,9 @@ class Show(Tool):
             r"pertaining to",
             r"values of the features",
             r"what (?:is|does) (?:id|item|instance|review|row|example|data ?point)s? ?#?\d",
+            # no verb: "2 movie reviews that mention 'plot' please", "a few short product reviews"
+            r"^\W*(?:\d+|a few|some) (?:\w+ ){0,3}(?:reviews|rows|examples|texts)\b"
+            r"(?! (?:are|is|does|do|did|were|have|has|had)\b)(?!.*\?\s*$)",
         ), priority=280),
     )
     intent_examples = (
