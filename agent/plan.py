@@ -72,6 +72,9 @@ class ConversationState(BaseModel):
                 ids = args["where"].get("ids")
                 if ids and len(ids) == 1:
                     self.last_id, self.last_text = ids[0], None
+            elif (call.tool == self.last_tool and "where" in self.last_args
+                  and not ({"id", "text"} & set(args))):
+                self.last_where = None  # "and on everything": the same tool without its selection drops it
             if "layer" in args:
                 self.last_layer = args["layer"]
             if "neuron" in args:

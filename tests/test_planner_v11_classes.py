@@ -119,6 +119,35 @@ def last_calls(planner, *questions):
      [("explain_concept", {"topic": "polysemanticity and superposition"})]),
     (("kernel shap or lime, which is usually more faithful?",),
      [("explain_concept", {"topic": "kernel shap"}), ("explain_concept", {"topic": "lime"})]),
+    # the same tool without its selection drops it; "back to the review" after a neuron
+    (("accuracy on the film reviews", "and on everything", "per domain please"), [("score", {"metric": "accuracy",
+                                                                                           "by": "domain"})]),
+    (("top neurons for review 9 in layer 4", "what does neuron 7 there do", "back to the review, top 2 in all layers"),
+     [("top_neurons", {"id": 9, "k": 2})]),
+    # "nvm" drops the clarifying question (it read "top 2" as neuron 2)
+    (("top neurons for review 9", "what does neuron 7 in layer 4 do", "and neuron 5000 of that layer",
+      "nvm, back to the review: top 2"), [("top_neurons", {"id": 9, "k": 2})]),
+    # v10 leftovers: a layer range alone continues the last tool; "make it six"; two counts; concept then run
+    (("patch review 4 against review 5", "layers 2 to 3 only"), [("patch", {"id": 4, "contrast_id": 5,
+                                                                            "layers": [2, 3]})]),
+    (("paraphrase review 6 three ways", "make it five"), [("augment", {"id": 6, "k": 5})]),
+    (("how many product reviews are there and how many of those are positive",),
+     [("count", {"where": {"match": {"domain": "product"}}}),
+      ("count", {"where": {"match": {"domain": "product"}, "label": "positive"}})]),
+    (("how many mistakes on film reviews", "what's a confusion matrix", "give me one for those"),
+     [("mistakes", {"mode": "confusion", "where": {"match": {"domain": "film"}}})]),
+    (("are the restaurant reviews balanced",),
+     [("label_distribution", {"where": {"match": {"domain": "restaurant"}}})]),
+    (("label split and top 3 words for the film reviews",),
+     [("label_distribution", {"where": {"match": {"domain": "film"}}}),
+      ("keywords", {"where": {"match": {"domain": "film"}}, "k": 3})]),
+    (("what's the verdict on 'meh pizza'",), [("predict", {"text": "meh pizza"})]),
+    (("does the verdict on 'slow but friendly staff' change if slow becomes quick?",),
+     [("predict", {"text": "quick but friendly staff"})]),
+    (("why does kernel shap need a baseline",), [("explain_concept", {"topic": "kernel shap"})]),
+    (("what exactly goes into a report",), [("explain_concept", {"topic": "report"})]),
+    (("lime vs occlusion, they sound similar to me",),
+     [("explain_concept", {"topic": "lime"}), ("explain_concept", {"topic": "occlusion"})]),
 ])
 def test_v11_class(planner, questions, expected):
     assert last_calls(planner, *questions) == expected

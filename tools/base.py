@@ -112,6 +112,8 @@ class Tool(ABC):
     # it is a report on the misclassified rows of its selection
     rows_are: ClassVar[dict[str, Any]] = {}
     concept_topic: ClassVar[str | None] = None  # regex: after "explain <topic>", "use it on review 8" runs this tool
+    # and with these arguments ("give me one for those" after "what's a confusion matrix")
+    concept_args: ClassVar[dict[str, Any]] = {}
     defers_to: ClassVar[tuple[str, ...]] = ()  # tools whose triggers win when they match the same clause
     # a clause matching this asks for part of this tool's own answer ("... and is it faithful?" after a
     # rationale, which includes its faithfulness check): planned with this tool, no second tool

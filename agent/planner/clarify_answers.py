@@ -28,6 +28,9 @@ PICK = re.compile(
     rf"({'|'.join(ORDINALS)})(?:\s+(?:one|option|choice|please|then|thanks))*\W*",
     re.I,
 )
+# "nvm. back to the review: top 5 across all layers": the user drops the question and moves on
+MOVES_ON = re.compile(r"^\W*(?:nvm|never ?mind|forget (?:it|that|about it)|skip (?:it|that)|anyway)\b|\bback to\b",
+                      re.I)
 BARE_NUMBER = re.compile(r"\D*?(\d+)\D*")
 
 
@@ -107,7 +110,7 @@ def answered(bare: str, texts: list[str], state: ConversationState, labels: list
     choice = picked(bare, state)
     if choice is not None:
         return choice
-    if not state.pending or len(re.findall(r"\w+", bare)) > MAX_ANSWER_WORDS:
+    if not state.pending or len(re.findall(r"\w+", bare)) > MAX_ANSWER_WORDS or MOVES_ON.search(bare):
         return None
     named = clause_intent(bare)  # "sorry, I meant the top neurons for review 12": a new request, not an answer
     if named is not None and named not in {call.tool for call in state.pending}:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from agent.planner.catalog import catalog
-from agent.planner.rules import clause_intent, concept_topic
+from agent.planner.rules import clause_intent, concept_topic, concept_topics, topic_order
 from agent.planner.slots import find_where
 from agent.planner.vocabulary import SPLIT
 
@@ -102,7 +102,10 @@ def _looks_like_name(inner: str, text: str) -> bool:
 
 
 def _topic(question: str) -> str:
-    topic = concept_topic(question)
+    # the most specific topic named (CONCEPT_TERMS order), unless another named topic covers it:
+    # "why does integrated gradients need a baseline" is about integrated gradients
+    named = concept_topics(question)
+    topic = min(named, key=topic_order) if named else None
     if topic:
         return topic
     t = re.sub(

@@ -17,6 +17,10 @@ from tools.builtin.bias_audit import named_pairs
 # "and 641?", "what about #57", "now 12": a number alone names the last call's neuron or row
 LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same for|also)\s+)+#?(\d{1,6})"
                          r"(?:\s+(?:too|also|as well))?\s*\??\W*", re.I)
+BACK_TO_ROW = re.compile(r"\bback to (?:the|that|this|our) (?:review|row|text|example|sentence)\b", re.I)
+LAYERS_ONLY = re.compile(r"\W*(?:(?:and|now|ok|only|just|but|then|try)\s+)*(?:(?:in|at|on|for|over)\s+)?(?:the\s+)?"
+                         r"(?:(?:layers?\s+\d+(?:\s*(?:-|to|through|thru|,|and)\s*\d+)*)|(?:all|every) layers)"
+                         r"(?:\s+(?:only|instead|please|pls|then|too))*\W*", re.I)
 ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
 # "and on all reviews", "for the whole dataset": the last tool without its selection
 ALL_ROWS = re.compile(r"\b(?:all(?: the| of the)?|every|the whole|the entire)\s+"
@@ -30,7 +34,9 @@ _FILTER_KEYS = {"length": ("min_words", "max_words"), "word count": ("min_words"
                 "word-count": ("min_words", "max_words"), "size": ("min_words", "max_words"),
                 "domain": ("match",), "category": ("match",), "label": ("label",), "class": ("label",)}
 # "3", "top 5", "give me 3 of them", "show 2", "just the top 2 please": a new k for the last tool
-BARE_K = re.compile(r"\W*(?:(?:only|just|the|give me|show(?: me)?|now)\s+)*(?:top|first)?\s*(\d+)\s*"
+BARE_K = re.compile(r"\W*(?:(?:only|just|the|give me|show(?: me)?|now|make it|make that|let'?s do|how about|try"
+                    r"|ok)\s+)*"
+                    r"(?:top|first)?\s*(\d+)\s*"
                     r"(?:of them|more|please|pls|instead)?\W*", re.I)
 TOP_ONE = re.compile(r"\W*(?:(?:only|just|now)\s+)*(?:the\s+)?(?:top|single|best|first|most influential)\s+one"
                      r"(?:\s+(?:please|pls))?\W*", re.I)
@@ -65,6 +71,8 @@ class FollowUpPlanning:
         if ALL_ROWS.search(bare) and len(bare.split()) <= 7 and re.match(
                 r"\W*(?:(?:and|now|ok|then|but)\s+)*(?:on|over|for|across|with|in)\b", bare, re.I):
             return state.last_tool in cat.where  # "and over the whole dataset"
+        if LAYERS_ONLY.fullmatch(bare):  # "layers 20 to 25 only" after a patch: its layers, not a probe
+            return cat.takes(state.last_tool or "", "layers") or cat.takes(state.last_tool or "", "layer")
         if IN_THE_PROMPT.search(bare) or RAW_TEXT.search(bare):
             return cat.takes(state.last_tool or "", "framing") and len(bare.split()) <= 8
         labels = "|".join(re.escape(label) for label in self.labels)
@@ -120,13 +128,16 @@ class FollowUpPlanning:
             earlier = next((c for c in reversed(state.history) if c.tool not in (tool, cat.role("help"))), None)
             if earlier is not None:
                 tool, args = earlier.tool, dict(earlier.args)
+        back = BACK_TO_ROW.search(bare) and not (ids or texts)  # "back to the review: top 3 across all layers"
         if (not cat.tools[tool].takes_instance() and tool not in (cat.role("rows"), cat.role("relabel"))
-                and (ids or texts) and not (pairs and cat.takes(tool, "groups"))):
+                and (ids or texts or back) and not (pairs and cat.takes(tool, "groups"))):
             # "what about review 13" after "describe neuron 1200": the last tool that looked at a row
             earlier = next((c for c in reversed(state.history) if cat.tools[c.tool].takes_instance()
                             and c.tool != cat.role("rows")), None)
             tool, args = ((earlier.tool, dict(earlier.args)) if earlier is not None
-                          else (cat.role("rows") if ids else cat.role("default"), {}))
+                          else (cat.role("rows") if ids or back else cat.role("default"), {}))
+            if back and earlier is None:
+                return None
             if "layer" in args and state.last_layer is not None:
                 args["layer"] = state.last_layer
         quoted_pairs = bool(pairs) and len(texts) >= 2 and cat.takes(tool, "groups")
@@ -162,6 +173,9 @@ class FollowUpPlanning:
             args["layers"] = layers
         if ALL_LAYERS.search(bare):  # "across all layers" drops the last turn's layer choice
             args.pop("layers", None)
+            field = cat.tools[tool].Params.model_fields.get("layer")
+            if field is not None and not field.is_required():  # top_neurons: every layer when none is given
+                args.pop("layer", None)
         strength = re.search(r"\bstrength\s*(?:of\s*|=\s*)?(-?\d+(?:\.\d+)?)\b", bare, re.I)
         if strength and cat.takes(tool, "strength"):
             value = float(strength.group(1))

@@ -168,6 +168,8 @@ class RulePlanner(FollowUpPlanning):
         answer = answered(bare, texts, state, self.labels)  # "oops, layer 25" after "there is no layer 45"
         if answer:
             return Plan(question=question, calls=answer)
+        if MOVING_ON.match(bare):  # "nvm, back to the review: top 2": the rest is the request
+            raw, bare = MOVING_ON.sub("", raw, count=1), MOVING_ON.sub("", bare, count=1)
         ids = find_ids(bare)
         points_back = state.instance() is not None and bool(
             POINTS_BACK.search(bare)
@@ -223,6 +225,9 @@ class RulePlanner(FollowUpPlanning):
             return relabel
         tools = self._tools(clauses, bool(ids or texts or points_back), state)
         tools = self._comparison(bare, tools)
+        counted = self._two_counts(question, clauses, tools, texts)
+        if counted:
+            return counted
         if not tools:
             follow = self._follow_up(question, bare, texts, state)
             return follow or self._with_unknown_label(question, raw, state) or Plan(question=question,
@@ -368,6 +373,19 @@ class RulePlanner(FollowUpPlanning):
                  if key not in selections[0] and key != "ids"}
         return [Call(tool=call.tool, args={**call.args, "where": {**where, **selection}}) for selection in selections]
 
+    def _two_counts(self, question: str, clauses: list[str], tools: list[str], texts: list[str]) -> Plan | None:
+        """'how many film reviews are there, and how many of them are negative?': two counts, the second
+        inside the first when it says "of them"."""
+        count = catalog().role("row_count")
+        asks = [c for c in clauses if re.search(r"\bhow many\b", c, re.I) and clause_intent(c) == count]
+        if tools != [count] or len(asks) != 2:
+            return None
+        first, second = self._where(asks[0], texts), self._where(asks[1], texts)
+        if re.search(r"\b(?:of|among|from) (?:them|those|these)\b", asks[1], re.I):
+            second = narrowed(first, second)
+        calls = [Call(tool=count, args={"where": where} if where else {}) for where in (first, second)]
+        return Plan(question=question, calls=calls)
+
     def _comparison(self, bare: str, tools: list[str]) -> list[str]:
         """"is it better on film or restaurant reviews?", "which domain is worst": a comparison of
         groups is the metric tool's `by`, unless another tool that compares groups was asked for."""
@@ -427,6 +445,13 @@ class RulePlanner(FollowUpPlanning):
             tool = next((name for name, t in cat.tools.items()
                          if t.concept_topic and re.search(t.concept_topic, topic, re.I)), None)
         instances = self._instances(bare, texts, ConversationState()) or _lone_number_id(bare, find_k(bare))
+        if tool is not None and not instances and tool in cat.where and not cat.tools[tool].takes_instance():
+            # "whats a confusion matrix" then "give me one for those": on the selection before the question
+            where = self._where(bare, texts) or (dict(state.last_where or {}) if SELECTION_REFERENT.search(bare)
+                                                 else {})
+            where.pop("ids", None)
+            args = {**cat.tools[tool].concept_args, **({"where": where} if where else {})}
+            return Plan(question=question, calls=[Call(tool=tool, args=args)])
         if tool is None or not instances:
             return None
         calls = [Call(tool=tool, args={**instance, **({"method": method} if method else {})})
@@ -667,6 +692,7 @@ JUST_SHOW_SOME = re.compile(r"\W*(?:(?:ok|now|and|then|pls|please|can you|could 
                             r"(?:\W+(?:please|pls|thanks))?\W*", re.I)
 SHOWN_ROWS = re.compile(r"\b(?:on|for|of|about|from|in|with)\s+(?:those|these|them)\b(?!\s+(?:domains?|labels?))",
                         re.I)
+MOVING_ON = re.compile(r"^\W*(?:nvm|never ?mind|forget (?:it|that)|anyway)\b\W*(?=\w)", re.I)
 OTHER_ROW = re.compile(r"\bthe other (?:one|review|row|example)\b", re.I)
 
 

@@ -56,7 +56,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"\bsteer(?:ing)?\b|activation addition", "steering"),
     (r"\bneurons?\b", "neurons"),
     (r"influence(?: functions?)?", "influence functions"),
-    (r"(?:semantic )?similarity|\bsimilar\b", "similarity"),
+    (r"(?:semantic )?similarity|(?<!sound )(?<!sounds )(?<!look )(?<!looks )(?<!seem )(?<!seems )\bsimilar\b"
+     r"(?! to (?:me|us)\b)", "similarity"),
     (r"label[ -]?edit\w*|edit(?:ing)? (?:the )?labels?|\beditlabel\b", "label editing"),
     (r"\bunlearn(?:ing)?\b", "unlearn"),
     (r"\blearn\b(?= functionality| operation| feature|\W*$)", "learn"),
@@ -120,7 +121,7 @@ CONCEPT_STRONG = _rx(
     r"|in (?:what|which) way"
     r"|\bused for\b"
     r"|\bwhat does .* (?:mean|entail|involve|do)\b"
-    r"|\bwhat goes into\b|\bwhat counts as\b"
+    r"|\bwhat (?:exactly |actually |all )?goes into\b|\bwhat counts as\b"
     # "how does a bias audit decide what counts as a real shift?"
     r"|\bhow (?:does|do) (?:a |an |the )?\w+(?: \w+)? (?:decide|judge|determine|tell whether|know whether)\b"
     r"|\bconcept of\b"
@@ -236,6 +237,7 @@ CONTRASTS = _rx(r"\b(?:vs\.?|versus|difference|differ\w*|compared?|or|and)\b")
 # a topic that a more specific one named with it covers: "why would one neuron respond to unrelated
 # things (polysemantic ...)" asks about polysemanticity, not neurons in general
 COVERED_BY = {"neurons": ("polysemanticity and superposition",),
+              "baselines": ("integrated gradients", "kernel shap", "shapley values"),  # what the method needs
               "superposition": ("polysemanticity and superposition",),
               "metrics": ("accuracy", "precision", "recall", "f1", "roc auc", "confusion matrix"),
               "feature attribution": ("integrated gradients", "gradient x input", "kernel shap", "lime", "occlusion",
@@ -243,6 +245,11 @@ COVERED_BY = {"neurons": ("polysemanticity and superposition",),
 # "lime or occlusion, which is usually more faithful?": faithfulness is what they are compared on
 CRITERION = _rx(r"\bwhich (?:one |of them |of the two )?(?:is|are|gives?|tends? to be) "
                 r"(?:usually |generally |typically )?(?:more|less|most|least|better|worse) (\w+)")
+
+
+def topic_order(topic: str) -> int:
+    """The topic's place in CONCEPT_TERMS: the more specific topics come first."""
+    return next(i for i, (_, name) in enumerate(CONCEPT_TERMS) if name == topic)
 
 
 def concept_topics(clause: str) -> list[str]:
@@ -256,6 +263,8 @@ def concept_topics(clause: str) -> list[str]:
             found[topic] = m.start()
     topics = sorted(found, key=found.__getitem__)
     topics = [t for t in topics if not any(other in topics for other in COVERED_BY.get(t, ()))]
+    if len(topics) > 1:  # "... what activation patching is? I'm new to interpretability": background, no card
+        topics = [t for t in topics if t != "explainability"]
     criterion = CRITERION.search(clause)
     if criterion and len(topics) > 2:
         topics = [t for t in topics if found[t] < criterion.start(1)]

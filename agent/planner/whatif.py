@@ -44,7 +44,8 @@ _W = r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"  # one or two unquoted words
 REPLACE_WORDS = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_W}\s+(?:with|by|for|to|into)\s+{_W}\b", re.I)
 REPLACE_WORDS_BY = re.compile(rf"\b(?:use|put|say|said|says|wrote|had)\s+{_W}\s+instead of\s+{_W}\b", re.I)
 # "if cold were hot", "what if late was early", "with slow changed to quick": the first is replaced
-REPLACE_WORDS_IF = re.compile(rf"\b(?:if|suppose)\s+(?:the word\s+)?{_W}\s+(?:were|was|became|is)\s+{_W}\b"
+REPLACE_WORDS_IF = re.compile(rf"\b(?:if|suppose)\s+(?:the word\s+)?{_W}\s+(?:were|was|became|becomes|is|turns into"
+                              rf"|is replaced by|was replaced by)\s+{_W}\b"
                               rf"|\b{_W}\s+(?:changed|switched|turned|swapped)\s+(?:to|into|for)\s+{_W}\b", re.I)
 
 

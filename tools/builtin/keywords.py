@@ -68,7 +68,7 @@ class Keywords(Tool):
             r"word frequenc",
             r"top (?:\d+ )?(?:words|terms|tokens) (?:in|of|across) (?:the )?data",
             # "top 15 words in negative reviews" (not "top 5 words in review 3", an attribution)
-            r"\btop \d+ (?:words|terms|tokens) (?:in|of|among|across) (?:the |all )?(?:\w+ ){0,2}"
+            r"\btop \d+ (?:words|terms|tokens) (?:in|of|among|across|for) (?:the |all )?(?:\w+ ){0,2}"
             r"(?:reviews|rows|texts|examples|ones)\b(?!\s*#?\d)",
             r"highest occurrence",
         ), priority=130),

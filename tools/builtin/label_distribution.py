@@ -66,6 +66,10 @@ class LabelDistribution(Tool):
             r"|neg)\w* (?:and|vs\.?|to) ",
             r"\bas (?:much|many) (?:positive|negative) (?:data |reviews |rows )?as (?:positive|negative)\b",
             r"classes (?:exist|are there)",
+            # "is the service data balanced between good and bad reviews"
+            r"\b(?:is|are) (?:the |my |our )?(?:\w+ )?(?:data(?:set)?|reviews|rows|labels|classes) (?:\w+ )?"
+            r"(?:balanced|imbalanced"
+            r"|unbalanced|skewed)\b",
             r"labels can",
             r"what labels",
             r"label options",

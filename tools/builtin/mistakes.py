@@ -48,6 +48,8 @@ class Mistakes(Tool):
                    "labels are mistaken for which (mode=confusion).")
     knowledge_card = "mistakes"
     rows_are = {"correct": False}
+    concept_topic = r"confusion matri"  # "what's a confusion matrix?", then "give me one for those"
+    concept_args = {"mode": "confusion"}
     Params = MistakesParams
     Output = MistakesOutput
     triggers = (

@@ -71,6 +71,7 @@ class Predict(Tool):
             r"\bwhat (?:does|do|would) (?:the model|it) make of\b",
             r"\b(?:the model|it) (?:is |was )?thinking (?:about|of|on)\b",
             r"what label",
+            r"\bverdict\b",  # "yo what's the verdict on '...'"
             r"\bcontinue\b",
             r"\bcomplete\b",
             r"what comes next",
