@@ -35,6 +35,9 @@ CORRECTING = re.compile(
     r"|\b(?:actually|really)\W*$"  # "and 68 is negative actually"
     r"|\bshould (?:be|have been|say)\b"
     r"|(?:\b(?:is|are)|'s) (?:both |all )?(?:actually|really|in fact)\b"
+    # "row 9 is labelled negative but it's clearly positive" (not "labelled negative but predicted positive")
+    r"|\blabell?ed (?:as )?(?:a |an )?\w+ but (?:it'?s|it is|that'?s|that is|this is|it reads|it looks|clearly"
+    r"|obviously|really|actually)\b"
     # "that's not positive, it's negative", "it isn't negative but positive"
     r"|(?:\b(?:is|are)|'s) not (?:a |an )?\w+(?: review| one)?\W+(?:it'?s|it is|but|rather|more like)\b"
     r"|\bisn'?t (?:a |an )?\w+(?: review| one)?\W+(?:it'?s|it is|but|rather|more like)\b"
@@ -68,6 +71,8 @@ def corrects_a_label(question: str, labels: list[str]) -> tuple[bool, str | None
     names = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
     said = re.search(rf"\b{CLAIM}({names})\b(?!\s+(?:prediction|sentiment|words?|tokens?))", question, re.I)
     said = said or re.search(rf"\b(?:to|as|into) ({names})\b", question, re.I)  # "..., set it to positive"
+    but = re.search(rf"\blabell?ed (?:as )?(?:{names})\b.*?\bbut\b.*?\b({names})\b", question, re.I)
+    said = but or said  # "150 is labelled positive but it's obviously a negative review": the label after "but"
     label = next((x for x in labels if said and x.lower() == said.group(1).lower()), None)
     if WRONG_LABEL.search(question) or (label and CORRECTING.search(question)):
         return True, label

@@ -16,7 +16,7 @@ def _clauses(bare: str) -> list[str]:
     ("show the label distribution and the top 5 keywords"), never inside a filter or a list of ids."""
     out = []
     for clause in (c for c in SPLIT.split(bare) if c and c.strip()):
-        parts = re.split(r"\s+and\s+", clause)
+        parts = re.split(r"\s+(?:and|plus)\s+", clause)  # "label split plus the top 8 words"
         if len(parts) < 2:
             out.append(clause)
             continue
@@ -48,7 +48,8 @@ def _clauses(bare: str) -> list[str]:
                 r"|please"
                 r"|can"
                 r"|could"
-                r"|do)\b",
+                r"|do"
+                r"|about)\b",  # "tell me about the model and about the dataset"
                 part,
                 re.I,
             ):

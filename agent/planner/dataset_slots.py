@@ -185,7 +185,7 @@ def named_layer(text: str, n_layers: int | None) -> str:
             n = min(int(m.group(1)), n_layers)
             return f"layers {n_layers - n} to {n_layers - 1}"
 
-        text = re.sub(r"\b(?:the\s+)?(?:last|final|top)\s+(\d+)\s+layers\b", last_n, text, flags=re.I)
+        text = re.sub(r"\b(?:the\s+|its\s+|their\s+)?(?:last|final|top)\s+(\d+)\s+layers\b", last_n, text, flags=re.I)
         text = re.sub(r"\b(?:the\s+)?(?:penultimate|(?:second|next)[- ](?:to[- ])?last|last but one)\s+layer\b",
                       f"layer {max(n_layers - 2, 0)}", text, flags=re.I)  # "the penultimate layer"
         text = re.sub(r"\b(?:the\s+)?(?:last|final|top|output)\s+layer\b", f"layer {n_layers - 1}", text, flags=re.I)

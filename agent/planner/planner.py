@@ -160,7 +160,7 @@ class RulePlanner(FollowUpPlanning):
         raw = numbers_in_words(expand_shorthand(raw))  # "review forty two", "acc?"
         raw = fix_category_typos(raw, self.facts, self.speller.known if self.speller else set(), self.labels)
         if self.speller is not None:
-            raw = self.speller.fix(raw)  # "lbels" -> "labels"; quoted text is never touched
+            raw = numbers_in_words(self.speller.fix(raw))  # "lbels" -> "labels"; "reveiw eighty" -> "review 80"
         raw = named_layer(_unquote_concepts(raw), self.facts.n_layers if self.facts else None)
         raw = _the_other_row(raw, state)  # "and the same for the other one" after rows 70 and 71
         texts = quoted_texts(raw)
@@ -177,7 +177,8 @@ class RulePlanner(FollowUpPlanning):
         )
         pointed = points_back and not GENERALLY.search(bare)
         if (is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare)))
-                or (asks_how_a_method_works(bare) and not (ids or texts) and find_neuron(bare) is None
+                or (asks_how_a_method_works(bare) and not ids and all(len(t.split()) <= 2 for t in texts)
+                    and find_neuron(bare) is None
                     and not find_layers(bare))
                 or (MEANING.search(bare) and concept_topic(bare) and not (ids or texts or pointed)
                     and find_neuron(bare) is None)
@@ -545,6 +546,10 @@ class RulePlanner(FollowUpPlanning):
         if tool in cat.where:
             if same_tool:  # "and on the short ones?": the same request on another selection
                 args = {key: v for key, v in state.last_args.items() if key not in ("where", "id", "text")}
+                forgot = FORGETS.search(bare)
+                word = forgot.group(1).lower() if forgot else ""
+                if word and str(args.get("by", "")).lower() in (word, word[:-1]):
+                    args.pop("by")  # "forget the domains now: f1 on the short ones": no longer per domain
             where = self._selection(bare, state, same_tool, texts, tool)
             ids = find_ids(bare)
             if ids:
@@ -692,7 +697,11 @@ JUST_SHOW_SOME = re.compile(r"\W*(?:(?:ok|now|and|then|pls|please|can you|could 
                             r"(?:\W+(?:please|pls|thanks))?\W*", re.I)
 SHOWN_ROWS = re.compile(r"\b(?:on|for|of|about|from|in|with)\s+(?:those|these|them)\b(?!\s+(?:domains?|labels?))",
                         re.I)
-MOVING_ON = re.compile(r"^\W*(?:nvm|never ?mind|forget (?:it|that)|anyway)\b\W*(?=\w)", re.I)
+MOVING_ON = re.compile(r"^\W*(?:nvm|never ?mind|forget (?:it|that)|anyway"
+                       r"|sorry,? (?:in )?english(?: please| pls)?)\b\W*"
+                       r"(?=\w)", re.I)
+FORGETS = re.compile(r"\b(?:forget|drop|ignore|no more|never mind|without)\s+(?:the\s+|about\s+(?:the\s+)?)?"
+                     r"(?:per[- ])?(\w+)", re.I)
 OTHER_ROW = re.compile(r"\bthe other (?:one|review|row|example)\b", re.I)
 
 

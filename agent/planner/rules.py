@@ -52,7 +52,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"\bprob(?:e|es|ing)\b", "probing (probe)"),
     (r"sparse auto-?encoders?|\bsaes?\b", "sparse autoencoder"),
     (r"superposition", "superposition"),
-    (r"activation patching|causal tracing|\bpatching\b", "activation patching"),
+    (r"activation patching|causal tracing|\bpatching\b|\bpatch(?:es|ed)? (?:the )?activations?\b",
+     "activation patching"),
     (r"\bsteer(?:ing)?\b|activation addition", "steering"),
     (r"\bneurons?\b", "neurons"),
     (r"influence(?: functions?)?", "influence functions"),
@@ -121,7 +122,9 @@ CONCEPT_STRONG = _rx(
     r"|in (?:what|which) way"
     r"|\bused for\b"
     r"|\bwhat does .* (?:mean|entail|involve|do)\b"
-    r"|\bwhat (?:exactly |actually |all )?goes into\b|\bwhat counts as\b"
+    r"|\bwhat (?:exactly |actually |all )?goes into\b|\bwhat counts as\b|\bwhat ends up in\b"
+    r"|\bwhat (?:does|do) (?:the |an? )?[\w -]{1,30}? (?:average|combine|weigh|trade off)\b"
+    r"|\bwhy would (?:anyone|anybody|someone|people|one)\b|\bconceptually\b|\bin a nutshell\b"
     # "how does a bias audit decide what counts as a real shift?"
     r"|\bhow (?:does|do) (?:a |an |the )?\w+(?: \w+)? (?:decide|judge|determine|tell whether|know whether)\b"
     r"|\bconcept of\b"
@@ -317,6 +320,9 @@ def intents() -> tuple[Intent, ...]:
     return tuple(sorted(found, key=lambda intent: intent.trigger.priority))
 
 
+DRIVES_THE_SCORE = _rx(r"\bwhat(?:'s| is)? (?:driving|behind|pushing|pulling|causing)\b")
+
+
 def clause_intent(clause: str) -> str | None:
     """The tool the clause's wording asks for: the first trigger that matches, in priority order,
     unless that tool defers to another whose trigger matches too ("keywords in the reviews the
@@ -324,7 +330,8 @@ def clause_intent(clause: str) -> str | None:
     from agent.planner.catalog import catalog
 
     cat = catalog()
-    if METRIC_QUESTION.search(clause) and not re.search(r"\b(?:mistakes?|errors?|wrong)\b", clause, re.I):
+    if (METRIC_QUESTION.search(clause) and not re.search(r"\b(?:mistakes?|errors?|wrong)\b", clause, re.I)
+            and not DRIVES_THE_SCORE.search(clause)):  # "what's driving the score on review 7": an attribution
         return cat.role("metric")
     for intent in intents():
         if intent.trigger.search(clause):

@@ -50,7 +50,7 @@ BARE_ID = re.compile(
     # "3315: why ..."
     r"|^(\d{1,7})\s*[:,]"
     # "... for 3315?"
-    r"|\bfor\s+(\d{1,7})\s*[.?!,]?\s*$"
+    r"|\bfor\s+(\d{1,7})\s*(?:please|pls|too|then|instead|as well)?\s*[.?!,]?\s*$"
     # "what does it predict for 142 now and why", "what does it say about 88"
     r"|\b(?:predicts?|predicted|predicting|predictions?|say|says|think|thinks|make of)\s+(?:for|about|on|of)"
         r"\s+(\d{1,7})\b"
@@ -148,7 +148,8 @@ def find_ids(text: str) -> list[int]:
     if not ids:  # "similar reviews to 44", "the closest review to 58", "nearest ones to #7"
         ids += [int(m.group(1)) for m in re.finditer(
             r"(?:\b(?:similar|closest|nearest|close|most like)\s+(?:[a-z]+\s+){0,2}to"
-            r"|\b(?:reviews?|rows?|ones|texts?|examples?)\s+(?:just\s+)?like)\s+#?(\d{1,7})\b"
+            r"|\b(?:reviews?|rows?|ones|texts?|examples?)\s+(?:that\s+)?(?:just\s+|look\s+|looks\s+)?like"
+            r"(?:\s+(?:number|no\.?|review|row))?)\s+#?(\d{1,7})\b"
             r"(?!\s*(?:words?|tokens?|%))", text, re.I)]
     # "ids 3, 5 and 7"
     for m in re.finditer(rf"\b{_ID_WORDS}\s+((?:\d+\s*(?:,|and|&|or)\s*(?:{_ID_WORDS}\s*)?)+\d+)", text, re.I):
@@ -258,6 +259,7 @@ def find_k(text: str) -> int | None:
         ):
             return value
     m = re.search(rf"\b(a few|a couple of)\s+(?:[a-z]+\s+){{0,2}}{_K_NOUNS}\b", t)  # "a few negative film reviews"
+    m = m or re.search(r"\b(a few|a couple of) more\b", t)  # "make me a few more like '...'"
     # "show me a few"
     m = m or re.search(r"\b(a few|a couple(?: of)?)(?: of them| more)?(?:\W+(?:please|pls))?\W*$", t)
     return NUMBER_WORDS[m.group(1) if m.group(1) != "a couple" else "a couple of"] if m else None
@@ -270,10 +272,11 @@ SINGULAR_K = re.compile(
         r"|example)\b(?!s)"
     # "which word is the most ...", "which training example ... the most"
     r"|\b(?:which|what) (?:feature|token|word) is (?:the )?most\b"
-    r"|\b(?:which|what) (?:single )?(?:training )?(?:data ?point|instance|example|row|review|sample)\b"
+    r"|\b(?:which|what) (?:single )?(?:training )?(?:data ?point|point|instance|example|row|review|sample)\b"
         r"(?!s).*\bthe most\b"
     # "which review is most similar to ...", "the most influential training point"
-    r"|\b(?:which|what) (?:single )?(?:review|row|example|instance|sample|text|one) is (?:the )?most\b"
+    r"|\b(?:which|what) (?:single )?(?:review|row|example|instance|sample|text|one) is (?:the )?"
+        r"(?:most|closest|nearest)\b"
     r"|(?:\bthe |^\W*)(?:single )?most (?:similar|influential|important) (?:training )?(?:data ?)?"
         r"(?:point|review|row|text|sample|example)\b(?!s)"
     # "the closest review to 58", "the nearest one"

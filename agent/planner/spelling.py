@@ -98,6 +98,12 @@ CASUAL = {"whats", "hows", "wheres", "thats", "lemme", "gimme", "pls", "plz", "t
           "neighbour", "neighbours", "neighbor", "neighbors", "tipped", "relabel", "mislabelled", "mislabeled"}
 
 
+# forms the training questions lack, so that a typo of one is not "corrected" into a sibling word:
+# "clasified" is "classified" (one edit), not "classifier" (two)
+INFLECTIONS = ("classified", "classifies", "predicted", "predicts", "labelled", "labeled", "explained", "explains",
+               "misclassified", "mislabelled")
+
+
 @lru_cache(maxsize=1)
 def shared_speller() -> Speller | None:
     """None when the word list or the MiniLM vocabulary is missing (then no repair)."""
@@ -110,6 +116,8 @@ def shared_speller() -> Speller | None:
         for line in WORDS.read_text(encoding="utf-8").splitlines():
             word, count = line.split("\t")
             counts[word] = int(count)
+        for word in INFLECTIONS:
+            counts.setdefault(word, 2)
         return Speller(counts, english)
     except (ImportError, OSError, ValueError):
         return None

@@ -29,6 +29,7 @@ class Capabilities(Tool):
     triggers = (
         Trigger(alternatives(
             r"what can you do",
+            r"\b(?:example|sample) questions\b|\bquestions (?:i|we) (?:could|can|might|should) ask\b",
             r"what (?:are|is) (?:you|your) (?:capable|able)",
             r"what (?:else )?can (?:i|we) (?:ask|do)",
             r"\bhelp\b",

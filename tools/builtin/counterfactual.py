@@ -114,10 +114,11 @@ class Counterfactual(Tool):
         if query.follow_up:
             return args
         target = next((label for label in query.labels if query.search(
-            r"\b(?:to|into|towards?|become|becomes|be|as|rather than|instead of|says?|predicts?|make[s]?(?: \S+){0,3}"
+            r"\b(?:to|into|towards?|become|becomes|be|as|rather than|instead of|says?|predicts?"
+            r"|make[s]?(?:\s+\S+){0,3}"
             r"|be (?:clas+if(?:ied|y)|predicted|labell?ed|called|seen|read)(?: as)?|come out(?: as)?)"
             rf"\s+(?:the label\s+|an?\s+)?{re.escape(label)}\b")), None)
-        if target is None and query.search(r"\b(?:make|turn|flip|get)\b"):
+        if target is None and query.search(r"\b(?:makes?|turns?|flips?|gets?)\b"):
             target = next((label for label in query.labels if query.search(rf"\b{re.escape(label)}\W*$")), None)
         if target:
             args["target"] = target

@@ -60,6 +60,7 @@ class DescribeData(Tool):
             r"characteristics|types|importance)",
             r"(?:describe|introduce|summari[sz]e|overview of|tell me about) (?:the |your |this )?data",
             r"what (?:is|are) (?:the |this |your )?data\b",
+            r"\bwhere (?:do|does|did) (?:the |these |this |your )?(?:reviews|data|rows|texts|examples) come from\b",
             r"what data",
             r"what kind of data",
             r"characteristics of data",

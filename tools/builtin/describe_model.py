@@ -44,6 +44,11 @@ class DescribeModel(Tool):
             r"\bhow many (?:layers|parameters|params|attention heads|heads|"
             r"blocks)\b(?!.*\b(?:review|item|row|id|instance)\s*\d)",
             r"^\W*(?:and |what about |how about )?(?:the |your |this )?model\W*$",
+            # "which llm is behind the classifier and how big it is"
+            r"\b(?:which|what) (?:llm|language model|network|base model|checkpoint) (?:is|are|sits|runs) "
+            r"(?:behind|under"
+            r"|inside|underneath)\b",
+            r"\bhow (?:big|large) is (?:the |your |this )?(?:model|llm|classifier|network)\b",
         ), priority=140),
         Trigger(alternatives(
             r"^(?!.*\b(?:predict\w*|decisions?|outputs?|behaviou?r|neurons?|"

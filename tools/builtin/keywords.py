@@ -61,6 +61,7 @@ class Keywords(Tool):
             r"most (?:frequent|common|used|popular) (?:words|tokens|terms)",
             r"(?:frequent|common|used) (?:words|tokens|terms)",
             r"\bfrequ\w* (?:\d+ )?(?:words|tokens|terms)",  # "most frequnt 15 words" (a typo the speller keeps)
+            r"\b(?:words|tokens|terms) (?:are|is) (?:most |the most )?(?:frequent|common)\b",
             # "what do people keep bringing up in restaurant reviews?", "what do they talk about most"
             r"\b(?:keep )?(?:bring|bringing|brings) up\b",
             r"\b(?:talk|talking|complain|complaining|rave|raving) about (?:the )?most\b",

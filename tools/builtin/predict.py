@@ -69,9 +69,12 @@ class Predict(Tool):
             r"\b(?:does|do) (?:the model|it) (?:think|reckon|consider)\b",  # "does the model think 30 slaps or sucks"
             # "what does it make of '...'", "what the model is thinking about review 200"
             r"\bwhat (?:does|do|would) (?:the model|it) make of\b",
-            r"\b(?:the model|it) (?:is |was )?thinking (?:about|of|on)\b",
+            r"\b(?:the model|it) (?:is |was )?thinking (?:about|of|on|for)\b",
             r"what label",
             r"\bverdict\b",  # "yo what's the verdict on '...'"
+            # "is review 5 positive?", "is row 12 really negative": the prediction, which states the gold label too
+            r"^\W*(?:is|was) (?:review|row|item|id|example) ?#?\d+ (?:really |actually |truly |even )?(?:a |an )?"
+            r"(?:positive|negative|pos|neg|good|bad|neutral|mixed|spam|ham|toxic)(?: one| review)?\W*$",
             r"\bcontinue\b",
             r"\bcomplete\b",
             r"what comes next",

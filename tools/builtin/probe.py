@@ -71,7 +71,7 @@ class Probe(Tool):
             r"\bprob(?:e|ing)\b",
             r"\bencode[sd]?\b",
             r"linearly (?:decodable|separable)",
-            r"represent(?:s|ed)?\b.*\b(?:in|by) (?:each |every |the )?layers?",
+            r"represent(?:s|ed)?\b.*\b(?:in|by|at|across) (?:each |every |the |its |their )?layers?",
             r"(?:each|which|any|a|what) layers? (?:represents?|captures?|knows?|stores?)",
             r"\b(?:encoded|represented|stored) (?:anywhere )?(?:inside|in) the model",
             # "can sentiment be read off the hidden layers with a simple linear classifier?"
@@ -198,12 +198,13 @@ def _probe_concept(text: str) -> str | None:
 
 def _follow_up_concept(text: str) -> str | None:
     """'and negation in those layers?' after a probe: the concept is the bare noun phrase."""
-    m = re.match(r"\W*(?:and|what about|how about|now|then)\s+(?:for\s+)?(?:the\s+)?([a-z][a-z -]*?)\s*,?\s*"
+    m = re.match(r"\W*(?:(?:and|what about|how about|now|then|ok|okay)\W+)+(?:for\s+)?(?:the\s+)?"
+                 r"([a-z][a-z -]*?)\s*,?\s*"
                  r"(?:(?:in|at|for|across|on|of)\s+(?:those|these|the same|that|all|each)?\s*layers?\b.*)?\W*$",
                  text, re.I)
     concept = m.group(1).strip().lower() if m else None
     if not concept or len(concept.split()) > 3 or re.fullmatch(
             r"(?:the )?(?:sentiment|labels?|classes|class|(?:all |every |each )?(?:the )?layers?.*|it|them|those|these"
-            r"|same|all)", concept):
+            r"|same|all|(?:back to|run|do|try|redo|repeat|again|use|show)\b.*)", concept):
         return None
     return concept

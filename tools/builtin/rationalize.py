@@ -78,6 +78,7 @@ class Rationalize(Tool):
         Trigger(alternatives(
             r"rationali[sz]",
             r"\bwhat reasons? (?:does|do|would|did) (?:the model|it) (?:give|offer|state|provide)\b",
+            r"\b(?:the model'?s|its) own (?:explanation|account|reasoning|words)\b",
             r"rationale",
             r"justif",
             r"in (?:your|its) own words",
