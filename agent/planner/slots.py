@@ -39,7 +39,7 @@ HASH_ID = re.compile(r"#\s*(\d+)\b")
 # "For 3315, why ...", "predict 320": a bare number where an instance is expected.
 BARE_ID = re.compile(
     # "predict 320" (not "show 5 words", "explain 3 features")
-    r"(?:^|[,;.?!]\s*)(?:for|predict|show|explain|classify|paraphrase|augment|rewrite|reword|rationali[sz]e|fool)"
+    r"(?:^|[,;.?!]\s*)(?:for|predict|pred|show|explain|classify|paraphrase|augment|rewrite|reword|rationali[sz]e|fool)"
     r"\s+(\d{1,7})\b"
         r"(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?"
         r"|times|ways|versions?"

@@ -60,6 +60,7 @@ class Predict(Tool):
             r"how sure",
             r"certain",
             r"\bpredict",
+            r"\bpred\b",  # "pred 77"
             r"prediction",
             r"inference",
             r"\bclassif",
