@@ -261,7 +261,8 @@ def find_k(text: str) -> int | None:
     m = re.search(rf"\b(a few|a couple of)\s+(?:[a-z]+\s+){{0,2}}{_K_NOUNS}\b", t)  # "a few negative film reviews"
     m = m or re.search(r"\b(a few|a couple of) more\b", t)  # "make me a few more like '...'"
     # "show me a few"
-    m = m or re.search(r"\b(a few|a couple(?: of)?)(?: of them| more)?(?:\W+(?:please|pls))?\W*$", t)
+    m = m or re.search(r"\b(?:show|give|list|display|find|pick|get)(?: me| us)?\s+(a few|a couple(?: of)?)"
+                       r"(?: of them| more)?(?:\W+(?:please|pls))?\W*$", t)
     return NUMBER_WORDS[m.group(1) if m.group(1) != "a couple" else "a couple of"] if m else None
 
 
