@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.plan import ConversationState
-from tests.planner_eval.harness import make_planner
+from tests.planner_eval.harness import last_calls, make_planner
+from tests.planner_eval.harness import plan_turns as plans
 
 
 @pytest.fixture(scope="module")
 def planner():
     return make_planner()
-
-
-def plans(planner, *questions):
-    state, plan = ConversationState(), None
-    for q in questions:
-        plan = planner.plan(q, state)
-        state.remember(plan)
-    return plan
-
-
-def last_calls(planner, *questions):
-    return [(c.tool, c.args) for c in plans(planner, *questions).calls]
 
 
 @pytest.mark.parametrize("questions, expected", [

@@ -238,7 +238,7 @@ def test_find_where_labels_and_predictions(text, where):
     ("reviews mentioning battery", {"includes": "battery"}),
     ("rows including battery life", {"includes": "battery life"}),
     ("reviews that contain the word price and are short", {"includes": "price"}),
-    ("reviews containing great food that are negative", {"includes": "great food"}),
+    ("reviews containing great food that are negative", {"includes": "great food", "label": "negative"}),
     ("reviews containing didn't", {"includes": "didn't"}),
 ])
 def test_find_where_includes(text, where):

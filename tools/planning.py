@@ -18,6 +18,7 @@ from typing import Any, Protocol
 class Trigger:
     pattern: str
     priority: int
+    exact: bool = False  # a phrase only this tool's requests use: the learned model never overrides its match
     compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -27,11 +27,13 @@ WRONG_LABEL = re.compile(
     r"(?:wrong|incorrect|off|mistaken)"
     r"|labell?ed .{0,30}\b(?:messed up|got it wrong|made a mistake|screwed up|(?:half )?asleep|drunk|careless"
     r"|sloppy|clueless|not paying attention)"
-    r"|incorrectly labell?ed)\b",
+    r"|incorrectly labell?ed"
+    r"|labell?ed (?:wrong(?:ly)?|incorrectly|badly)"  # "review 140 is clearly labelled wrong, it's positive"
+    r")\b",
     re.I,
 )
 CORRECTING = re.compile(
-    r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well)\b"
+    r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well|honestly|frankly|seriously)\b"
     r"|\b(?:actually|really)\W*$"  # "and 68 is negative actually"
     r"|\bshould (?:be|have been|say)\b"
     r"|(?:\b(?:is|are)|'s) (?:both |all )?(?:actually|really|in fact)\b"
@@ -41,17 +43,24 @@ CORRECTING = re.compile(
     # "that's not positive, it's negative", "it isn't negative but positive"
     r"|(?:\b(?:is|are)|'s) not (?:a |an )?\w+(?: review| one)?\W+(?:it'?s|it is|but|rather|more like)\b"
     r"|\bisn'?t (?:a |an )?\w+(?: review| one)?\W+(?:it'?s|it is|but|rather|more like)\b"
+    # "203 is a negative review, not a positive one"
+    r"|(?:\b(?:is|are)|'s) (?:a |an )?\w+(?: review| one)?\W+not (?:a |an )?\w+(?: review| one)?\W*$"
     # an order: "set review 100 to negative", "relabel 12 as positive", "mark row 3 as negative"
-    r"|^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\b",
+    r"|^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\b"
+    r"|^\W*(?:change|switch)\s+(?:review |row |item )?#?\d+\s+to\b",  # "change 12 to negative"
     re.I,
 )
+# an order to relabel: "set 12 to positive", "mark 3 as negative", "change 12 to negative" (with an id: not
+# "change the metric to f1")
+ORDER = (r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label"
+         r"|(?:change|switch)(?=\s+(?:review |row |item )?#?\d))")
 ASKING = re.compile(r"^\W*(?:why|what|how|which|does|do|did|is|are|can|could|would|will|was)\b", re.I)
 
 
 def corrected_row(question: str) -> int | None:
     """The bare number a correction is about: "i think 61 should be labelled negative"."""
     m = re.search(rf"(?<![\w.])(\d+)\s+{CLAIM}", question, re.I) or re.search(
-        r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\s+#?(\d+)\b",
+        ORDER + r"\s+#?(\d+)\b",
         question, re.I) or re.search(r"\blabel (?:of|for) (?:review |row |id )?#?(\d+)\b", question, re.I) or (
         re.search(r"\blabell?ed (?:review |row |item |id )?#?(\d+)\b", question, re.I))  # "whoever labelled 150 ..."
     return int(m.group(1)) if m else None
@@ -59,9 +68,14 @@ def corrected_row(question: str) -> int | None:
 
 def corrected_rows(question: str) -> list[int]:
     """Every row of an order over a list: "mark 12 and 13 as negative", "set 4, 5 and 9 to positive"."""
-    m = re.search(r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label)\s+"
+    m = re.search(ORDER + r"\s+"
                   r"(?:reviews? |rows? |items? |ids? )?(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b", question, re.I)
-    return [int(x) for x in re.findall(r"\d+", m.group(1))] if m else []
+    if m:
+        return [int(x) for x in re.findall(r"\d+", m.group(1))]
+    m = re.search(ORDER + r"\s+"
+                  r"(?:review |row |item )?#?(\d+)\s+(?:to|as)\s+\w+\s*(?:,|and|&)\s*(?:review |row |item )?#?(\d+)"
+                  r"(?:\s+(?:too|as well|also))?\W*$", question, re.I)  # "set 91 to positive and 92 too"
+    return [int(m.group(1)), int(m.group(2))] if m else []
 
 
 def corrects_a_label(question: str, labels: list[str]) -> tuple[bool, str | None]:

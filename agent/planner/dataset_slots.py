@@ -89,6 +89,9 @@ def _mentions(text: str, value: str, column: str) -> int | None:
         rf"\b(?:{words})\s+(?:{re.escape(column)}|category|domain|type|genre)\b",
         rf"\b(?:{words})\b(?=\s*{COMPARE})",
         rf"{COMPARE}\s*(?:the\s+)?(?:{words})\b",
+        # terse: "keywords, film", "accuracy: restaurant only", "film only"
+        rf"^\W*(?:\w+\s+){{0,2}}\w+\s*[,:;-]\s*(?:the\s+|only\s+)?(?:{words})(?:\s+only)?\W*$",
+        rf"\b(?:{words})\s+only\W*$",
     )
     for pattern in patterns:
         m = re.search(pattern, text, re.I)
@@ -137,15 +140,17 @@ def compared_selections(text: str, facts: DataFacts | None, labels: list[str]) -
     reviews" (two values of one column). Empty when it names no such pair."""
     if not (re.search(COMPARE, text, re.I) or re.search(r"\bcompar\w*\b.*\bwith\b", text, re.I)):
         return []
-    named = sorted((m.start(), {"label": label}) for label in labels
-                   if (m := re.search(rf"\b{re.escape(label)}s?\b", text, re.I)))
-    if len(named) == 2:
-        return [where for _, where in named]
+    # the columns before the labels: "how do positives and negatives balance out in film compared with
+    # product" compares two domains, not the two labels
     for column, values in (facts.categories if facts else {}).items():
         found = sorted((at, {"match": {column: value}}) for value in values
                        if (at := _mentions(text, value, column)) is not None)
         if len(found) == 2:
             return [where for _, where in found]
+    named = sorted((m.start(), {"label": label}) for label in labels
+                   if (m := re.search(rf"\b{re.escape(label)}s?\b", text, re.I)))
+    if len(named) == 2:
+        return [where for _, where in named]
     return []
 
 
@@ -177,15 +182,22 @@ def unknown_value(text: str, facts: DataFacts | None, labels: list[str]) -> tupl
     return None
 
 
+_SMALL = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+          "ten": "10"}
+
+
 def named_layer(text: str, n_layers: int | None) -> str:
     """'the last layer' -> 'layer 29' on a 30-layer model, 'the first layer' -> 'layer 0', 'the
     first 5 layers' -> 'layers 0 to 4', 'the last 3 layers' -> 'layers 27 to 29'."""
     if n_layers:
         def last_n(m: re.Match[str]) -> str:  # "the last 3 layers" -> "layers 27 to 29"
-            n = min(int(m.group(1)), n_layers)
+            n = min(int(_SMALL.get(m.group(1).lower(), m.group(1))), n_layers)
             return f"layers {n_layers - n} to {n_layers - 1}"
 
         text = re.sub(r"\b(?:the\s+|its\s+|their\s+)?(?:last|final|top)\s+(\d+)\s+layers\b", last_n, text, flags=re.I)
+        if re.search(r"\blayers\b", text, re.I):  # "which layers explain the gap ...? only the last three"
+            text = re.sub(rf"\b(?:only |just )?the (?:last|final|top) (\d+|{'|'.join(_SMALL)})(?= *(?:ones?)?\W*$)",
+                          last_n, text, flags=re.I)
         text = re.sub(r"\b(?:the\s+)?(?:penultimate|(?:second|next)[- ](?:to[- ])?last|last but one)\s+layer\b",
                       f"layer {max(n_layers - 2, 0)}", text, flags=re.I)  # "the penultimate layer"
         text = re.sub(r"\b(?:the\s+)?(?:last|final|top|output)\s+layer\b", f"layer {n_layers - 1}", text, flags=re.I)

@@ -21,7 +21,7 @@ BACK_TO_ROW = re.compile(r"\bback to (?:the|that|this|our) (?:review|row|text|ex
 LAYERS_ONLY = re.compile(r"\W*(?:(?:and|now|ok|only|just|but|then|try)\s+)*(?:(?:in|at|on|for|over)\s+)?(?:the\s+)?"
                          r"(?:(?:layers?\s+\d+(?:\s*(?:-|to|through|thru|,|and)\s*\d+)*)|(?:all|every) layers)"
                          r"(?:\s+(?:only|instead|please|pls|then|too))*\W*", re.I)
-ALL_LAYERS = re.compile(r"\b(?:all|every|each of the) layers\b", re.I)
+ALL_LAYERS = re.compile(r"\b(?:all(?: the)?|every|each of the) layers\b|\b(?:across|over|on|in) every layer\b", re.I)
 # "and on all reviews", "for the whole dataset": the last tool without its selection
 ALL_ROWS = re.compile(r"\b(?:all(?: the| of the)?|every|the whole|the entire)\s+"
                       r"(?:reviews?|rows?|data(?:set)?|texts?)\b|\b(?:on|over|for|across) everything\b", re.I)
@@ -45,7 +45,7 @@ IN_THE_PROMPT = re.compile(r"\b(?:in|inside|within|through)\s+the\s+(?:classific
                            r"\bframing\s+task\b|\bas the classifier sees it\b", re.I)
 RAW_TEXT = re.compile(r"\b(?:the\s+)?raw\s+text\b|\bwithout the prompt\b|\bframing\s+raw\b", re.I)
 # "only", "those", "there", "of them": a follow-up selection inside the last one, not instead of it
-NARROWS = re.compile(rf"\b(?:only|just)\b|{SELECTION_REFERENT.pattern}", re.I)
+NARROWS = re.compile(rf"\b(?:only|just|among|amongst|within)\b|{SELECTION_REFERENT.pattern}", re.I)
 
 
 class AskBack(Exception):

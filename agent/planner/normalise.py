@@ -20,7 +20,7 @@ FIRST_LAST_N = re.compile(rf"\b(first|last|final|top|bottom)\s+({_NUMBER})\s+(la
 # chat shorthand -> the word (whole words only, never inside quotes: the planner strips quotes first)
 SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
              "diff": "difference", "w/": "with", "b/c": "because", "bc": "because", "idk": "I don't know",
-             "gimme": "give me", "wanna": "want to", "gonna": "going to"}
+             "gimme": "give me", "wanna": "want to", "gonna": "going to", "wat": "what", "wut": "what"}
 _SHORTHAND = re.compile(r"(?<![\w'\"])(" + "|".join(re.escape(k) for k in SHORTHAND) + r")(?![\w'\"])", re.I)
 # function words of the languages people most often switch to; two of them and little English is not English
 FOREIGN = re.compile(

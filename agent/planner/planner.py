@@ -31,7 +31,7 @@ from agent.planner.follow_ups import (
 from agent.planner.follow_ups import AskBack as _Ask
 from agent.planner.honour import LABEL_LIKE, checked, unknown_label
 from agent.planner.intent_model import Guess, IntentModel, shared_model
-from agent.planner.normalise import expand_shorthand, foreign_language, numbers_in_words
+from agent.planner.normalise import counts_in_words, expand_shorthand, foreign_language, numbers_in_words
 from agent.planner.query import Query
 from agent.planner.rules import (
     CONTRASTS,
@@ -45,6 +45,7 @@ from agent.planner.rules import (
     concept_topic,
     concept_topics,
     is_concept_question,
+    matched_exactly,
 )
 from agent.planner.slots import (
     find_ids,
@@ -176,7 +177,7 @@ class RulePlanner(FollowUpPlanning):
             or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I))
         )
         pointed = points_back and not GENERALLY.search(bare)
-        if (is_concept_question(bare, bool(ids or texts or pointed or re.search(r"\b\d+\b", bare)))
+        if (is_concept_question(bare, bool(ids or texts or pointed or SOME_NUMBER.search(bare)))
                 or (asks_how_a_method_works(bare) and not ids and all(len(t.split()) <= 2 for t in texts)
                     and find_neuron(bare) is None
                     and not find_layers(bare))
@@ -230,9 +231,12 @@ class RulePlanner(FollowUpPlanning):
         if counted:
             return counted
         if not tools:
-            follow = self._follow_up(question, bare, texts, state)
-            return follow or self._with_unknown_label(question, raw, state) or Plan(question=question,
-                                                                                    message=NOT_UNDERSTOOD)
+            follow = self._follow_up(question, bare, texts, state) or self._with_unknown_label(question, raw, state)
+            # "what's a polysemantic neuron, is that what i'm looking at?": no tool is asked for, a topic is
+            if not follow and not ids and is_concept_question(bare, False):
+                follow = Plan(question=question,
+                              calls=[Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})])
+            return follow or Plan(question=question, message=NOT_UNDERSTOOD)
         plan = Plan(question=question)
         asks: list[_Ask] = []
         for tool in tools:
@@ -241,8 +245,14 @@ class RulePlanner(FollowUpPlanning):
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
         if len(tools) > 1:
             _k_to_its_clause(plan.calls, clauses)
+            _target_to_its_clause(plan.calls, clauses, self.labels)
         elif len(plan.calls) == 1:
             plan.calls = self._compared(plan.calls[0], bare)
+            shown = (state.last_where or {}).get("ids") or []
+            if (not ids and len(plan.calls) == 1 and len(shown) >= 2 and WHICH_OF_THEM.search(bare)
+                    and plan.calls[0].args.get("id") in shown):  # "which of them is it more sure about": each shown
+                only = plan.calls[0]
+                plan.calls = [Call(tool=only.tool, args={**only.args, "id": row}) for row in shown[:6]]
         if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             ask = asks[0]
             no_row = state.instance() is None and not (ids or texts)
@@ -252,6 +262,8 @@ class RulePlanner(FollowUpPlanning):
                 concept = Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})
                 return Plan(question=question, calls=[concept])
             message, choices = _which_row_shown(ask, state)
+            if choices and WHICH_OF_THEM.search(bare):  # "which of them is it more sure about": each, to compare
+                return Plan(question=question, calls=[c for choice in choices for c in choice.calls])
             return Plan(question=question, message=message, pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for, choices=choices)
         return plan
@@ -405,7 +417,8 @@ class RulePlanner(FollowUpPlanning):
         nothing matched, an instance tool with nothing to point at, the catch-all `show`, or a
         confident disagreement. Thresholds were set on the development sets (tests/planner_eval)."""
         guess = self._guess(clause)
-        if guess is None or guess.tool == "decline" or rule in catalog().precise or rule == guess.tool:
+        if (guess is None or guess.tool == "decline" or rule in catalog().precise or rule == guess.tool
+                or matched_exactly(rule, clause)):
             return rule
         fits = self._fits(guess.tool, clause, has_instance, state)
         if rule is None:
@@ -591,6 +604,8 @@ class RulePlanner(FollowUpPlanning):
                 raise _Ask("Which row do you mean? Give its id, e.g. \"show review 12\".")
             return Call(tool=tool, args=dict(state.instance()))
         args: dict[str, Any] = {"where": where} if where else {}
+        if k is None and some and (n := re.search(r"\b\d+\b", counts_in_words(bare))):
+            k = int(n.group(0))  # "show me three" after a count: three rows of it, not row 3
         if k is not None:
             args["k"] = k
         return Call(tool=tool, args=args)
@@ -611,6 +626,10 @@ class RulePlanner(FollowUpPlanning):
                 args["layer"] = state.last_layer
         if cat.takes(tool, "layers") and layers:
             args["layers"] = layers
+        elif cat.takes(tool, "layers") and re.search(r"\b(?:the )?same layers\b", bare, re.I):
+            earlier = next((c.args["layers"] for c in reversed(state.history) if c.args.get("layers")), None)
+            if earlier:  # "back to sentiment, same layers": the layers of the last call that had some
+                args["layers"] = list(earlier)
         m = re.search(r"\bposition\s*(-?\d+)", bare, re.I)
         if cat.takes(tool, "position") and m:
             args["position"] = int(m.group(1))
@@ -674,6 +693,14 @@ def _method_tool() -> str | None:
     return next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
 
 
+# a number that could name a row; "for a 20 word sentence", "50 samples" are sizes, not rows
+SOME_NUMBER = re.compile(r"\b\d+\b(?![- ]?(?:words?|tokens?|samples?|times|steps|percent|%|features?)\b)", re.I)
+
+# a question that compares the rows shown ("which of them is the model more sure about", "which of the two")
+WHICH_OF_THEM = re.compile(r"\bwhich (?:one )?of (?:them|those|these|the two|both)\b"
+                           r"|\bwhich (?:one|row|review) is (?:it|the model) (?:more|less|most|least)\b", re.I)
+
+
 def _which_row_shown(ask: _Ask, state: ConversationState) -> tuple[str, list[Choice]]:
     """'predict it' after 'show reviews 101 and 102': ask which of the rows shown, one choice each
     ('the first one' answers it); otherwise the ask's own message."""
@@ -693,7 +720,8 @@ WOULD_IT_FLIP = re.compile(r"\b(?:would|does|will|do|did|could)\b"
                            r"(?:(?!\b(?:smallest|minimal|which edit|what edit)\b).){0,40}"
                            r"\b(?:flip|flips|change|changes|switch)\b", re.I)
 JUST_SHOW_SOME = re.compile(r"\W*(?:(?:ok|now|and|then|pls|please|can you|could you)\W+)*(?:show|give|list|display)"
-                            r"(?: me| us)?(?: (?:a few|a couple|some|a handful|several|\d+))(?: of them| more)?"
+                            r"(?: me| us)?(?: (?:a few|a couple|some|a handful|several|\d+|two|three|four|five|six"
+                            r"|seven|eight|nine|ten))(?: of them| more)?"
                             r"(?:\W+(?:please|pls|thanks))?\W*", re.I)
 SHOWN_ROWS = re.compile(r"\b(?:on|for|of|about|from|in|with)\s+(?:those|these|them)\b(?!\s+(?:domains?|labels?))",
                         re.I)
@@ -727,6 +755,22 @@ def _k_to_its_clause(calls: list[Call], clauses: list[str]) -> None:
     for call in calls:
         if call.tool != owner and call.args.get("k") == counted[0][1]:
             call.args.pop("k")
+
+
+def _target_to_its_clause(calls: list[Call], clauses: list[str], labels: list[str]) -> None:
+    """'what makes review 54 negative, and what would flip it to positive?': a call's target label is
+    the one its own clause names, not a label another clause of the message names."""
+    for call in calls:
+        target = call.args.get("target")
+        own = [c for c in clauses if clause_intent(c) == call.tool]
+        if not isinstance(target, str) or len(own) != 1:
+            continue
+        named = [label for label in labels if re.search(rf"\b{re.escape(label)}\b", own[0], re.I)]
+        if target not in named:
+            if len(named) == 1:
+                call.args["target"] = named[0]
+            else:
+                call.args.pop("target")
 
 
 def _lone_number_id(bare: str, k: int | None) -> list[dict[str, Any]]:

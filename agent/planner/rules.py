@@ -46,7 +46,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"counterfactuals?|\bcfes?\b", "counterfactual"),
     (r"adversarial(?: examples?| attacks?)?", "adversarial examples"),
     (r"(?:data )?augmentation|\baugment\b|\bparaphras\w*", "data augmentation"),
-    (r"rationales?|rationali[sz]\w*|explains? (?:its|their) own (?:answers?|decisions?|predictions?|outputs?)",
+    (r"rationales?|rationali[sz]\w*|explains? (?:its|their) own (?:answers?|decisions?|predictions?|outputs?)"
+     r"|self[- ](?:written|generated)|explanations? of (?:its|their) own",
      "rationale"),
     (r"logit[ -]?lens", "logit lens"),
     (r"\bprob(?:e|es|ing)\b", "probing (probe)"),
@@ -79,7 +80,9 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"explainab\w+|interpretab\w+|\bxai\b|explanation methods?", "explainability"),
     (r"\btutorial\b", "tutorial"),
     (r"\bbias(?:es|ed)?\b(?! audit)|\bbias audits?\b|\bfairness\b", "bias"),
-    (r"\breports?\b", "report"),
+    # not the verb: "why would anyone report roc auc instead of plain accuracy"
+    (r"\breports?\b(?!\s+(?:the\s+|plain\s+)?(?:roc|auc|accuracy|f1|precision|recall|metrics?|scores?|numbers?)\b)",
+     "report"),
 )
 # Asking what something is or how it works (anywhere in the clause).
 CONCEPT_STRONG = _rx(
@@ -98,9 +101,10 @@ CONCEPT_STRONG = _rx(
     r"|\bwhat does \w+(?: \w+)? measure\b"
     # which to prefer, what it costs, what it needs: questions about the method, not a run of it
     r"|\b(?:more|less) (?:important|useful|reliable|appropriate|suitable|trustworthy|robust)\b"
+    r"|\b(?:matters?|counts?) (?:more|less|most)\b"  # "does precision matter more than recall for ..."
     r"|\bwhen (?:should|would|do|to) (?:i |you |we |one )?(?:use|prefer|pick|choose)\b"
     r"|\bhow (?:many|much) \w+(?: \w+)? (?:does|do|did|would|will) (?:a |an |the )?\w+(?: \w+)? "
-        r"(?:need|use|take|require|cost)\b"
+        r"(?:need|use|take|require|cost|burn|eat|consume|spend|run|make|perform|call)\b"
     r"|\bwhy (?:do|does|would|should|must) (?:a |an |the )?\w+(?: \w+)? (?:need|use|require|have)\b"
     r"|\bhow (?:do|should|can|would) (?:i|you|we|one) (?:read|interpret|understand|choose|pick)\b"
     # a question about any instance of the thing: "can a probe find structure that is not there?"
@@ -187,6 +191,9 @@ OUT_OF_SCOPE = _rx(
     r"|incorporate .* (?:into|to) (?:the )?(?:training|model)"
     r"|train (?:the )?(?:model|classifier)"
     r"|update (?:the )?model"
+    # "run a few gradient steps on the film reviews so the accuracy goes up": optimising the weights
+    r"|gradient (?:descent )?(?:steps?|updates?)|(?:sgd|optimi[sz]er) steps?|backprop\w* (?:on|through|into) (?:the )?"
+    r"(?:\w+ )?(?:reviews|data|rows)"
     # removing or adding data, forgetting
     r"|(?:exclude|remove|delete|drop|erase) .*\b(?:from|of|in) (?:the )?(?:\w+'?s? )?(?:training|model)\b"
     r"|(?:add|use|include) .* (?:to|for|in|into) (?:the )?(?:re)?train\w*"
@@ -234,7 +241,10 @@ def concept_topic(clause: str) -> str | None:
 
 # "in general", "usually": about the method even when "that" could point at the conversation's row
 GENERALLY = _rx(r"\bin general\b|\bgenerally\b|\busually\b|\btypically\b|\bin theory\b|\bin principle\b")
-CONTRASTS = _rx(r"\b(?:vs\.?|versus|difference|differ\w*|compared?|or|and)\b")
+# two topics set against each other: "precision vs recall", "roc auc instead of plain accuracy", "recall more
+# than precision", "is gradient x input a cheap version of integrated gradients"
+CONTRASTS = _rx(r"\b(?:vs\.?|versus|difference|differ\w*|compared?|or|and|instead of|rather than|than|version of"
+                r"|over)\b")
 
 
 # a topic that a more specific one named with it covers: "why would one neuron respond to unrelated
@@ -318,6 +328,11 @@ def intents() -> tuple[Intent, ...]:
 
     found = [Intent(name, trigger) for name, tool in all_tools().items() for trigger in tool.triggers]
     return tuple(sorted(found, key=lambda intent: intent.trigger.priority))
+
+
+def matched_exactly(tool: str | None, clause: str) -> bool:
+    """Does one of the tool's exact triggers (a phrase only its requests use) match the clause?"""
+    return any(i.tool == tool and i.trigger.exact and i.trigger.search(clause) for i in intents())
 
 
 DRIVES_THE_SCORE = _rx(r"\bwhat(?:'s| is)? (?:driving|behind|pushing|pulling|causing)\b")

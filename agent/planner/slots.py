@@ -71,6 +71,7 @@ NUMBER_WORDS = {
 }
 _K_NOUNS = (
     r"(?:mistakes"
+    r"|rewrites"
     r"|errors"
     r"|examples?"
     r"|reviews?"
@@ -216,8 +217,9 @@ def find_k(text: str) -> int | None:
         r"|new)\b",
         rf"\b(\d+)\s+{_K_NOUNS}\b",
         rf"\b(\d+)\s+[a-z]+\s+{_K_NOUNS}\b",  # "3 augmented versions"
-        r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$))",
+        r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$|(?:and|or|&)\s+\d))",
         r"\bk\s*=\s*(\d+)\b",
+        r"\b(\d+)\s+(?:each|apiece|per (?:group|side|label|class))\b",  # "positive vs negative reviews, 5 each"
         r"\b(\d+)\s+times\b",  # "paraphrase it 4 times"
         # "..., give me five", "five would be plenty", "6 of them" at the end of a request
         r"(?:^|[,;.?!]\s*)(?:and\s+)?(?:give me|show me|just|only)?\s*(\d+)\s+"
@@ -363,7 +365,7 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         r"|using the word"
         r"|talk(?:s|ing)? about)"
         # the phrase: one or two words, or the placeholder of a quoted text
-        r"\s+(?:the (?:word|phrase|term)s?\s+)?(quoted|[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)",
+        r"\s+(?:(?:the |a )?(?:word|phrase|term)s?\s+)?(quoted|[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)",
         t,
     )
     if m and m.group(1) == "quoted" and quoted:
@@ -396,9 +398,11 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         where["prediction"] = pred
     elif not label:
         bare = find_label(t, labels, (
-            r"\b{label} (?:\w+ )?"
+            # "the negative customer service reviews", not "negative across all reviews"
+            r"\b{label} (?:(?!(?:across|in|on|of|for|all|the|to|from|over|with|among|and|or|vs|than)\b)\w+ ){{0,2}}"
             r"(?:reviews?|rows?|items?|examples?|instances?|ones|data ?points?|texts?|sentences?)\b",
             r"\b(?:reviews?|rows?|items?) (?:that are|which are) {label}\b",
+            r"\b(?:and|that|which) (?:are|is|were) (?:also )?{label}\b",  # "containing 'price' and are negative"
             # "and of those how many are negative"
             r"\bhow many(?: of (?:them|those|these))?(?: \w+)? (?:are|were|is) {label}\b",
         ))

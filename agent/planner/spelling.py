@@ -52,6 +52,12 @@ def max_distance(word: str) -> int:
     return 1 if len(word) < 7 else 2
 
 
+def _is_subsequence(typed: str, word: str) -> bool:
+    """'wich' in 'which': every typed letter in order, only some left out."""
+    letters = iter(word)
+    return all(ch in letters for ch in typed)
+
+
 class Speller:
     """`fix(question)` repairs misspelt words; `correct(word)` one word (None when unsure)."""
 
@@ -69,11 +75,14 @@ class Speller:
             return None
         limit = max_distance(low)
         candidates = {c for d in _deletions(low, limit) for c in self.index.get(d, ())}
-        scored = sorted(((damerau_levenshtein(low, c), -self.counts[c], c) for c in candidates), key=lambda t: t[:2])
+        # at the same distance a dropped letter beats a wrong one ("wich" is "which", not "with"): people
+        # leave letters out more often than they hit the wrong key
+        scored = sorted(((damerau_levenshtein(low, c), not _is_subsequence(low, c), -self.counts[c], c)
+                         for c in candidates), key=lambda t: t[:3])
         scored = [s for s in scored if s[0] <= limit]
-        if not scored or (len(scored) > 1 and scored[1][:2] == scored[0][:2]):
+        if not scored or (len(scored) > 1 and scored[1][:3] == scored[0][:3]):
             return None  # nothing close, or a tie: leave the word as typed
-        return scored[0][2]
+        return scored[0][3]
 
     def known_words(self, text: str) -> int:
         return sum(w.lower() in self.known for w in re.findall(r"[A-Za-z]+", text))

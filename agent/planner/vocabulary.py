@@ -33,7 +33,8 @@ SELECTION_REFERENT = re.compile(
     r"|among (?:those|them|these)"
     r"|of (?:those|them|these)"
     r"|there"
-    r"|the same (?:rows|reviews|ones|selection))\b",
+    r"|the same (?:rows|reviews|ones|selection)"
+    r"|(?:that|this|the) (?:selection|subset|filter|slice|group))\b",
     re.I,
 )
 FOLLOW_UP = re.compile(

@@ -16,7 +16,8 @@ REMOVE = re.compile(
     rf"|\b(?:take|leave|cut|strip)\s+(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}\s+out\b",
     re.I,
 )
-INSERT = re.compile(rf"\b(?:add|insert|put)\s+{_Q}\s+(before|after|in front of|behind)\s+{_Q}", re.I)
+INSERT = re.compile(rf"\b(?:add|adding|insert|inserting|put|putting|place|placing)\s+{_Q}\s+(before|after|in front of"
+                    rf"|behind)\s+{_Q}", re.I)
 # "would it flip if 'great' became 'okay' in '...'", "what if 'better' were 'worse'": the first is replaced
 REPLACE_IF = re.compile(rf"\b(?:if|suppose|when)\s+(?:the word\s+)?{_Q}\s+(?:became|becomes|were|was|is|turned into"
                         rf"|changed to|is changed to|was changed to|were changed to)\s+{_Q}", re.I)
@@ -49,6 +50,11 @@ REPLACE_WORDS_IF = re.compile(rf"\b(?:if|suppose)\s+(?:the word\s+)?{_W}\s+(?:we
                               rf"|\b{_W}\s+(?:changed|switched|turned|swapped)\s+(?:to|into|for)\s+{_W}\b", re.I)
 
 
+# "predict '...' without the word can't": an unquoted removal of one word the text has
+REMOVE_WORD = re.compile(r"\b(?:without|remove|delete|drop|minus|take out|leave out|omit)\s+"
+                         r"(?:the\s+(?:word|token)\s+)?([a-z][\w'-]*)", re.I)
+
+
 _NOT_AN_EDIT = {"it", "this", "that", "them", "those", "these", "one", "the", "a", "an", "label", "labels", "metric",
                 "method", "layer", "model", "prediction", "target", "strength", "threshold"}
 
@@ -71,6 +77,10 @@ def find_word_edits(question: str, text: str) -> list[Edit]:
     for m in REPLACE_WORDS_BY.finditer(question):
         if has(m.group(2)):
             edits.append(Edit("replace", m.group(2), m.group(1)))
+    for m in REMOVE_WORD.finditer(question):
+        word = m.group(1)
+        if has(word):
+            edits.append(Edit("remove", word))
     for m in REPLACE_WORDS_IF.finditer(question):
         old, new = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         old = old if has(old) or len(old.split()) == 1 else old.split()[-1]  # "with slow changed": "slow"

@@ -76,6 +76,22 @@ def make_planner(intent_model: Any = "shared") -> Any:
     return planner
 
 
+def plan_turns(planner: Any, *questions: str) -> Any:
+    """The plan of the last question, after the earlier ones in one conversation."""
+    from agent.plan import ConversationState
+
+    state, plan = ConversationState(), None
+    for question in questions:
+        plan = planner.plan(question, state)
+        state.remember(plan)
+    return plan
+
+
+def last_calls(planner: Any, *questions: str) -> list[tuple[str, dict[str, Any]]]:
+    """(tool, args) of each call planned for the last question of the conversation."""
+    return [(c.tool, c.args) for c in plan_turns(planner, *questions).calls]
+
+
 def load_jsonl(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (HERE / name).read_text().splitlines() if line.strip()]
 

@@ -34,7 +34,8 @@ NAMES: tuple[str, ...] = tuple(METHODS)
 UNSUPPORTED = re.compile(
     r"\b(?:deep ?lift|deep ?shap|grad[- ]?cam|smooth ?grad|lrp|layer[- ]wise relevance(?: propagation)?"
     r"|guided back ?prop\w*|anchors?|tcav|concept activation vectors?|expected gradients?|gradient ?shap"
-    r"|noise ?tunnel|attention (?:rollout|flow)|lrp-?\w*)\b",
+    r"|noise ?tunnel|attention (?:rollout|flow)|lrp-?\w*|integrated hessians?|guided (?:ig|integrated gradients?)"
+    r"|blur ?ig|xrai|score ?cam|shapley taylor|deconvnet|integrated directional gradients?)\b",
     re.I,
 )
 MethodName = Literal[NAMES]  # type: ignore[valid-type]  # the pydantic type of a `method` argument

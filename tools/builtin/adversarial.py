@@ -59,7 +59,7 @@ class Adversarial(Tool):
         Trigger(alternatives(
             r"adversar",
             r"\battack",
-            r"\bfool",
+            r"(?<!words )(?<!word )(?<!tokens )\bfool",  # not "which words fooled the model" (an attribution)
             r"\btrick",
             r"decept",
             r"deceiv",
@@ -73,8 +73,10 @@ class Adversarial(Tool):
         Trigger(alternatives(
             r"\b(?:sneaky|subtle|imperceptible|innocent|harmless|invisible) (?:\w+ )?(?:tweak|change|edit|perturb\w*)",
             r"\bwithout (?:changing|altering|affecting) (?:the |its )?(?:meaning|sense)\b",
+            r"\b(?:doesn'?t|doesnt|does not|won'?t|wont|will not|that don'?t) (?:change|alter|affect) (?:the |its )?"
+            r"(?:meaning|sense)\b",
             r"\b(?:keeps?|keeping|preserv\w*) (?:the |its )?meaning\b.*\bflip",
-        ), priority=66),
+        ), priority=66, exact=True),
     )
     intent_examples = (
         "attack review 5",

@@ -161,6 +161,8 @@ class Attribute(Tool):
             r"|decide)\w*",
             # "what tipped it on review 202", "what's driving the score on 7", "what is it keying on"
             r"\bwhat (?:tipped|swung|decided)\b",
+            # "what makes review 54 negative"
+            r"\bwhat (?:makes|made) (?:(?:review|row|item|id) ?#?\d+|it|this|that|QUOTED|#?\d+)\b",
             r"\bwhat(?:'s| is) (?:driving|behind|causing)\b",
             r"\b(?:keying|keyed|picking up|picked up|focusing|latching) on\b",
             r"\b(?:words?|tokens?) (?:pull|push|drag|nudge|tip)\w*\b",

@@ -59,6 +59,7 @@ class Augment(Tool):
             r"\bnew (?:\w+ )?(?:instances?|examples?|samples?|data ?points?|variants?|versions?|data)\b",
             r"\bvariants?\b",
             r"rewordings?",
+            r"\brewrites? (?:of|for)\b",  # "two rewrites of '...' that keep the same sentiment"
             r"rephras",
             r"more (?:examples|data) like",
             r"\b(?:rewrite|reword|restate)\b.*\b(?:\d+|a few|several|two|three|four|five|different|other) ways?\b",

@@ -79,6 +79,7 @@ class Counterfactual(Tool):
             r"what (?:would|could|should) (?:i|you|we) (?:need to )?change",
             r"(?:change|alter|reverse) (?:the|its|it'?s) (?:prediction|mind|output|label|answer|decision|outcome)",
             r"what would (?:make|it take)",
+            r"\bwhat would turn (?:it|QUOTED|this|that|(?:review|id|item|row|instance) #?\d+)\b",
             r"\bhow (?:could|would|can|might|should|do i|do you)\s+(?:\S+\s+){0,6}?(?:become|turn into|be made)\b",
             r"\bwhat would (?:need|have) to (?:change|be changed)\b",
             r"\bfor it to (?:be (?:classified|predicted|labell?ed|called)|become|flip)\b",

@@ -270,7 +270,10 @@ class GlobalImportance(Tool):
             if query.search(rf"\b(?:towards?|in favou?r of|evidence for|for the label|for label|push\w* (?:it |them |"
                             rf"the model )?(?:to|into)|makes? (?:it|the model|them) (?:say|predict|call|classify)"
                             rf"(?: it| them)?(?: as)?|lead (?:it|the model) to (?:say|predict))\s+(?:the label\s+)?"
-                            rf"['\"]?{name}\b|\b(?:driv|push|caus|lead)\w* (?:the )?{name} predictions\b"):
+                            rf"['\"]?{name}\b|\b(?:driv|push|caus|lead)\w* (?:the )?{name} predictions\b"
+                            # "which words does the model lean on to call something positive"
+                            rf"|\bto (?:call|label|classify|judge|deem|rate) (?:something|anything|a review|reviews"
+                            rf"|a text|things|them|it)(?: as)? (?:a |an )?{name}\b"):
                 args["target"] = label
                 where = dict(args.get("where") or {})
                 if where.get("prediction") == label and not query.search(rf"\bpredicted (?:as )?{name}\b"):

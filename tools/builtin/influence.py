@@ -57,7 +57,8 @@ class Influence(Tool):
             r"(?:dominant|prominent) (?:\w+ )?data",
             r"where did it learn",
             r"which training",
-            r"training (?:rows|examples|points|instances|data) (?:that|which) (?:most|influenc)",
+            r"training (?:rows|examples|points|instances|data|reviews) (?:that|which) (?:most|influenc|mattered|matter"
+            r"|counted|shaped|contributed)",
             r"\binfluence[ds]?\b",
             r"\b(?:examples?|rows?|points?|instances?|data) from (?:the )?training\b",
             r"\btop \d+ training (?:rows|examples|points|instances|reviews)\b",

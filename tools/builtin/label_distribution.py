@@ -59,6 +59,11 @@ class LabelDistribution(Tool):
             r"how many .*\b(?:negative|positive|neutral)s? (?:vs\.?|versus|and|or) "
             r"(?:the )?(?:negative|positive|neutral)",
             r"proportion of",
+            # "how do positives and negatives balance out in the film reviews", "the pos/neg balance"
+            r"\b(?:positives?|negatives?|pos|neg) (?:and|vs\.?|versus|/|to) (?:the )?(?:positives?|negatives?|pos"
+            r"|neg)\b.*\b(?:balance|split|ratio|mix|share)",
+            r"\b(?:balance|split|ratio|mix) (?:of|between) (?:the )?(?:positives?|negatives?)\b",
+            r"\bbalance out\b",
             r"\b(?:label|class|sentiment) (?:split|mix|balance|ratio|breakdown)\b",
             r"\bpos(?:itive)? ?(?:/|vs\.?|versus|to) ?neg(?:ative)?\b.{0,20}\b(?:ratio|split|breakdown|balance"
             r"|mix|share)",

@@ -86,8 +86,10 @@ class LogitLens(Tool):
             r"(?:each|every) layer'?s? (?:prediction|guess)",
             r"\bbuilds? up (?:over|across|through) (?:the )?layers\b",
             r"\bthe lens\b",
-            r"\b(?:at )?(?:which|what) layer (?:does|do|did) (?:the model|it) (?:already |first )?"
-            r"(?:know|decide|figure|settle|make up)",
+            r"\b(?:at )?(?:which|what) layer (?:does|do|did|is|will) (?:the model|it) (?:\w+ ){0,2}?"
+            r"(?:know|decide|figure|settle|make up|commit|lock|arrive|reach|land|sure|certain|confident|done)",
+            r"\b(?:settles?|settled|commits?|locks?) (?:on|in|into|to) (?:its|an|the|a) (?:answer|prediction|verdict"
+            r"|label|decision)\b",
             r"\bmakes? up its mind\b",
         ), priority=40),
     )

@@ -134,7 +134,8 @@ class Patch(Tool):
             r"^\W*(?:please\s+|now\s+|then\s+|can you\s+|could you\s+)?patch\b",
             r"\bcausal(?:ly)? trac(?:e|es|ed|ing)\b",
             r"\binterchange interventions?\b",
-            r"\b(?:which|what) layers?\b.*\b(?:carr(?:y|ies)|holds?|makes?|explains?|causes?|drives?)\b.*\bdifference",
+            r"\b(?:which|what) layers?\b.*\b(?:carr(?:y|ies)|holds?|makes?|explains?|causes?|drives?)\b.*"
+            r"\b(?:difference|gap|contrast)",
             r"\bwhere in the (?:model|network)\b.*\bdiffer(?:s|ence|ent)?\b",  # "... does A differ from B"
             r"\bdifference between\b.*\b(?:come from|comes from|arise|arises|originate|originates)\b",
         ), priority=45),

@@ -72,6 +72,9 @@ class Predict(Tool):
             r"\bwhat (?:does|do|would) (?:the model|it) make of\b",
             r"\b(?:the model|it) (?:is |was )?thinking (?:about|of|on|for)\b",
             r"what label",
+            r"\bwhat (?:is |does )?(?:the )?model (?:is )?saying\b",  # "what is model saying for the review 64"
+            r"\b(?:does|would|do) (?:the model|it) agree\b",  # "review 48 slaps, does the model agree?"
+            r"\b(?:more|less|most|least) (?:sure|confident)\b",  # "which of them is the model more sure about"
             r"\bverdict\b",  # "yo what's the verdict on '...'"
             # "is review 5 positive?", "is row 12 really negative": the prediction, which states the gold label too
             r"^\W*(?:is|was) (?:review|row|item|id|example) ?#?\d+ (?:really |actually |truly |even )?(?:a |an )?"

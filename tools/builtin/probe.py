@@ -190,6 +190,9 @@ def _probe_concept(text: str) -> str | None:
     if concept:  # "the domain of a review" is the domain; "sentiment best" is sentiment
         concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)
         concept = re.sub(r"\s+(?:best|most|well|the most|the best|strongly|at all)$", "", concept)
+        # "which domain a review is from", "what topic each text is about": the column named
+        concept = re.sub(r"^(?:which|what) ([a-z]+) (?:a|an|the|each|every) (?:review|row|text|sentence|example)\b.*$",
+                         r"\1", concept)
     if not concept or re.fullmatch(r"(?:the )?(?:sentiment|labels?|classes|class|gold labels?|layers?(?: \d+.*)?"
                                    r"|each layer|it|them|me|us|you|that|this)", concept):
         return None  # "could you check that for me?": no concept
