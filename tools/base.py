@@ -103,6 +103,8 @@ class Tool(ABC):
     triggers: ClassVar[tuple[Trigger, ...]] = ()  # wordings that ask for this tool, with priorities
     intent_examples: ClassVar[tuple[str, ...]] = ()  # more questions, for the learned intent model
     precise: ClassVar[bool] = False  # triggers on exact words ("neuron 5"): the learned model never overrides
+    # how people abbreviate the tool's own word ("cf 88", "kw top 15"): spelt out before planning
+    shorthand: ClassVar[dict[str, str]] = {}
     # The planner's structural roles, one tool each: "concept" (questions about a concept), "rows"
     # (show rows), "default" (what an instance gets when nothing else is asked), "help" (what the
     # assistant can do), "metric" (a question asking for a performance figure), "relabel" (a gold-label

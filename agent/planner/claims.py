@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 
-CLAIM = (r"(?:is|'s|should be|should have been|should say|must be|was|are|were|reads as|read as|looks|seems"
+CLAIM = (r"(?:is|'s|should be|should have been|should say|must be|must to be|has to be|needs to be|ought to be|was|are"
+         r"|were|reads as|read as|looks|seems"
          r"|are both|are all) "
          r"(?:actually |really |truly |in fact |clearly |obviously )?"
          r"(?:labell?ed |marked |tagged )?(?:as )?(?:a |an )?")
 WRONG_LABEL = re.compile(
     r"\b(?:mislabell?ed"
-    r"|wrongly labell?ed"
+    r"|wrong(?:ly)? labell?ed"
     r"|(?:gold |true )?label (?:(?:for|of|on) (?:review |row |item |id |example )?#?\d+ )?(?:is|was) "
     r"(?:wrong|incorrect|off|a mistake)"
     r"|label of (?:review|row|item|id|example)? ?#?\d+ (?:is|was) (?:wrong|incorrect|a mistake)"
@@ -35,7 +36,7 @@ WRONG_LABEL = re.compile(
 CORRECTING = re.compile(
     r"^\W*(?:actually|no|nope|wait|hmm|but|in fact|fyi|note|ok so|well|honestly|frankly|seriously)\b"
     r"|\b(?:actually|really)\W*$"  # "and 68 is negative actually"
-    r"|\bshould (?:be|have been|say)\b"
+    r"|\bshould (?:be|have been|say)\b|\bmust (?:to )?be\b|\bfix (?:it|that|this)\b"
     r"|(?:\b(?:is|are)|'s) (?:both |all )?(?:actually|really|in fact)\b"
     # "row 9 is labelled negative but it's clearly positive" (not "labelled negative but predicted positive")
     r"|\blabell?ed (?:as )?(?:a |an )?\w+ but (?:it'?s|it is|that'?s|that is|this is|it reads|it looks|clearly"

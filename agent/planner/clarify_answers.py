@@ -25,7 +25,8 @@ ORDINALS = {"1": 0, "first": 0, "1st": 0, "former": 0, "2": 1, "second": 1, "2nd
             "3rd": 2, "4": 3, "fourth": 3, "latter": -1, "last": -1}
 PICK = re.compile(
     r"\W*(?:(?:ok(?:ay)?|yes|yeah|yep|sure|fine|then|please)\W+)*(?:(?:the|option|choice|number|no\.?|#)\s*)*"
-    rf"({'|'.join(ORDINALS)})(?:\s+(?:one|option|choice|please|then|thanks))*\W*",
+    rf"({'|'.join(ORDINALS)})(?:\W+(?:one|option|choice|please|then|thanks|obviously|of course|i guess|i think"
+    r"|probably|surely|clearly))*\W*",
     re.I,
 )
 # "nvm. back to the review: top 5 across all layers": the user drops the question and moves on

@@ -98,7 +98,11 @@ def _unquote_concepts(text: str) -> str:
 
 
 def _looks_like_name(inner: str, text: str) -> bool:
-    return (bool(re.search(r"functionality|operation|feature|method|technique|concept|term|mean|work", text, re.I))
+    # "your note says 'integrated gradients'. what is that?", "the 'control baseline' your answer mentions",
+    # "people say these programs 'pay attention' to words": a term quoted from somewhere, not a text to run on
+    return (bool(re.search(r"functionality|operation|feature|method|technique|concept|term|mean|work|mentions?"
+                           r"|\bsays?\b|\bcall(?:s|ed)?\b|so-called|what(?: is|'s) that|normal language|plain words"
+                           r"|simplification", text, re.I))
             or len(inner.split()) == 1)
 
 

@@ -57,6 +57,7 @@ def fix_category_typos(text: str, facts: DataFacts | None, known: set[str], labe
     values.update({form: label for label in labels or [] for form in (label.lower(), label.lower() + "s")})
     if not values:
         return text
+    text = _label_abbreviations(text, labels or [])
 
     def repl(m: re.Match[str]) -> str:
         word = m.group(0)
@@ -71,6 +72,27 @@ def fix_category_typos(text: str, facts: DataFacts | None, known: set[str], labe
         return word
 
     return re.sub(r"(?<!['\"])\b[A-Za-z]+\b", repl, text)
+
+
+def _label_abbreviations(text: str, labels: list[str]) -> str:
+    """'set 14 and 15 to neg', 'cf for 12 -> pos': a label's first three letters, when no other label
+    starts so, are that label (outside quoted texts; 'pos 2' with a number after it stays a position)."""
+    from agent.planner.slots import QUOTED
+
+    prefixes = {label.lower()[:3]: label for label in labels if len(label) > 3}
+    prefixes = {p: label for p, label in prefixes.items() if sum(x.lower().startswith(p) for x in labels) == 1}
+    if not prefixes:
+        return text
+    pattern = re.compile(rf"(?<![\w'\"])({'|'.join(map(re.escape, prefixes))})(s)?\b(?!\s*\d)(?!')", re.I)
+
+    def plain(part: str) -> str:
+        return pattern.sub(lambda m: prefixes[m.group(1).lower()] + (m.group(2) or ""), part)
+
+    out, at = [], 0
+    for m in QUOTED.finditer(text):
+        out += [plain(text[at:m.start()]), m.group(0)]
+        at = m.end()
+    return "".join([*out, plain(text[at:])])
 
 
 def _alternatives(value: str) -> list[str]:
@@ -89,8 +111,10 @@ def _mentions(text: str, value: str, column: str) -> int | None:
         rf"\b(?:{words})\s+(?:{re.escape(column)}|category|domain|type|genre)\b",
         rf"\b(?:{words})\b(?=\s*{COMPARE})",
         rf"{COMPARE}\s*(?:the\s+)?(?:{words})\b",
-        # terse: "keywords, film", "accuracy: restaurant only", "film only"
-        rf"^\W*(?:\w+\s+){{0,2}}\w+\s*[,:;-]\s*(?:the\s+|only\s+)?(?:{words})(?:\s+only)?\W*$",
+        # terse: "keywords, film", "global importance, lime, film", "accuracy: restaurant only", "film only",
+        # "errors sample k=5 service" (a value as the last word of a short request)
+        rf"\w\s*[,:;-]\s*(?:the\s+|only\s+)?(?:{words})(?:\s+only)?\W*$",
+        rf"^\W*(?:[\w=]+\s+){{1,4}}(?<!the )(?<!a )(?<!was )(?<!is )(?:{words})\W*$",
         rf"\b(?:{words})\s+only\W*$",
     )
     for pattern in patterns:
@@ -120,7 +144,10 @@ def find_by(text: str, facts: DataFacts | None) -> str | None:
                  r"(?!\1\b)\w+ (?:reviews|rows|ones|examples)\b"
                  # "better on the gold positives or the gold negatives"
                  r"|\b(?:gold|true) (\w+?)s? (?:vs\.?|versus|or|and|compared to) (?:the )?(?:gold |true )"
-                 r"(?!\2s?\b)\w+\b",
+                 r"(?!\2s?\b)\w+\b"
+                 # "is it better at spotting positive reviews or negative ones?"
+                 r"|\b(?:better|worse) at (?:\w+ )?(?:the )?(\w+) (?:reviews |ones )?or (?:the )?(?!\3\b)\w+ "
+                 r"(?:reviews|ones)\b",
                  text, re.I):
         return "label"
     for column, values in (facts.categories if facts else {}).items():

@@ -15,8 +15,8 @@ from agent.planner.vocabulary import FOLLOW_UP, SELECTION_REFERENT, STRONGER, WE
 from tools.builtin.bias_audit import named_pairs
 
 # "and 641?", "what about #57", "now 12": a number alone names the last call's neuron or row
-LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same for|also)\s+)+#?(\d{1,6})"
-                         r"(?:\s+(?:too|also|as well))?\s*\??\W*", re.I)
+LONE_NUMBER = re.compile(r"\W*(?:(?:and|now|ok|then|what about|how about|same for|also)\s+)+(?:the\s+)?#?(\d{1,6})"
+                         r"(?:\s+(?:too|also|as well|same|the same))?\s*\??\W*", re.I)
 BACK_TO_ROW = re.compile(r"\bback to (?:the|that|this|our) (?:review|row|text|example|sentence)\b", re.I)
 LAYERS_ONLY = re.compile(r"\W*(?:(?:and|now|ok|only|just|but|then|try)\s+)*(?:(?:in|at|on|for|over)\s+)?(?:the\s+)?"
                          r"(?:(?:layers?\s+\d+(?:\s*(?:-|to|through|thru|,|and)\s*\d+)*)|(?:all|every) layers)"
@@ -37,15 +37,28 @@ _FILTER_KEYS = {"length": ("min_words", "max_words"), "word count": ("min_words"
 BARE_K = re.compile(r"\W*(?:(?:only|just|the|give me|show(?: me)?|now|make it|make that|let'?s do|how about|try"
                     r"|ok)\s+)*"
                     r"(?:top|first)?\s*(\d+)\s*"
-                    r"(?:of them|more|please|pls|instead)?\W*", re.I)
+                    r"(?:of them|more|please|pls|instead|examples|ones|rows|reviews|of those)?\W*", re.I)
 TOP_ONE = re.compile(r"\W*(?:(?:only|just|now)\s+)*(?:the\s+)?(?:top|single|best|first|most influential)\s+one"
                      r"(?:\s+(?:please|pls))?\W*", re.I)
 # logit_lens `framing`: "inside the classification prompt" / "reading the raw text"
 IN_THE_PROMPT = re.compile(r"\b(?:in|inside|within|through)\s+the\s+(?:classification\s+|task\s+)?prompt\b|"
-                           r"\bframing\s+task\b|\bas the classifier sees it\b", re.I)
-RAW_TEXT = re.compile(r"\b(?:the\s+)?raw\s+text\b|\bwithout the prompt\b|\bframing\s+raw\b", re.I)
+                           r"\bframing\s+task\b|\bas the classifier sees it\b|\btask\s+(?:framing|mode)\b", re.I)
+RAW_TEXT = re.compile(r"\b(?:the\s+)?raw\s+text\b|\bwithout the prompt\b|\bframing\s+raw\b|\braw\s+(?:framing|mode)\b",
+                      re.I)
 # "only", "those", "there", "of them": a follow-up selection inside the last one, not instead of it
 NARROWS = re.compile(rf"\b(?:only|just|among|amongst|within)\b|{SELECTION_REFERENT.pattern}", re.I)
+
+
+def layer_step(bare: str) -> int:
+    """-1 for "the layer before this one" / "the previous layer", +1 for "the next layer", else 0."""
+    if re.search(r"\b(?:the )?(?:layer (?:before|below|under) (?:this|that|it)(?: one)?|previous layer"
+                 r"|one layer (?:earlier|down|lower))\b", bare, re.I):
+        return -1
+    if re.search(r"\b(?:the )?(?:layer (?:after|above) (?:this|that|it)(?: one)?|next layer"
+                 r"|one layer (?:later|up|higher))\b", bare, re.I):
+        return 1
+    return 0
+
 
 
 class AskBack(Exception):
@@ -76,7 +89,8 @@ class FollowUpPlanning:
         if IN_THE_PROMPT.search(bare) or RAW_TEXT.search(bare):
             return cat.takes(state.last_tool or "", "framing") and len(bare.split()) <= 8
         labels = "|".join(re.escape(label) for label in self.labels)
-        if labels and re.fullmatch(rf"\W*(?:(?:and|now|ok|only|just)\s+)*(?:for|towards?|to)\s+(?:the\s+)?(?:{labels})"
+        if labels and re.fullmatch(rf"\W*(?:(?:and|now|ok|only|just)\s+)*(?:for|towards?|to|target|target label)\s+"
+                                   rf"(?:the\s+)?(?:{labels})"
                                    rf"(?:\s+(?:only|instead|please|pls|then))*\W*", bare, re.I):
             return cat.takes(state.last_tool or "", "target")
         return (state.last_tool == cat.role("relabel") and len(ids) == 1 and len(bare.split()) <= 6
@@ -113,7 +127,7 @@ class FollowUpPlanning:
         elif TOP_ONE.fullmatch(bare):
             k = 1
         target = next((label for label in self.labels if re.search(
-            rf"\b(?:for|towards?|to) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
+            rf"\b(?:for|towards?|to|target) (?:the )?{re.escape(label)}\b|\b{re.escape(label)} (?:label|class|side)\b",
             bare, re.I)), None)
         framing = ("task" if IN_THE_PROMPT.search(bare) else "raw" if RAW_TEXT.search(bare) else None)
         dropped = DROP_FILTER.search(bare)
@@ -171,6 +185,8 @@ class FollowUpPlanning:
             args["layer"] = layers[0]
         if layers and cat.takes(tool, "layers"):
             args["layers"] = layers
+        if not layers and cat.takes(tool, "layer") and state.last_layer is not None and (step := layer_step(bare)):
+            args["layer"] = state.last_layer + step  # "and in the layer before this one?"
         if ALL_LAYERS.search(bare):  # "across all layers" drops the last turn's layer choice
             args.pop("layers", None)
             field = cat.tools[tool].Params.model_fields.get("layer")

@@ -60,7 +60,7 @@ def unknown_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
 # a selection by a label the data lacks: "how many neutral reviews", "show the sarcastic ones"
 _SELECTION_LABEL = r"neutral|mixed|sarcastic|spam|ham|offensive|toxic|ambivalent|objective|subjective|happy|sad|angry"
 UNKNOWN_SELECTION = re.compile(rf"\b({_SELECTION_LABEL})\s+(?:reviews?|rows?|ones|examples?|texts?|samples?|items?)\b"
-                               rf"|\blabell?ed\s+(?:as\s+)?({_SELECTION_LABEL})\b", re.I)
+                               rf"|\b(?:labell?ed|tagged|marked|annotated)\s+(?:as\s+)?({_SELECTION_LABEL})\b", re.I)
 
 
 def unknown_selection_label(bare: str, plan: Plan, labels: list[str]) -> Plan | None:

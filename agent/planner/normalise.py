@@ -4,6 +4,7 @@ question in another language, which is said rather than guessed at (the rules re
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
           "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
@@ -17,11 +18,47 @@ NUMBER_BEFORE_UNIT = re.compile(rf"\b((?!one\b){_NUMBER})(\s+(?:words?|tokens?|c
 RANGE_END = re.compile(rf"(\b\d+\s*(?:to|through|-|–)\s*)({_NUMBER})\b", re.I)
 _ANY_NUMBER = re.compile(rf"\b{_NUMBER}\b", re.I)
 FIRST_LAST_N = re.compile(rf"\b(first|last|final|top|bottom)\s+({_NUMBER})\s+(layers)\b", re.I)
-# chat shorthand -> the word (whole words only, never inside quotes: the planner strips quotes first)
+# chat shorthand -> the word (whole words, outside quoted texts); a tool's own abbreviations ("cf", "kw") are in its
+# module (`Tool.shorthand`)
 SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
              "diff": "difference", "w/": "with", "b/c": "because", "bc": "because", "idk": "I don't know",
-             "gimme": "give me", "wanna": "want to", "gonna": "going to", "wat": "what", "wut": "what"}
-_SHORTHAND = re.compile(r"(?<![\w'\"])(" + "|".join(re.escape(k) for k in SHORTHAND) + r")(?![\w'\"])", re.I)
+             "gimme": "give me", "wanna": "want to", "gonna": "going to", "wat": "what", "wut": "what",
+             # a student's abbreviations of the tools' words ("cf 88", "kw top 15", "conf mat pls", "nn of 99")
+             "conf mat": "confusion matrix", "confusion mat": "confusion matrix", "conf matrix": "confusion matrix",
+             "confmat": "confusion matrix",
+             "errs": "errors", "err": "error", "nn": "nearest neighbours", "prec": "precision",
+             "gxi": "gradient x input", "ig": "integrated gradients", "imp": "importance", "attr": "attribution",
+             "attrs": "attributions", "em": "them",
+             "dist": "distribution", "distr": "distribution", "str": "strength", "auroc": "roc auc",
+             "pts": "points", "expl": "explanation", "w.r.t.": "towards", "wrt": "towards", "w.r.t": "towards"}
+
+
+@lru_cache(maxsize=1)
+def _shorthand() -> tuple[dict[str, str], re.Pattern[str]]:
+    """The chat shorthand above and each tool's own abbreviations (`Tool.shorthand`: "cf", "kw")."""
+    from tools.registry import all_tools
+
+    table = dict(SHORTHAND)
+    for tool in all_tools().values():
+        table.update({k.lower(): v for k, v in tool.shorthand.items()})
+    words = "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True))
+    return table, re.compile(r"(?<![\w'\"])(" + words + r")(?![\w'\"])", re.I)
+# "l0-l4" -> "layers 0 to 4", "L22 n1023" -> "layer 22 neuron 1023", "# errors" -> "number of errors",
+# "x3" -> "3 times"
+_COMPACT = (
+    (re.compile(r"\bl(\d{1,3})\s*(?:-|to)\s*l?(\d{1,3})\b", re.I), r"layers \1 to \2"),
+    (re.compile(r"\bl(\d{1,3})\b", re.I), r"layer \1"),
+    (re.compile(r"\bn(\d{1,5})\b", re.I), r"neuron \1"),
+    (re.compile(r"(?<![\w#])#\s*(?=[a-z])", re.I), "number of "),
+    (re.compile(r"(?<![\w-])x\s?(\d{1,3})\b", re.I), r"\1 times"),
+    (re.compile(r"\s*->\s*"), " to "),
+    (re.compile(r"\s+\+\s+"), " and "),
+    (re.compile(r"\blens\b(?<!logit lens)(?<!tuned lens)", re.I), "logit lens"),
+    (re.compile(r"\bmore of (?=\S+ words\b)", re.I), "more than "),  # "having more of twenty words"
+)
+# how people without ML words name the model: "why does the computer think ...", "the program's insides"
+LAY_MODEL = re.compile(r"\b(?:the|this|that|your)\s+(?:computer|program(?:me)?|machine|ai|a\.i\.|algorithm"
+                       r"|classifier thing)(?='s\b|\b)", re.I)
 # function words of the languages people most often switch to; two of them and little English is not English
 FOREIGN = re.compile(
     r"\b(?:der|die|das|ist|nicht|und|warum|wie|welche[rs]?|bitte|zeig|mir|wird|hat|ich|est|que|ça|le|la|les|des"
@@ -100,7 +137,23 @@ def counts_in_words(text: str) -> str:
 
 
 def expand_shorthand(text: str) -> str:
-    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
+    """Shorthand and compact forms spelt out, outside quoted texts (the user's text is never changed)."""
+    from agent.planner.slots import QUOTED
+
+    table, words = _shorthand()
+
+    def plain(part: str) -> str:
+        part = words.sub(lambda m: table[m.group(1).lower()], part)
+        part = LAY_MODEL.sub("the model", part)
+        for compact, repl in _COMPACT:
+            part = compact.sub(repl, part)
+        return part
+
+    out, at = [], 0
+    for m in QUOTED.finditer(text):
+        out += [plain(text[at:m.start()]), m.group(0)]
+        at = m.end()
+    return "".join([*out, plain(text[at:])])
 
 
 def foreign_language(text: str) -> bool:

@@ -26,6 +26,7 @@ from agent.planner.dataset_slots import (
 from agent.planner.follow_ups import (
     NARROWS,
     FollowUpPlanning,
+    layer_step,
     narrowed,
 )
 from agent.planner.follow_ups import AskBack as _Ask
@@ -93,7 +94,8 @@ MEANING = re.compile(
     r"|\bwhat (?:does|do|would) (?:an? |the )?[\w ]{1,25}? of \d*\.?\d+%? (?:tell|say|signal|indicate)", re.I)
 
 # "neurons 12 and 40", "units 5, 6 and 9"
-NEURON_LIST = re.compile(r"\b(?:neurons|units)\s+(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b", re.I)
+NEURON_LIST = re.compile(r"\b(?:neurons|units)\s+(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b"
+                         r"|\b(?:neuron|unit)\s+(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*(?:neuron|unit)\s+#?\d+)+)\b", re.I)
 # "can you run it on review 20" after "what's lime": the method the same message asked about
 RUN_IT = re.compile(r"\b(?:use|apply|try|run|do)\s+(?:it|that|this)(?: method)?\b", re.I)
 
@@ -143,13 +145,14 @@ class RulePlanner(FollowUpPlanning):
         several = NEURON_LIST.search(question or "")
         if several:  # "explain neurons 12 and 40 of layer 3": one plan per neuron, in the typed order
             plans = [self.plan(question[:several.start()] + f"neuron {n}" + question[several.end():], state)
-                     for n in re.findall(r"\d+", several.group(1))]
+                     for n in re.findall(r"\d+", several.group(1) or several.group(2))]
             if all(p.calls for p in plans):
                 return Plan(question=question, calls=[c for p in plans for c in p.calls])
             return next(p for p in plans if not p.calls).model_copy(update={"question": question})
         plan = self._plan(question, state or ConversationState())
-        bare = strip_quotes(fix_category_typos(" ".join((question or "").split())[:2000], self.facts,
-                                               self.speller.known if self.speller else set(), self.labels))
+        bare = strip_quotes(fix_category_typos(expand_shorthand(" ".join((question or "").split())[:2000]),
+                                               self.facts, self.speller.known if self.speller else set(),
+                                               self.labels))
         return checked(bare, plan, self.labels, self.facts)  # what cannot be honoured is asked about, never run
 
     def _plan(self, question: str, state: ConversationState) -> Plan:
@@ -162,6 +165,7 @@ class RulePlanner(FollowUpPlanning):
         raw = fix_category_typos(raw, self.facts, self.speller.known if self.speller else set(), self.labels)
         if self.speller is not None:
             raw = numbers_in_words(self.speller.fix(raw))  # "lbels" -> "labels"; "reveiw eighty" -> "review 80"
+        quoted_terms = [t for t in quoted_texts(raw) if len(t.split()) <= 3 and concept_topic(t)]
         raw = named_layer(_unquote_concepts(raw), self.facts.n_layers if self.facts else None)
         raw = _the_other_row(raw, state)  # "and the same for the other one" after rows 70 and 71
         texts = quoted_texts(raw)
@@ -177,6 +181,14 @@ class RulePlanner(FollowUpPlanning):
             or (USING_METHOD.search(bare) and not re.match(r"\W*(?:what|how|why|which)\b", bare, re.I))
         )
         pointed = points_back and not GENERALLY.search(bare)
+        opened = TOPIC_FIRST.match(bare)
+        if opened and not ids and concept_topic(opened.group(1)):  # "lime = random perturbations right? how many
+            topics = concept_topics(bare)  # samples does it need": about the method, mid-conversation too
+            return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": t})
+                                                  for t in (topics[:3] if len(topics) > 1 else [_topic(bare)])])
+        if quoted_terms and not ids and WHAT_IS_THAT.search(bare):  # "your note says 'integrated gradients'. what
+            return Plan(question=question, calls=[  # is that, in normal language?": the term, mid-conversation
+                Call(tool=catalog().role("concept"), args={"topic": _topic(quoted_terms[0])})])
         if (is_concept_question(bare, bool(ids or texts or pointed or SOME_NUMBER.search(bare)))
                 or (asks_how_a_method_works(bare) and not ids and all(len(t.split()) <= 2 for t in texts)
                     and find_neuron(bare) is None
@@ -243,6 +255,8 @@ class RulePlanner(FollowUpPlanning):
             calls, ask = self._fill(tool, bare, texts, state)
             asks += [ask] if ask else []
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
+        for call in plan.calls:
+            self._concept_by_values(call, bare)
         if len(tools) > 1:
             _k_to_its_clause(plan.calls, clauses)
             _target_to_its_clause(plan.calls, clauses, self.labels)
@@ -267,6 +281,24 @@ class RulePlanner(FollowUpPlanning):
             return Plan(question=question, message=message, pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for, choices=choices)
         return plan
+
+    def _concept_by_values(self, call: Call, bare: str) -> None:
+        """A probe's concept said through its values: "whether a review is positive or negative" is the
+        labels (no concept); "what the review is about, like film or restaurant" is the domain column."""
+        concept = call.args.get("concept")
+        if call.tool == catalog().role("concept") or not catalog().takes(call.tool, "concept"):
+            return
+        def labels_in(text: str) -> int:
+            return sum(bool(re.search(rf"\b{re.escape(x)}s?\b", text, re.I)) for x in self.labels)
+
+        if isinstance(concept, str) and (labels_in(concept) >= 2 or (labels_in(bare) >= 2 and re.search(
+                r"\bback to\b", bare, re.I))):  # "ok, back to positive versus negative": the labels again
+            call.args.pop("concept")
+            return
+        for column, values in (self.facts.categories if self.facts else {}).items():
+            if sum(bool(re.search(rf"\b{re.escape(v)}s?\b", bare, re.I)) for v in values) >= 2:
+                call.args["concept"] = column
+                return
 
     def _with_unknown_label(self, question: str, raw: str, state: ConversationState) -> Plan | None:
         """'make review 20 neutral' plans nothing because 'neutral' is no label here: planned with a real
@@ -337,13 +369,15 @@ class RulePlanner(FollowUpPlanning):
         if len(tools) > 1:  # "... Could you display them?" / "Can you help me with that?" restate the request
             restating = {cat.role("rows"), cat.role("help")}
             tools = [t for t in tools if not (t in restating and not find_ids(clauses_of[t])
-                                              and "QUOTED" not in clauses_of[t])] or tools
+                                              and "QUOTED" not in clauses_of[t]
+                                              and not THE_ROW_ITSELF.search(clauses_of[t]))] or tools
         for tool in list(tools):  # "explain its own decision ... and is that explanation faithful?": one tool
             covers = cat.tools[tool].answers_also
             if covers and tool in tools:
                 tools = [t for t in tools if t == tool or find_method(clauses_of[t])
                          or not re.search(covers, clauses_of[t], re.I)]
-        if len(tools) > 1 and cat.role("rows") in tools[1:] and set(tools) & cat.instance:
+        if (len(tools) > 1 and cat.role("rows") in tools[1:] and set(tools) & cat.instance
+                and not THE_ROW_ITSELF.search(clauses_of[cat.role("rows")])):
             tools.remove(cat.role("rows"))
         return tools
 
@@ -466,9 +500,20 @@ class RulePlanner(FollowUpPlanning):
             where.pop("ids", None)
             args = {**cat.tools[tool].concept_args, **({"where": where} if where else {})}
             return Plan(question=question, calls=[Call(tool=tool, args=args)])
+        base: dict[str, Any] = {}
+        if not instances and state.instance() and re.search(r"\b(?:the same|that|this|the) (?:review|row|text|one)\b",
+                                                            bare, re.I):
+            instances = [state.instance()]  # "ok, use that on the same review": as it was last run there
+            earlier = next((c for c in reversed(state.history) if c.tool == tool
+                            and {k: c.args.get(k) for k in ("id", "text")} == {k: state.instance().get(k)
+                                                                                 for k in ("id", "text")}), None)
+            base = {k: v for k, v in (earlier.args if earlier else {}).items() if k not in ("id", "text", "method")}
         if tool is None or not instances:
             return None
-        calls = [Call(tool=tool, args={**instance, **({"method": method} if method else {})})
+        if cat.takes(tool, "contrast_id") and len(instances) == 2 and all("id" in i for i in instances):
+            return Plan(question=question, calls=[Call(tool=tool, args={  # "ok, do it on 3 and 4": a pair
+                "id": instances[0]["id"], "contrast_id": instances[1]["id"]})])
+        calls = [Call(tool=tool, args={**instance, **base, **({"method": method} if method else {})})
                  for instance in instances]
         return Plan(question=question, calls=calls)
 
@@ -594,6 +639,8 @@ class RulePlanner(FollowUpPlanning):
         ids = find_ids(bare)
         if len(ids) == 1:
             return Call(tool=tool, args={"id": ids[0]})
+        if not ids and THE_ROW_ITSELF.search(bare) and state.instance():
+            return Call(tool=tool, args=dict(state.instance()))  # "also show me the review itself"
         some = bool(JUST_SHOW_SOME.fullmatch(bare))  # "show me a few" after a selection: a few of it
         where = self._selection(bare, state, same_tool=some, texts=texts) if not ids else {"ids": ids}
         if (not where and not ids and REFERENT.search(bare) and state.instance()
@@ -614,6 +661,8 @@ class RulePlanner(FollowUpPlanning):
                state: ConversationState) -> dict[str, Any]:
         """Arguments read straight from the tool's `Params` fields: k, method, layer(s), position."""
         cat = catalog()
+        if k is None and cat.takes(tool, "k") and re.search(r"\bsame (?:k|number|count)\b", bare, re.I):
+            k = state.last_args.get("k")  # "infl, same k" after "nn x5"
         if k is not None and cat.takes(tool, "k"):
             args["k"] = k
         if cat.takes(tool, "method") and (method := find_method(bare)):
@@ -624,6 +673,8 @@ class RulePlanner(FollowUpPlanning):
                 args["layer"] = layers[0]
             elif re.search(r"\b(?:that|this|the same) layer\b", bare, re.I) and state.last_layer is not None:
                 args["layer"] = state.last_layer
+            if state.last_layer is not None and (step := layer_step(bare)):
+                args["layer"] = state.last_layer + step  # "and in the layer before this one?"
         if cat.takes(tool, "layers") and layers:
             args["layers"] = layers
         elif cat.takes(tool, "layers") and re.search(r"\b(?:the )?same layers\b", bare, re.I):
@@ -693,11 +744,23 @@ def _method_tool() -> str | None:
     return next((t for t in sorted(cat.instance) if cat.takes(t, "method")), None)
 
 
+# "also show me the review itself": the row, a second ask, not a restatement of the first
+THE_ROW_ITSELF = re.compile(r"\b(?:the|that|this) (?:review|row|text|sentence) itself\b", re.I)
+
+# a message that opens with a method and what the user thinks it is: "lime = random perturbations right?"
+TOPIC_FIRST = re.compile(r"^\W*([a-z][\w -]{1,30}?)\s*(?:=|is just|is basically|is like|is really|means)\s", re.I)
+
+# "what is that?", "what does that mean": after a quoted term, a question about the term
+WHAT_IS_THAT = re.compile(r"\bwhat(?: is|'s| are| does| do)(?: \w+)? (?:that|this|it|they|those)\b"
+                          r"(?! (?:review|row|text))|\bwhat (?:that|this|it) means\b|\bmentions?\W*$", re.I)
+
 # a number that could name a row; "for a 20 word sentence", "50 samples" are sizes, not rows
 SOME_NUMBER = re.compile(r"\b\d+\b(?![- ]?(?:words?|tokens?|samples?|times|steps|percent|%|features?)\b)", re.I)
 
 # a question that compares the rows shown ("which of them is the model more sure about", "which of the two")
 WHICH_OF_THEM = re.compile(r"\bwhich (?:one )?of (?:them|those|these|the two|both)\b"
+                           r"|\b(?:on|for|of|about) (?:them )?both\b"
+                           r"|\beach of them\b"
                            r"|\bwhich (?:one|row|review) is (?:it|the model) (?:more|less|most|least)\b", re.I)
 
 
@@ -783,6 +846,8 @@ def _lone_number_id(bare: str, k: int | None) -> list[dict[str, Any]]:
         r"(?<![\w.%])(\d{1,6})(?![\w.%]|\s*(?:%|percent|words?|tokens?|times|layers?|neurons?|of (?:them|those)))",
         rest, re.I)]
     numbers = [n for n in numbers if n != k]
+    if len(numbers) == 2 and re.search(rf"\b{numbers[0]}\s*(?:,|and|&)\s*{numbers[1]}\b", rest):
+        return [{"id": numbers[0]}, {"id": numbers[1]}]  # "predicted class and probs for 110 and 111"
     return [{"id": numbers[0]}] if len(numbers) == 1 else []
 
 

@@ -81,7 +81,8 @@ CONCEPT_TERMS: tuple[tuple[str, str], ...] = (
     (r"\btutorial\b", "tutorial"),
     (r"\bbias(?:es|ed)?\b(?! audit)|\bbias audits?\b|\bfairness\b", "bias"),
     # not the verb: "why would anyone report roc auc instead of plain accuracy"
-    (r"\breports?\b(?!\s+(?:the\s+|plain\s+)?(?:roc|auc|accuracy|f1|precision|recall|metrics?|scores?|numbers?)\b)",
+    (r"(?<!why )(?<!to )\breports?\b(?!\s+(?:the\s+|plain\s+)?(?:roc|auc|accuracy|f1|precision|recall|metrics?|scores?"
+     r"|numbers?|it|them|that|this)\b)",
      "report"),
 )
 # Asking what something is or how it works (anywhere in the clause).
@@ -350,6 +351,8 @@ def clause_intent(clause: str) -> str | None:
         return cat.role("metric")
     for intent in intents():
         if intent.trigger.search(clause):
+            if intent.trigger.exact:  # a phrase only this tool's requests use: no deferring
+                return intent.tool
             deferred = cat.tools[intent.tool].defers_to
             over = next((i.tool for i in intents() if i.tool in deferred and i.trigger.search(clause)), None)
             return over or intent.tool

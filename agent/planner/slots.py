@@ -218,7 +218,7 @@ def find_k(text: str) -> int | None:
         rf"\b(\d+)\s+{_K_NOUNS}\b",
         rf"\b(\d+)\s+[a-z]+\s+{_K_NOUNS}\b",  # "3 augmented versions"
         r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$|(?:and|or|&)\s+\d))",
-        r"\bk\s*=\s*(\d+)\b",
+        r"\bk\s*[=:]?\s*(\d+)\b",
         r"\b(\d+)\s+(?:each|apiece|per (?:group|side|label|class))\b",  # "positive vs negative reviews, 5 each"
         r"\b(\d+)\s+times\b",  # "paraphrase it 4 times"
         # "..., give me five", "five would be plenty", "6 of them" at the end of a request
@@ -362,6 +362,7 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         r"|(?:have|has|having) the (?:word|phrase|term)s?"
         r"|that say"
         r"|that use"
+        r"|(?:reviews?|rows?|texts?|ones) with(?=\s+quoted)"  # "count reviews with 'refund'"
         r"|using the word"
         r"|talk(?:s|ing)? about)"
         # the phrase: one or two words, or the placeholder of a quoted text

@@ -101,7 +101,7 @@ class Speller:
         return _WORD.sub(repl, question)
 
 
-CASUAL = {"whats", "hows", "wheres", "thats", "lemme", "gimme", "pls", "plz", "thx",
+CASUAL = {"whats", "hows", "wheres", "thats", "lemme", "gimme", "pls", "plz", "thx", "probs", "logits",
           # words the word-piece vocabulary splits, which people type on purpose ("rewrite" is not "write")
           "rewrite", "rewrites", "rewriting", "reword", "rewording", "rephrase", "rephrasing", "writeup", "keying",
           "neighbour", "neighbours", "neighbor", "neighbors", "tipped", "relabel", "mislabelled", "mislabeled"}

@@ -101,7 +101,7 @@ ROW_NOUN = re.compile(
 )
 APPLY_IT = re.compile(
     r"^\W*(?:ok(?:ay)?,? |now |great,? |then )?"
-    r"(?:(?:use|apply|try|run|do) (?:it|that|this|that method|this method)"
+    r"(?:(?:please )?(?:to )?(?:use|apply|try|run|do) (?:it|that|this|that method|this method)"
     r"|(?:generate|make|create|produce|give me|find|compute|show me) (?:one|some|an? (?:example|one))\b)",
     re.I,
 )

@@ -9,6 +9,9 @@ _Q = r"[\"'“‘]((?:[^\"'”’]|(?<=[a-z])'(?=[a-z]))+)[\"'”’]"  # an apo
 REPLACE = re.compile(rf"\b(?:replace|swap|substitute|change)\s+{_Q}\s+(?:with|by|for|to|into)\s+{_Q}", re.I)
 # "what if it said 'X' instead of 'Y'": whatever the verb, X replaces Y
 REPLACE_BY = re.compile(rf"{_Q}\s+(?:instead of|rather than|in place of)\s+{_Q}", re.I)
+# "with 'nothing' swapped for 'everything'": the first is replaced by the second
+REPLACED = re.compile(rf"{_Q}\s+(?:swapped|replaced|changed|switched|exchanged)\s+(?:for|with|by|to|into)\s+{_Q}",
+                      re.I)
 REMOVE = re.compile(
     rf"\b(?:without|remove|delete|drop|minus|take out|leave out|omit|cut|strip)\s+"
     rf"(?:the\s+(?:word|phrase|token)s?\s+)?{_Q}"
@@ -18,6 +21,9 @@ REMOVE = re.compile(
 )
 INSERT = re.compile(rf"\b(?:add|adding|insert|inserting|put|putting|place|placing)\s+{_Q}\s+(before|after|in front of"
                     rf"|behind)\s+{_Q}", re.I)
+# "are you sure it's not just the word 'not'? drop it", "... try '...' without it": that word removed
+REMOVE_IT = re.compile(rf"\b(?:the word|the phrase|the token)\s+{_Q}.*?\b(?:drop|remove|delete|without|take out"
+                       rf"|leave out|omit|minus)\s+it\b", re.I)
 # "would it flip if 'great' became 'okay' in '...'", "what if 'better' were 'worse'": the first is replaced
 REPLACE_IF = re.compile(rf"\b(?:if|suppose|when)\s+(?:the word\s+)?{_Q}\s+(?:became|becomes|were|was|is|turned into"
                         rf"|changed to|is changed to|was changed to|were changed to)\s+{_Q}", re.I)
@@ -34,7 +40,9 @@ class Edit:
 def find_edits(question: str) -> list[Edit]:
     edits = [Edit("replace", m.group(1), m.group(2)) for m in REPLACE.finditer(question)]
     edits += [Edit("replace", m.group(2), m.group(1)) for m in REPLACE_BY.finditer(question)]
+    edits += [Edit("replace", m.group(1), m.group(2)) for m in REPLACED.finditer(question)]
     edits += [Edit("remove", m.group(1) or m.group(2)) for m in REMOVE.finditer(question)]
+    edits += [Edit("remove", m.group(1)) for m in REMOVE_IT.finditer(question)]
     edits += [Edit("replace", m.group(1), m.group(2)) for m in REPLACE_IF.finditer(question)]
     edits += [Edit("insert", m.group(3), m.group(1), "before" if m.group(2).lower() in ("before", "in front of")
                    else "after") for m in INSERT.finditer(question)]
@@ -50,6 +58,8 @@ REPLACE_WORDS_IF = re.compile(rf"\b(?:if|suppose)\s+(?:the word\s+)?{_W}\s+(?:we
                               rf"|\b{_W}\s+(?:changed|switched|turned|swapped)\s+(?:to|into|for)\s+{_W}\b", re.I)
 
 
+# "soggy->crispy" (the arrow reads "to"): a whole message that only swaps one word the text has for another
+BARE_SWAP = re.compile(r"^\W*([a-z][\w'-]*)\s+(?:to|for|with|by|into)\s+([a-z][\w'-]*)\W*$", re.I)
 # "predict '...' without the word can't": an unquoted removal of one word the text has
 REMOVE_WORD = re.compile(r"\b(?:without|remove|delete|drop|minus|take out|leave out|omit)\s+"
                          r"(?:the\s+(?:word|token)\s+)?([a-z][\w'-]*)", re.I)
@@ -77,6 +87,9 @@ def find_word_edits(question: str, text: str) -> list[Edit]:
     for m in REPLACE_WORDS_BY.finditer(question):
         if has(m.group(2)):
             edits.append(Edit("replace", m.group(2), m.group(1)))
+    swap = BARE_SWAP.match(question)
+    if swap and has(swap.group(1)) and swap.group(2).lower() not in _NOT_AN_EDIT:
+        edits.append(Edit("replace", swap.group(1), swap.group(2)))
     for m in REMOVE_WORD.finditer(question):
         word = m.group(1)
         if has(word):

@@ -23,7 +23,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("integrated_gradients", r"integrated[ _-]?gradients?|\big\b", "gradient"),
     Method("gradient_x_input",
            r"gradients?[ _]?(?:x|times|\*|×)[ _]?inputs?|input[ _]?(?:x|times|\*|×)?[ _]?gradients?"
-           r"|grad[ _]?x[ _]?input|saliency", "gradient"),
+           r"|grad[ _]?x[ _]?input", "gradient"),
     Method("occlusion", r"occlusion|leave[- ]one[- ]out|ablation", "perturbation"),
     Method("kernel_shap", r"kernel[ _-]?shap|\bshap\b", "sampling"),
     Method("lime", r"\blime\b", "sampling"),

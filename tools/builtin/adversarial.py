@@ -55,6 +55,7 @@ class Adversarial(Tool):
                    "prediction.")
     Params = AdversarialParams
     Output = AdversarialOutput
+    shorthand = {"adv": "adversarial"}
     triggers = (
         Trigger(alternatives(
             r"adversar",

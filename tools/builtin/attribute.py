@@ -169,7 +169,8 @@ class Attribute(Tool):
         ), priority=200),
         # "what pushes review 54 towards negative?", "..., what pushes the model towards positive on it?":
         # a question about what drives one prediction, before steer's imperative "push it towards" (65)
-        Trigger(r"\bwhat(?:'s| is)? (?:in (?:review|row|item|it|this|that) ?#?\d* )?"
+        Trigger(r"\bwhat(?:'s| is)? (?:actually |really |even |exactly )?"
+                r"(?:in (?:review|row|item|it|this|that) ?#?\d* )?"
                 r"(?:pushes|pulls|drives|moves|nudges"
                 r"|pushing|pulling|driving|moving|nudging)\b"
                 r"(?=\s+#?\d|.*(?:\b(?:review|row|item|id)\s*#?\d|\bon it\b|\bit\b|QUOTED))", priority=60),
@@ -213,7 +214,7 @@ class Attribute(Tool):
         else:
             toward = next((label for label in named if query.search(
                 r"\b(?:towards?|in favou?r of|evidence for|push\w* (?:it |them )?(?:to|into)|for the label|for label)"
-                rf"\s+(?:the label\s+)?['\"]?{re.escape(label)}\b")), None)
+                rf"\s+(?:the label\s+|the\s+)?['\"]?{re.escape(label)}\b")), None)  # "towards the positive logit"
             if toward:
                 args["target"] = toward
         answer = r"\b(?:the|its|that|this) (?:generated )?(?:answer|continuation|completion) to\b"

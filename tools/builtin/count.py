@@ -27,11 +27,13 @@ class Count(Tool):
     description = "How many dataset rows match a filter (all rows without one)."
     Params = CountParams
     Output = CountOutput
+    shorthand = {"cnt": "count"}
     triggers = (
         Trigger(alternatives(
             r"\bid'?s? of all",
             r"item ids",
             r"how many",
+            r"\bhow much (?:reviews|rows|items|examples|texts)\b",  # "how much reviews are having ..."
             r"number of",
             r"\bcount\b",
             r"\bcounts\b",

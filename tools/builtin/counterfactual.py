@@ -64,6 +64,7 @@ class Counterfactual(Tool):
     description = "Minimal edits that change the prediction (to `target` when given), verified on the model."
     Params = CounterfactualParams
     Output = CounterfactualOutput
+    shorthand = {"cf": "counterfactual", "cfs": "counterfactuals"}
     triggers = (
         Trigger(alternatives(
             r"counterfactual",
@@ -117,7 +118,8 @@ class Counterfactual(Tool):
         target = next((label for label in query.labels if query.search(
             r"\b(?:to|into|towards?|become|becomes|be|as|rather than|instead of|says?|predicts?"
             r"|make[s]?(?:\s+\S+){0,3}"
-            r"|be (?:clas+if(?:ied|y)|predicted|labell?ed|called|seen|read)(?: as)?|come out(?: as)?)"
+            r"|be (?:clas+if(?:ied|y)|predicted|labell?ed|called|seen|read)(?: as)?|come out(?: as)?"
+            r"|call (?:it|this|that|them)(?: as)?)"  # "for the computer to call it a positive review"
             rf"\s+(?:the label\s+|an?\s+)?{re.escape(label)}\b")), None)
         if target is None and query.search(r"\b(?:makes?|turns?|flips?|gets?)\b"):
             target = next((label for label in query.labels if query.search(rf"\b{re.escape(label)}\W*$")), None)

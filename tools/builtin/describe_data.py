@@ -41,6 +41,9 @@ class DescribeData(Tool):
     triggers = (
         Trigger(alternatives(
             r"^\W*(?:and |what about |how about )?(?:the |your |this )?(?:data|dataset|data ?set)\W*$",
+            # "where did all these reviews come from in the first place?"
+            r"\bwhere (?:did|do|does) (?:all )?(?:these|the|those|this|your) (?:reviews|rows|data|dataset|texts)"
+            r"(?: \w+)? come from\b",
         ), priority=150),
         Trigger(alternatives(
             r"^(?!.*\b(?:predict\w*|model)\b).*(?:\bdata (?:look like|and "

@@ -37,7 +37,8 @@ class DescribeModel(Tool):
     Output = DescribeModelOutput
     triggers = (
         Trigger(alternatives(
-            r"\b(?:what|which) (?:kind|type|sort) of (?:model|network|classifier|llm|language model)\b",
+            r"\b(?:what|which) (?:kind|type|sort) of (?:model|network|classifier|llm|language model|computer program"
+            r"|program|ai)\b",
             r"(?:information|info|details|background) (?:of|on|about) (?:the "
             r"|your |this )?(?:underlying |deployed )?(?:classifier|network)"
             r"\b",

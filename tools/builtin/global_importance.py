@@ -227,6 +227,9 @@ class GlobalImportance(Tool):
         # which steers one instance's activations; here words push, over many rows.
         Trigger(_NO_INSTANCE + rf"(?=.*\b(?:which|what) {_WORDS}\b.*\b(?:push|pull|nudge)\w* (?:the model|it)\b)"
                 + "(?:" + alternatives(_OVERALL, _FOR_ROWS) + ")", priority=62),
+        # "the ten words the model leans on most for product reviews": what it relies on over many rows
+        Trigger(_NO_INSTANCE + rf".*\b{_WORDS}\b.*\b(?:the model|it) (?:leans?|relies?|depends?|counts?) on\b",
+                priority=63),
         # "top 10 words driving negative predictions": words that drive predictions, in the plural
         Trigger(_NO_INSTANCE + rf".*\b{_WORDS}\s+(?:that\s+)?(?:driv|push|pull|caus|lead)\w*\s+(?:the\s+)?"
                 r"(?:model'?s?\s+)?(?:\w+\s+)?(?:predictions|decisions|classifications)\b", priority=61),
@@ -272,6 +275,8 @@ class GlobalImportance(Tool):
                             rf"(?: it| them)?(?: as)?|lead (?:it|the model) to (?:say|predict))\s+(?:the label\s+)?"
                             rf"['\"]?{name}\b|\b(?:driv|push|caus|lead)\w* (?:the )?{name} predictions\b"
                             # "which words does the model lean on to call something positive"
+                            rf"|\btowards? calling (?:a review |reviews |it |them |something )?(?:as )?(?:a |an )?"
+                            rf"{name}\b"
                             rf"|\bto (?:call|label|classify|judge|deem|rate) (?:something|anything|a review|reviews"
                             rf"|a text|things|them|it)(?: as)? (?:a |an )?{name}\b"):
                 args["target"] = label

@@ -50,6 +50,7 @@ class Influence(Tool):
                    "and opponents.")
     Params = InfluenceParams
     Output = InfluenceOutput
+    shorthand = {"infl": "influence", "infl.": "influence"}
     triggers = (
         Trigger(alternatives(
             r"(?:influen\w*|dominant|prominent|important) (?:\w+ )?(?:training|train)",

@@ -51,6 +51,7 @@ class Keywords(Tool):
     knowledge_card = "keywords"
     Params = KeywordsParams
     Output = KeywordsOutput
+    shorthand = {"kw": "keywords", "kws": "keywords"}
     triggers = (
         Trigger(alternatives(
             r"words? (?:that )?(?:occur|appear|come up|show up)s? (?:the )?most",

@@ -64,6 +64,7 @@ class LabelDistribution(Tool):
             r"|neg)\b.*\b(?:balance|split|ratio|mix|share)",
             r"\b(?:balance|split|ratio|mix) (?:of|between) (?:the )?(?:positives?|negatives?)\b",
             r"\bbalance out\b",
+            r"\bhow (?:balanced|imbalanced|unbalanced|skewed)\b",  # "how balanced is the dataset between ..."
             r"\b(?:label|class|sentiment) (?:split|mix|balance|ratio|breakdown)\b",
             r"\bpos(?:itive)? ?(?:/|vs\.?|versus|to) ?neg(?:ative)?\b.{0,20}\b(?:ratio|split|breakdown|balance"
             r"|mix|share)",

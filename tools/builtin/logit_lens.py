@@ -113,9 +113,10 @@ class LogitLens(Tool):
         """'... as written' / 'the raw text' reads the text itself; 'inside the classification prompt'
         reads it as the classifier sees it. Neither: the tool's default for id / text."""
         if query.search(r"\b(?:inside|within|in|through) the (?:task|classification|classifier)(?:'s)? prompt\b"
-                        r"|\bas the classifier sees it\b"):
+                        r"|\bas the classifier sees it\b|\btask (?:framing|mode)\b"):
             args["framing"] = "task"
-        elif query.search(r"\bas written\b|\b(?:the )?raw text\b|\bplain text\b|\bwithout the (?:task )?prompt\b"):
+        elif query.search(r"\bas written\b|\b(?:the )?raw text\b|\bplain text\b|\bwithout the (?:task )?prompt\b"
+                          r"|\braw (?:framing|mode)\b"):
             args["framing"] = "raw"
         return args
 

@@ -63,7 +63,11 @@ class Mistakes(Tool):
             r".*\b(?:other way|vice versa|than)\b",
             r"\b(?:other way (?:round|around)|vice versa)\b",
             r"\bwhich (?:labels?|classes?) (?:does it|do they|is|are) (?:\w+ )?confus",
+
         ), priority=75),
+        # "which labels get confused with which?": the confusion matrix, never the label counts it mentions
+        Trigger(r"\b(?:labels?|classes?) (?:get|gets|are|is) (?:\w+ )?(?:confused|mixed up|mistaken)\b", priority=74,
+                exact=True),
         Trigger(alternatives(
             r"(?:predicts?|predicting|predicted|forecasts?|classif\w*|gets?|"
             r"got|labell?ed) (?:\w+ )?(?:incorrectly|falsely|inaccurately|"

@@ -121,6 +121,7 @@ class Patch(Tool):
     Params = PatchParams
     Output = PatchOutput
     knowledge_card = "patch"
+    concept_topic = r"activation patching"  # "what is activation patching?", then "ok, do it on 3 and 4"
     figure_name = "patching"
     figure_caption = ("Activation patching: share of the way from the input's prediction to the contrast's when one "
                       "layer's residual stream is copied from the contrast (per layer, and per position when the "
@@ -192,6 +193,11 @@ class Patch(Tool):
                 return []  # the second id's call: the pair was planned on the first
             (first_at, first), (second_at, second) = mentions
             source = _source(query.text, first_at, second_at)
+            clean = re.search(r"#?(\d+)\s+(?:as|is|being|for) the clean\b", query.text, re.I)
+            if clean and second.get("id") == int(clean.group(1)):  # "with row 150 as the clean run and 151 as
+                source = 0  # the corrupted one": the clean run is the input, the corrupted one its contrast
+            elif clean and first.get("id") == int(clean.group(1)):
+                source = 1
             return _pair(*((second, first) if source == 0 else (first, second)), rest)
         instance = query.instance
         if len(mentions) == 1 and query.points_at_instance() and instance and instance != mentions[0][1]:

@@ -56,6 +56,9 @@ class Predict(Tool):
             r"\bconfidence scores?\b",
             r"\blikel(?:y|ihood)\b",
             r"probab",
+            r"\bprobs\b",
+            r"\blogits?\b(?! lens)",  # "what are the logits on row 200?"
+            r"\bpredicted class\b",
             r"confiden",
             r"how sure",
             r"certain",

@@ -73,6 +73,12 @@ class Probe(Tool):
             r"linearly (?:decodable|separable)",
             r"represent(?:s|ed)?\b.*\b(?:in|by|at|across) (?:each |every |the |its |their )?layers?",
             r"(?:each|which|any|a|what) layers? (?:represents?|captures?|knows?|stores?)",
+            # "does any part of the model's insides know whether ...", "in which layers the model is knowing if"
+            r"\b(?:any|which|what) (?:part|parts|bit|layer|layers) of (?:the |its )?(?:model|network)(?:'s)?"
+            r"(?: insides| internals)?\b.*\bknow",
+            r"\b(?:which|what) layers?\b.*\b(?:is |are )?know(?:s|ing)? (?:if|whether|what|which)\b",
+            r"\b(?:does|do) (?:it|the model) (?:also |even )?know (?:what|which|whether|if) (?:the |a |each )?"
+            r"(?:review|text|row)s? (?:is|are) (?:about|from)\b",
             r"\b(?:encoded|represented|stored) (?:anywhere )?(?:inside|in) the model",
             # "can sentiment be read off the hidden layers with a simple linear classifier?"
             r"\b(?:read|decoded?|recovered?|extracted?|predicted) (?:off|out of|from) (?:the |its |each |every )?"
@@ -92,6 +98,7 @@ class Probe(Tool):
     needs_model = True
     cacheable = True
     knowledge_card = "probe"
+    concept_topic = r"^probing"  # "what's probing?", then "ok, try it on layers 2 to 4"
     examples = ("does layer 10 encode sentiment?", "probe every layer for the labels", "which layers encode 'price'?")
 
     @classmethod
@@ -185,7 +192,9 @@ def _probe_concept(text: str) -> str | None:
     """'does layer 10 encode negation?' -> 'negation'; the labels themselves are the default."""
     m = (re.search(r"\bis\s+(?:the\s+)?([a-z][\w -]*?)\s+(?:encoded|represented|stored)\b", text, re.I)
          or re.search(r"\b(?:encode[sd]?|represent(?:s|ed)?|for|capture[sd]?|knows?(?: about)?|stores?)\s+"
-                      r"(?:the\s+)?([a-z][\w -]*?)(?:\?|$| in | at | across | by | anywhere)", text, re.I))
+                      r"(?:the\s+)?([a-z][\w -]*?)"
+                      r"(?:\?|$| in | at | across | by | anywhere| on (?:layers?|the|all|every)\b)",
+                      text, re.I))
     concept = m.group(1).strip().lower() if m else None
     if concept:  # "the domain of a review" is the domain; "sentiment best" is sentiment
         concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)

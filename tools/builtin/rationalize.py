@@ -77,6 +77,7 @@ class Rationalize(Tool):
     triggers = (
         Trigger(alternatives(
             r"rationali[sz]",
+            r"\bexplain (?:him|her|it|them)sel(?:f|ves)\b",  # "let him explain himself"
             r"\bwhat reasons? (?:does|do|would|did) (?:the model|it) (?:give|offer|state|provide)\b",
             r"\b(?:the model'?s|its) own (?:explanation|account|reasoning|words)\b",
             r"rationale",

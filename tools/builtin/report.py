@@ -117,8 +117,9 @@ class Report(Tool):
             return [{"id": row} for row in ids] if len(ids) > 1 else {"id": ids[0]}  # "reports for reviews 3 and 4"
         if query.texts:
             return {"text": query.texts[0]}
-        if query.instance and query.points_at_instance():
-            return dict(query.instance)  # "a report on that review"
+        everything_said = r"\ball (?:of )?(?:that|this|it)\b|\b(?:write|sum) (?:it|this|that|all this) up\b"
+        if query.instance and (query.points_at_instance() or query.search(everything_said)):
+            return dict(query.instance)  # "a report on that review", "all of that as a report" after a row
         if query.search(r"\b(?:mistakes|errors|misclassif\w*|wrong)\b"):
             args.setdefault("where", {})["correct"] = False
         return args

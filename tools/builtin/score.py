@@ -144,6 +144,9 @@ class Score(Tool):
     triggers = (
         Trigger(alternatives(
             r"rate .* correct",
+            r"\bhow (?:does|did|do) (?:it|the model) (?:do|fare|perform)\b",  # "how does it do on the long reviews"
+            # "is it better at spotting positive reviews or negative ones?"
+            r"\b(?:better|worse) at (?:spotting|detecting|catching|recogni[sz]ing|finding|getting|judging) ",
             r"(?:get|gets|getting) (?:it|them|things) (?:correct|right)",
             r"correct predictions",
             r"accura",

@@ -70,6 +70,8 @@ class Similar(Tool):
             r"comparable",
             r"\blike (?:id|item|instance|review|row)",
             r"\b(?:reviews?|rows?|ones|examples?) like #?\d",  # "find reviews like 121"
+            # "three another reviews like this one"
+            r"\b(?:reviews?|rows?|ones|examples?) like (?:this|that|it)(?: one)?\b",
         ), priority=220),
     )
     intent_examples = (

@@ -146,7 +146,7 @@ class Steer(Tool):
             r"|i'?d like to) )(?:push|nudge) (?:it|this|that|QUOTED|(?:review|id|item|row|instance|text) #?\d+)\b",
             r"\bmake the model (?:more|less) [a-z-]+ (?:on|for|about|with)\s+(?:QUOTED|it\b|this|that|(?:review|id"
             r"|item|row|instance|example|text) #?\d+)",
-            r"\b(?:add|adding|inject(?:ing)?)\b.{0,40}\b(?:direction|vector) (?:to|into|on)\b",
+            r"\b(?:add|adding|inject(?:ing)?)\b.{0,40}\b(?:direction|vector) (?:to|into|on|at)\b",
             r"\bwith (?:a )?strength (?:of )?-?\d",
             r"\bdose[- ]response\b",
         ), priority=65),
@@ -195,7 +195,8 @@ class Steer(Tool):
         label = next((label for label in query.labels if query.search(
             r"\b(?:towards?|to|into|more|in the direction of|in favou?r of)\s+(?:the\s+)?(?:label\s+)?['\"]?"
             rf"{re.escape(label)}\b") or query.search(
-            rf"\b{re.escape(label)}\s+(?:steering\s+)?(?:direction|vector|side)\b")), None)
+            rf"\b{re.escape(label)}\s+(?:steering\s+)?(?:direction|vector|side)\b") or query.search(
+            rf"\b{re.escape(label)}[- ]minus[- ]\w+")), None)  # "the positive-minus-negative direction"
         concept = None if label else _concept(query, args)
         if label:
             args.pop("concept", None)
