@@ -257,6 +257,7 @@ class RulePlanner(FollowUpPlanning):
             plan.calls.extend(call for c in calls for call in _split_contrast(c, bare))
         for call in plan.calls:
             self._concept_by_values(call, bare)
+        plan.calls += _some_of_them(plan.calls, clauses)
         if len(tools) > 1:
             _k_to_its_clause(plan.calls, clauses)
             _target_to_its_clause(plan.calls, clauses, self.labels)
@@ -818,6 +819,29 @@ def _k_to_its_clause(calls: list[Call], clauses: list[str]) -> None:
     for call in calls:
         if call.tool != owner and call.args.get("k") == counted[0][1]:
             call.args.pop("k")
+
+
+def _some_of_them(calls: list[Call], clauses: list[str]) -> list[Call]:
+    """'how many mistakes does it make, and show me three of them': the counted rows, as examples (the
+    mistakes' samples, or the rows of the counted selection); a second call the 'show' clause asked for."""
+    if len(calls) != 1 or len(clauses) < 2:
+        return []
+    m = next((m for c in clauses[1:] if (m := SOME_OF_THEM.search(counts_in_words(c)))), None)
+    call, cat = calls[0], catalog()
+    if m is None:
+        return []
+    k = {"a few": 3, "some": 3, "a couple": 2}.get(m.group(1).lower()) or int(m.group(1))
+    if call.args.get("mode") in ("count", "confusion"):
+        return [Call(tool=call.tool, args={**call.args, "mode": "sample", "k": k})]
+    if call.tool == cat.role("row_count"):
+        where = call.args.get("where")
+        return [Call(tool=cat.role("rows"), args={**({"where": where} if where else {}), "k": k})]
+    return []
+
+
+# "and show me three of them", "give me a few of those"
+SOME_OF_THEM = re.compile(r"\b(?:show|give|list)(?: me| us)? (\d+|a few|some|a couple) (?:of (?:them|those|these))\b",
+                          re.I)
 
 
 def _target_to_its_clause(calls: list[Call], clauses: list[str], labels: list[str]) -> None:

@@ -255,7 +255,8 @@ COVERED_BY = {"neurons": ("polysemanticity and superposition",),
               "superposition": ("polysemanticity and superposition",),
               "metrics": ("accuracy", "precision", "recall", "f1", "roc auc", "confusion matrix"),
               "feature attribution": ("integrated gradients", "gradient x input", "kernel shap", "lime", "occlusion",
-                                      "attention", "shapley values")}
+                                      "attention", "shapley values", "faithfulness", "plausibility", "sanity checks"),
+              "accuracy": ("probing (probe)",)}  # "does high probe accuracy mean ...": about probes
 # "lime or occlusion, which is usually more faithful?": faithfulness is what they are compared on
 CRITERION = _rx(r"\bwhich (?:one |of them |of the two )?(?:is|are|gives?|tends? to be) "
                 r"(?:usually |generally |typically )?(?:more|less|most|least|better|worse) (\w+)")
