@@ -831,7 +831,8 @@ def _some_of_them(calls: list[Call], clauses: list[str]) -> list[Call]:
     if m is None:
         return []
     k = {"a few": 3, "some": 3, "a couple": 2}.get(m.group(1).lower()) or int(m.group(1))
-    if call.args.get("mode") in ("count", "confusion"):
+    if call.args.get("mode") not in (None, "sample") and "sample" in str(cat.tools[call.tool].Params.model_fields.get(
+            "mode", "")):  # a count or a matrix of a tool that can also sample
         return [Call(tool=call.tool, args={**call.args, "mode": "sample", "k": k})]
     if call.tool == cat.role("row_count"):
         where = call.args.get("where")
