@@ -1,7 +1,7 @@
 """Prints the offline planner's exact-plan accuracy and latency.
 
     python benchmarks/planner_eval.py            # development sets (every set already looked at)
-    python benchmarks/planner_eval.py --heldout  # the current held-out sets, v13 (report these; never tune on them)
+    python benchmarks/planner_eval.py --heldout  # the current held-out sets, v14 (report these; never tune on them)
     python benchmarks/planner_eval.py --failures # also list the wrong plans (add --heldout only once a set is retired)
     python benchmarks/planner_eval.py --typos    # also: exact plans with one random typo per question
 """
@@ -40,8 +40,8 @@ def main() -> None:
     heldout = "--heldout" in sys.argv
     show = "--failures" in sys.argv
     if heldout:
-        sets = [("whybox held-out v13 single questions (163)", "single", load_jsonl("heldout_single_v13.jsonl")),
-                ("whybox held-out v13 conversations (turns)", "conv", load_jsonl("heldout_conversations_v13.jsonl"))]
+        sets = [("whybox held-out v14 single questions (136)", "single", load_jsonl("heldout_single_v14.jsonl")),
+                ("whybox held-out v14 conversations (turns)", "conv", load_jsonl("heldout_conversations_v14.jsonl"))]
     else:  # every set that has been looked at (tests/planner_eval/README.md)
         sets = [("CoXQL development 70%", "coxql", coxql_items("dev")),
                 ("CoXQL 30% (held out until session 6)", "coxql", coxql_items("heldout")),
@@ -57,6 +57,7 @@ def main() -> None:
                 ("whybox v10 single questions", "single", load_jsonl("heldout_single_v10.jsonl")),
                 ("whybox v11 single questions", "single", load_jsonl("heldout_single_v11.jsonl")),
                 ("whybox v12 single questions", "single", load_jsonl("heldout_single_v12.jsonl")),
+                ("whybox v13 single questions", "single", load_jsonl("heldout_single_v13.jsonl")),
                 ("whybox development conversations (turns)", "conv", load_jsonl("dev_conversations.jsonl")),
                 ("whybox v1 conversations (turns)", "conv", load_jsonl("heldout_conversations.jsonl")),
                 ("whybox v2 conversations (turns)", "conv", load_jsonl("heldout_conversations_v2.jsonl")),
@@ -69,7 +70,8 @@ def main() -> None:
                 ("whybox v9 conversations (turns)", "conv", load_jsonl("heldout_conversations_v9.jsonl")),
                 ("whybox v10 conversations (turns)", "conv", load_jsonl("heldout_conversations_v10.jsonl")),
                 ("whybox v11 conversations (turns)", "conv", load_jsonl("heldout_conversations_v11.jsonl")),
-                ("whybox v12 conversations (turns)", "conv", load_jsonl("heldout_conversations_v12.jsonl"))]
+                ("whybox v12 conversations (turns)", "conv", load_jsonl("heldout_conversations_v12.jsonl")),
+                ("whybox v13 conversations (turns)", "conv", load_jsonl("heldout_conversations_v13.jsonl"))]
     start = time.perf_counter()
     make().plan("warm up")  # start-up (the intent model's encoder) is not per-question latency
     print(f"planner {VERSION}; start-up {time.perf_counter() - start:.2f} s")
