@@ -26,7 +26,8 @@ WRONG_LABEL = re.compile(
     r"|\blabel'?s (?:wrong|off|incorrect|a mistake)"
     r"|(?:gold |true )?label (?:(?:for|of|on) (?:review |row |item |id |example )?#?\d+ )?(?:looks|seems) "
     r"(?:wrong|incorrect|off|mistaken)"
-    r"|labell?ed .{0,30}\b(?:messed up|got it wrong|made a mistake|screwed up|(?:half )?asleep|drunk|careless"
+    r"|(?:labell?ed|tagged|marked) .{0,30}\b(?:messed up|got it wrong|got it backwards|made a mistake|screwed up"
+    r"|(?:half )?asleep|drunk|careless"
     r"|sloppy|clueless|not paying attention)"
     r"|incorrectly labell?ed"
     r"|labell?ed (?:wrong(?:ly)?|incorrectly|badly)"  # "review 140 is clearly labelled wrong, it's positive"
@@ -73,6 +74,9 @@ def corrected_rows(question: str) -> list[int]:
                   r"(?:reviews? |rows? |items? |ids? )?(#?\d+(?:\s*(?:,|and|&|,\s*and)\s*#?\d+)+)\b", question, re.I)
     if m:
         return [int(x) for x in re.findall(r"\d+", m.group(1))]
+    m = re.search(r"^\W*(?:reviews? |rows? )?#?(\d+) and #?(\d+) (?:are|were) (?:both |all )?", question, re.I)
+    if m:  # "123 and 124 are both negative actually, fix the gold"
+        return [int(m.group(1)), int(m.group(2))]
     m = re.search(ORDER + r"\s+"
                   r"(?:review |row |item )?#?(\d+)\s+(?:to|as)\s+\w+\s*(?:,|and|&)\s*(?:review |row |item )?#?(\d+)"
                   r"(?:\s+(?:too|as well|also))?\W*$", question, re.I)  # "set 91 to positive and 92 too"

@@ -23,6 +23,7 @@ FIRST_LAST_N = re.compile(rf"\b(first|last|final|top|bottom)\s+({_NUMBER})\s+(la
 SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
              "diff": "difference", "w/": "with", "b/c": "because", "bc": "because", "idk": "I don't know",
              "gimme": "give me", "wanna": "want to", "gonna": "going to", "wat": "what", "wut": "what",
+             "mny": "many", "r": "are",
              # a student's abbreviations of the tools' words ("cf 88", "kw top 15", "conf mat pls", "nn of 99")
              "conf mat": "confusion matrix", "confusion mat": "confusion matrix", "conf matrix": "confusion matrix",
              "confmat": "confusion matrix",

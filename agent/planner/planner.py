@@ -81,7 +81,8 @@ SWAPS_IN_ROWS = re.compile(
 )
 # "with occlusion" right after a tool that takes a method: the same tool, that method
 METHOD_ONLY = re.compile(
-    rf"\W*(?:and |now |ok |then |but )?(?:(?:do it|try it|try|redo it|again) )?(?:with|using|via|by) (?:the )?"
+    rf"\W*(?:and |now |ok |then |but )?(?:(?:do it|try it|try|redo it|again|top \d+|the top \d+) )?"
+    rf"(?:with|using|via|by) (?:the )?"
     rf"{METHOD_WORDING}(?: instead| please| too| then)?\W*",
     re.I,
 )

@@ -39,12 +39,13 @@ HASH_ID = re.compile(r"#\s*(\d+)\b")
 # "For 3315, why ...", "predict 320": a bare number where an instance is expected.
 BARE_ID = re.compile(
     # "predict 320" (not "show 5 words", "explain 3 features")
-    r"(?:^|[,;.?!]\s*)(?:for|predict|pred|show|explain|classify|paraphrase|augment|rewrite|reword|rationali[sz]e|fool)"
+    r"(?:^|[,;.?!]\s*)(?:for|predict|pred|show(?: me(?=\s+\d{1,7}\s*(?:,|and|&)))?|explain|classify|paraphrase"
+    r"|augment|rewrite|reword|rationali[sz]e|fool)"
     r"\s+(\d{1,7})\b"
         r"(?!\s*(?:words?|features?|tokens?|most|top|neurons?|layers?|%|percent|more|similar|examples?|reviews?|rows?"
         r"|times|ways|versions?"
         # "show 2 negative film reviews"
-        r"|(?:[a-z]+\s+){1,2}(?:reviews?|rows?|ones|examples?|samples?|items?|texts?)\b"
+        r"|(?:[a-z-]+\s+){1,2}(?:reviews?|rows?|ones|examples?|samples?|items?|texts?)\b"
         r"|of|ones?|others?|random|neighbou?rs?|paraphrases?|variants?|counterfactuals?|mistakes?|errors?|keywords?"
         r"|samples?|instances?|items?|data|closest|nearest|influential|important))"
     # "3315: why ..."
@@ -333,7 +334,9 @@ def find_layers(text: str) -> list[int]:
         return list(range(lo, hi + 1))
     m = re.search(r"\blayers?\s+((?:\d+\s*(?:,|and|&)\s*)*\d+)", t)
     if m:
-        return [int(x) for x in re.findall(r"\d+", m.group(1))]
+        found = [int(x) for x in re.findall(r"\d+", m.group(1))]
+        more = [int(x) for x in re.findall(r"\b(?:and|,|&)\s+(?:the\s+)?layer\s+(\d+)\b", t[m.end():])]
+        return found + [x for x in more if x not in found]  # "the first layer and the last layer" -> 0, 29
     return []
 
 
@@ -383,6 +386,7 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         r"\b(?:labell?ed|gold(?: label)?|annotated|tagged|marked)(?: as)? {label}\b",
         r"\b(?:truly|actually|really) {label}\b",
         r"\bwith (?:the )?(?:gold )?label {label}\b",
+        r"\b{label}[- ]labell?ed\b",  # "4 positive-labelled reviews"
     ))
     if label:
         where["label"] = label

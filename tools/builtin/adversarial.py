@@ -68,6 +68,8 @@ class Adversarial(Tool):
             r"confus(?:e|ed|ing) the model",
             r"model (?:would be|be|gets?|is) confused",
             r"perturbation",
+            # "try to break review 57", not "break it down by domain"
+            r"\b(?:break|crack)\s+(?:it|this|that|the model|(?:review|row|item) #?\d+)\b(?!\s+(?:down|up|out|apart))",
         ), priority=80),
         # "a sneaky tweak that flips it without changing the meaning": the meaning is kept, so an attack,
         # before counterfactual's "flips" (70), which changes the meaning on purpose

@@ -75,7 +75,7 @@ class Counterfactual(Tool):
             r"alternative outcomes?",
             r"\bflips?\b",
             r"flipped",
-            r"smallest (?:change|edit)",
+            r"smallest (?:change|edit|rewrite|tweak|modification)",
             r"minimal (?:change|edit)",
             r"what (?:would|could|should) (?:i|you|we) (?:need to )?change",
             r"(?:change|alter|reverse) (?:the|its|it'?s) (?:prediction|mind|output|label|answer|decision|outcome)",

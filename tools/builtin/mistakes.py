@@ -66,8 +66,9 @@ class Mistakes(Tool):
 
         ), priority=75),
         # "which labels get confused with which?": the confusion matrix, never the label counts it mentions
-        Trigger(r"\b(?:labels?|classes?) (?:get|gets|are|is) (?:\w+ )?(?:confused|mixed up|mistaken)\b", priority=74,
-                exact=True),
+        Trigger(r"\b(?:labels?|classes?) (?:get|gets|are|is) (?:\w+ )?(?:confused|mixed up|mistaken)\b"
+                r"|\bconfusion table\b",
+                priority=20, exact=True),
         Trigger(alternatives(
             r"(?:predicts?|predicting|predicted|forecasts?|classif\w*|gets?|"
             r"got|labell?ed) (?:\w+ )?(?:incorrectly|falsely|inaccurately|"

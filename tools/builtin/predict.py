@@ -75,6 +75,8 @@ class Predict(Tool):
             r"\bwhat (?:does|do|would) (?:the model|it) make of\b",
             r"\b(?:the model|it) (?:is |was )?thinking (?:about|of|on|for)\b",
             r"what label",
+            r"\bwhat (?:does |did |would )?(?:it|the model) says? (?:for|about|on|of)\b",  # "wat it say for 12"
+            r"\bflagged\b",  # "customer says '...' got flagged positive?? check"
             r"\bwhat (?:is |does )?(?:the )?model (?:is )?saying\b",  # "what is model saying for the review 64"
             r"\b(?:does|would|do) (?:the model|it) agree\b",  # "review 48 slaps, does the model agree?"
             r"\b(?:more|less|most|least) (?:sure|confident)\b",  # "which of them is the model more sure about"

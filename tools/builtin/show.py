@@ -40,7 +40,8 @@ class Show(Tool):
         Trigger(alternatives(
             r"\bwhat (?:does|do|did) (?:it|that|this|they|that one|this one|"
             r"(?:the )?(?:review|item|row|instance|example|sample|id|data "
-            r"?point) ?#?\d+) (?:look like|say)\b",
+            # not "what does it say for 40": that is its prediction
+            r"?point) ?#?\d+) (?:look like|say)\b(?! (?:for|about|on) )",
         ), priority=210),
         Trigger(alternatives(
             r"\bshow\b",
