@@ -77,7 +77,7 @@ def fix_category_typos(text: str, facts: DataFacts | None, known: set[str], labe
 def _label_abbreviations(text: str, labels: list[str]) -> str:
     """'set 14 and 15 to neg', 'cf for 12 -> pos': a label's first three letters, when no other label
     starts so, are that label (outside quoted texts; 'pos 2' with a number after it stays a position)."""
-    from agent.planner.slots import QUOTED
+    from agent.planner.slots import outside_quotes
 
     prefixes = {label.lower()[:3]: label for label in labels if len(label) > 3}
     prefixes = {p: label for p, label in prefixes.items() if sum(x.lower().startswith(p) for x in labels) == 1}
@@ -85,14 +85,8 @@ def _label_abbreviations(text: str, labels: list[str]) -> str:
         return text
     pattern = re.compile(rf"(?<![\w'\"])({'|'.join(map(re.escape, prefixes))})(s)?\b(?!\s*\d)(?!')", re.I)
 
-    def plain(part: str) -> str:
-        return pattern.sub(lambda m: prefixes[m.group(1).lower()] + (m.group(2) or ""), part)
-
-    out, at = [], 0
-    for m in QUOTED.finditer(text):
-        out += [plain(text[at:m.start()]), m.group(0)]
-        at = m.end()
-    return "".join([*out, plain(text[at:])])
+    return outside_quotes(text, lambda part: pattern.sub(lambda m: prefixes[m.group(1).lower()] + (m.group(2) or ""),
+                                                         part))
 
 
 def _alternatives(value: str) -> list[str]:

@@ -139,7 +139,7 @@ def counts_in_words(text: str) -> str:
 
 def expand_shorthand(text: str) -> str:
     """Shorthand and compact forms spelt out, outside quoted texts (the user's text is never changed)."""
-    from agent.planner.slots import QUOTED
+    from agent.planner.slots import outside_quotes
 
     table, words = _shorthand()
 
@@ -150,11 +150,7 @@ def expand_shorthand(text: str) -> str:
             part = compact.sub(repl, part)
         return part
 
-    out, at = [], 0
-    for m in QUOTED.finditer(text):
-        out += [plain(text[at:m.start()]), m.group(0)]
-        at = m.end()
-    return "".join([*out, plain(text[at:])])
+    return outside_quotes(text, plain)
 
 
 def foreign_language(text: str) -> bool:

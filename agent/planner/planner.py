@@ -8,6 +8,7 @@ Version 2 (planner issue). Accuracy on held-out sets: `python benchmarks/planner
 from __future__ import annotations
 
 import re
+import typing
 from typing import Any, Callable
 
 from agent.plan import Call, Choice, ConversationState, Plan
@@ -832,8 +833,9 @@ def _some_of_them(calls: list[Call], clauses: list[str]) -> list[Call]:
     if m is None:
         return []
     k = {"a few": 3, "some": 3, "a couple": 2}.get(m.group(1).lower()) or int(m.group(1))
-    if call.args.get("mode") not in (None, "sample") and "sample" in str(cat.tools[call.tool].Params.model_fields.get(
-            "mode", "")):  # a count or a matrix of a tool that can also sample
+    field = cat.tools[call.tool].Params.model_fields.get("mode")
+    modes = typing.get_args(field.annotation) if field is not None else ()
+    if call.args.get("mode") not in (None, "sample") and "sample" in modes:  # a count or a matrix that can sample
         return [Call(tool=call.tool, args={**call.args, "mode": "sample", "k": k})]
     if call.tool == cat.role("row_count"):
         where = call.args.get("where")

@@ -5,7 +5,7 @@ Pure functions over the question text, each small and separately tested.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from agent.planner.normalise import counts_in_words
 from tools.attribution import catalog
@@ -117,6 +117,15 @@ METRICS = [
 
 def quoted_texts(question: str) -> list[str]:
     return [next(g for g in m.groups() if g) for m in QUOTED.finditer(question)]
+
+
+def outside_quotes(text: str, change: Callable[[str], str]) -> str:
+    """`change` applied to the parts of `text` between quoted passages; the user's quoted text is kept."""
+    out, at = [], 0
+    for m in QUOTED.finditer(text):
+        out += [change(text[at:m.start()]), m.group(0)]
+        at = m.end()
+    return "".join([*out, change(text[at:])])
 
 
 def strip_quotes(question: str) -> str:
