@@ -40,8 +40,8 @@ def main() -> None:
     heldout = "--heldout" in sys.argv
     show = "--failures" in sys.argv
     if heldout:
-        sets = [("whybox held-out v14 single questions (136)", "single", load_jsonl("heldout_single_v14.jsonl")),
-                ("whybox held-out v14 conversations (turns)", "conv", load_jsonl("heldout_conversations_v14.jsonl"))]
+        sets = [("whybox held-out v15 single questions (177)", "single", load_jsonl("heldout_single_v15.jsonl")),
+                ("whybox held-out v15 conversations (turns)", "conv", load_jsonl("heldout_conversations_v15.jsonl"))]
     else:  # every set that has been looked at (tests/planner_eval/README.md)
         sets = [("CoXQL development 70%", "coxql", coxql_items("dev")),
                 ("CoXQL 30% (held out until session 6)", "coxql", coxql_items("heldout")),
@@ -58,6 +58,7 @@ def main() -> None:
                 ("whybox v11 single questions", "single", load_jsonl("heldout_single_v11.jsonl")),
                 ("whybox v12 single questions", "single", load_jsonl("heldout_single_v12.jsonl")),
                 ("whybox v13 single questions", "single", load_jsonl("heldout_single_v13.jsonl")),
+                ("whybox v14 single questions", "single", load_jsonl("heldout_single_v14.jsonl")),
                 ("whybox development conversations (turns)", "conv", load_jsonl("dev_conversations.jsonl")),
                 ("whybox v1 conversations (turns)", "conv", load_jsonl("heldout_conversations.jsonl")),
                 ("whybox v2 conversations (turns)", "conv", load_jsonl("heldout_conversations_v2.jsonl")),
@@ -71,7 +72,8 @@ def main() -> None:
                 ("whybox v10 conversations (turns)", "conv", load_jsonl("heldout_conversations_v10.jsonl")),
                 ("whybox v11 conversations (turns)", "conv", load_jsonl("heldout_conversations_v11.jsonl")),
                 ("whybox v12 conversations (turns)", "conv", load_jsonl("heldout_conversations_v12.jsonl")),
-                ("whybox v13 conversations (turns)", "conv", load_jsonl("heldout_conversations_v13.jsonl"))]
+                ("whybox v13 conversations (turns)", "conv", load_jsonl("heldout_conversations_v13.jsonl")),
+                ("whybox v14 conversations (turns)", "conv", load_jsonl("heldout_conversations_v14.jsonl"))]
     start = time.perf_counter()
     make().plan("warm up")  # start-up (the intent model's encoder) is not per-question latency
     print(f"planner {VERSION}; start-up {time.perf_counter() - start:.2f} s")
