@@ -21,7 +21,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "service": ("services", "customer service", "customer support"),
 }
 ROW_NOUNS = (r"(?:reviews?|rows?|ones|examples?|texts?|items?|entries|records|data|samples?|tweets?|comments?"
-             r"|posts?|sentences?|documents?|instances?)")
+             r"|posts?|sentences?|documents?|instances?|slices?|subsets?|segments?|portions?)")
 PLACE = r"(?:on|in|for|of|among|within|from|only|just|about|to)"
 COMPARE = r"(?:\bor\b|\bvs\.?|\bversus\b|\bcompared? (?:to|with)\b|\bthan\b|\bagainst\b|\band\b)"
 ACROSS = r"(?:per|by|each|every|across|which|what|all|different|between|broken down by|split by|grouped by)"
@@ -103,6 +103,7 @@ def _mentions(text: str, value: str, column: str) -> int | None:
         rf"\b(?:{words})\b(?=\s+(?:\w+\s+)?{ROW_NOUNS}\b)",
         rf"\b{PLACE}\s+(?:the\s+)?(?:{words})\b",
         rf"\b(?:{words})\s+(?:{re.escape(column)}|category|domain|type|genre)\b",
+        rf"\b{re.escape(column)}\s*(?:is|=+|:|equals?|of)\s*['\"]?(?:{words})\b",  # "data where domain is film"
         rf"\b(?:{words})\b(?=\s*{COMPARE})",
         rf"{COMPARE}\s*(?:the\s+)?(?:{words})\b",
         # terse: "keywords, film", "global importance, lime, film", "accuracy: restaurant only", "film only",
@@ -168,9 +169,12 @@ def compared_selections(text: str, facts: DataFacts | None, labels: list[str]) -
                        if (at := _mentions(text, value, column)) is not None)
         if len(found) == 2:
             return [where for _, where in found]
+    from agent.planner.slots import find_where
+
     named = sorted((m.start(), {"label": label}) for label in labels
                    if (m := re.search(rf"\b{re.escape(label)}s?\b", text, re.I)))
-    if len(named) == 2:
+    if len(named) == 2 and not {"label", "prediction"} <= set(find_where(text, labels)):
+        # "labelled negative and predicted positive" is one selection of both, not two compared
         return [where for _, where in named]
     return []
 
@@ -246,3 +250,27 @@ def out_of_range(args: dict[str, Any], facts: DataFacts | None) -> str | None:
         return (f"Each layer has {facts.n_neurons} MLP neurons, numbered 0 to {facts.n_neurons - 1}; there is "
                 f"no neuron {neuron}. Which neuron do you mean?")
     return None
+
+
+_IS = r"(?:\s+is|\s+equals|\s*=+|\s*:)?\s+"
+_OPERATIONS = (r"show|count|explain|predict|score|list|display|describe|give|tell|what|how|compute|find|summari[sz]e"
+               r"|keywords|accuracy|likelihood|label")
+
+
+def plain_filters(text: str, labels: list[str]) -> str:
+    """TalkToModel's filter phrasing as plain words: "filter prediction positive and label negative and
+    show data" -> "show data predicted positive and labelled negative"; "where label is negative" ->
+    "where labelled negative" (the words `label` and `prediction` would otherwise read as requests)."""
+    if not labels:
+        return text
+    names = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    text = re.sub(rf"\b(?:the\s+)?(?:model'?s\s+)?prediction{_IS}({names})\b", r"predicted \1", text, flags=re.I)
+    text = re.sub(rf"\b(where|filter|with|and|by)\s+(?:the\s+)?(?:gold\s+|true\s+)?label{_IS}({names})\b",
+                  r"\1 labelled \2", text, flags=re.I)
+    # Captum's "target=positive", "with target negative": the class the attribution is for
+    text = re.sub(rf"\b(?:with\s+)?(?:the\s+)?target(?:\s+class)?(?:\s*=+|\s*:|\s+is|\s+of)?\s*({names})\b",
+                  r"towards \1", text, flags=re.I)
+    m = re.match(rf"\W*filter\s+(?:by\s+|on\s+|for\s+)?(.+?)\s+and\s+((?:{_OPERATIONS})\b.*)$", text, re.I)
+    if m and not re.search(rf"\b(?:{_OPERATIONS})\b", m.group(1), re.I):
+        return f"{m.group(2)} {m.group(1)}"
+    return text

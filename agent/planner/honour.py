@@ -149,5 +149,25 @@ def checked(bare: str, plan: Plan, labels: list[str], facts: DataFacts | None) -
         values = ", ".join(facts.categories[column]) if facts else ""
         return Plan(question=plan.question, message=f"The data has no {word!r} rows: its {column} values are "
                                                     f"{values}. Which ones do you mean?")
-    return (unsupported_method(bare, plan) or unknown_label(bare, plan, labels)
+    return (unsupported_method(bare, plan) or unknown_label(bare, plan, labels) or class_index(bare, plan, labels)
             or with_premise(bare, plan))
+
+
+CLASS_INDEX = re.compile(r"\b(?:target|class(?:\s+index)?|label\s+index)(?:\s*=+|\s*:|\s+is)?\s*(\d{1,2})\b"
+                         r"(?!\s*(?:words?|tokens?|%|layers?))", re.I)
+
+
+def class_index(bare: str, plan: Plan, labels: list[str]) -> Plan | None:
+    """Captum's 'target=1': which label is class 1 depends on an order the user may not share; asked,
+    with each label as a choice (tools.md: never substitute silently)."""
+    m = CLASS_INDEX.search(bare)
+    takes = [c for c in plan.calls if catalog().takes(c.tool, "target") or catalog().takes(c.tool, "label")]
+    if not m or not takes or not labels:
+        return None
+    call = takes[0]
+    key = "target" if catalog().takes(call.tool, "target") else "label"
+    choices = [Choice(label=f"{call.tool} towards {label}",
+                      calls=[Call(tool=call.tool, args={**call.args, key: label})]) for label in labels]
+    message = (f"Which label is class {m.group(1)}? I do not assume an order: the labels are "
+               f"{', '.join(labels)}. Name the label you mean.")
+    return Plan(question=plan.question, choices=choices, message=message, pending=plan.calls, asks_for="label")

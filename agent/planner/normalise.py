@@ -31,6 +31,11 @@ SHORTHAND = {"acc": "accuracy", "u": "you", "ur": "your", "pls": "please", "plz"
              "gxi": "gradient x input", "ig": "integrated gradients", "imp": "importance", "attr": "attribution",
              "attrs": "attributions", "em": "them",
              "dist": "distribution", "distr": "distribution", "str": "strength", "auroc": "roc auc",
+             # Captum's class names, and LIT's "grad·input"
+             "layerintegratedgradients": "integrated gradients", "integratedgradients": "integrated gradients",
+             "inputxgradient": "gradient x input", "layergradientxactivation": "gradient x input",
+             "kernelshap": "kernel shap", "featureablation": "occlusion", "grad·input": "gradient x input",
+             "grad*input": "gradient x input", "grad⊙input": "gradient x input", "gradxinput": "gradient x input",
              "pts": "points", "expl": "explanation", "w.r.t.": "towards", "wrt": "towards", "w.r.t": "towards"}
 
 
@@ -159,3 +164,92 @@ def foreign_language(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", text.lower())
     hits = len(FOREIGN.findall(text))
     return len(words) >= 2 and hits >= 2 and hits / len(words) >= 0.3
+
+
+_DIGIT = {w: str(v) for w, v in _UNITS.items() if v < 10}
+_DIGIT_WORD = "|".join(_DIGIT)
+_SPOKEN = (
+    # "review one oh five" -> "review 105": digits read one by one, with "oh" for zero
+    (re.compile(rf"\b({_NOUN}\s+)((?:{_DIGIT_WORD})(?:\s+(?:oh|{_DIGIT_WORD})){{1,3}})\b", re.I),
+     lambda m: m.group(1) + "".join("0" if w.lower() == "oh" else _DIGIT[w.lower()] for w in m.group(2).split())
+     if re.search(r"\boh\b", m.group(2), re.I) else m.group(0)),
+    # "review to hundred and seventeen": the homophone of "two" before a hundred
+    (re.compile(r"\b(?:to|too)(?=\s+hundred\b)", re.I), lambda m: "two"),
+    # "strength one point five" -> "strength 1.5"
+    (re.compile(rf"\b({_DIGIT_WORD}|\d+)\s+point\s+({_DIGIT_WORD}|\d)\b", re.I),
+     lambda m: f"{_DIGIT.get(m.group(1).lower(), m.group(1))}.{_DIGIT.get(m.group(2).lower(), m.group(2))}"),
+    (re.compile(r"\bf[ -]one\b", re.I), lambda m: "f1"),  # "what is the f one score"
+    # spoken punctuation at the end of a dictated question
+    (re.compile(r"\s*\bquestion mark\b", re.I), lambda m: "?"),
+    (re.compile(r"\s*\b(?:full stop|period)\s*$", re.I), lambda m: "."),
+    # "a report four that one", "top five words four review twenty": "four" before its object is "for"
+    (re.compile(r"(?<!\btop )(?<!\bfirst )(?<!\blast )(?<!\bme )\bfour\s+(?=(?:the|that|this|it|those|these|each|every"
+                r"|all|review|row|layer|neuron)\b(?!s))", re.I), lambda m: "for "),
+)
+
+
+def spoken_forms(text: str) -> str:
+    """A dictated question as it would be typed: 'review one oh five' -> 'review 105', 'one point five' -> '1.5',
+    'f one' -> 'f1', 'question mark' -> '?', 'four that one' -> 'for that one' (outside quoted texts)."""
+    from agent.planner.slots import outside_quotes
+
+    def typed(part: str) -> str:
+        for pattern, repl in _SPOKEN:
+            part = pattern.sub(repl, part)
+        return part
+
+    return outside_quotes(text, typed)
+
+
+# Neuronpedia's "14/811" (layer / neuron), read where the question is about neurons or is little else
+LAYER_SLASH_NEURON = re.compile(r"(?<![\w/.])(\d{1,3})/(\d{1,6})(?![\w/.]|\.\d)")
+NEURON_CONTEXT = re.compile(r"\b(?:neurons?|features?|latents?|units?|dashboards?|activat\w*|autointerp\w*"
+                            r"|neuronpedia|fires?|firing|explain|describe|does)\b", re.I)
+
+
+def layer_slash_neuron(text: str) -> str:
+    """'top activating examples for 14/811' -> '... for layer 14 neuron 811'; '3/4 of the reviews' stays."""
+    found = LAYER_SLASH_NEURON.search(text)
+    if not found:
+        return text
+    rest = LAYER_SLASH_NEURON.sub(" ", text)
+    short = len(re.findall(r"[^\W\d_]+", rest)) <= 3  # "14/811?", "and 14/812", "sorry, 21/2"
+    if not (short or NEURON_CONTEXT.search(rest)):
+        return text
+    layers = {m.group(1) for m in LAYER_SLASH_NEURON.finditer(text)}
+    first = found.start()  # "9/12 and 9/40" -> "layer 9 neuron 12 and neuron 40": one layer, named once
+    return LAYER_SLASH_NEURON.sub(lambda m: f"layer {m.group(1)} neuron {m.group(2)}"
+                                  if m.start() == first or len(layers) > 1 else f"neuron {m.group(2)}", text)
+
+
+# "reviews #40-#45", "rows 100-102", "#60 to #63": a short id range is its ids (a longer one is left as typed)
+ID_RANGE = re.compile(r"(?<![\w#])((?:reviews?|rows?|items?|examples?|ids?|data ?points?|instances?|samples?)\s+)?"
+                      r"#?(\d+)\s*(?:-|–|to|through|thru)\s*#?(\d+)\b", re.I)
+MAX_ID_RANGE = 20
+
+
+def id_ranges(text: str) -> str:
+    """'reviews #40-#45' -> 'reviews 40, 41, 42, 43, 44 and 45' (layers and word counts keep their ranges)."""
+    def repl(m: re.Match[str]) -> str:
+        lo, hi = int(m.group(2)), int(m.group(3))
+        hashed = "#" in m.group(0)
+        if not (m.group(1) or hashed) or not 0 < hi - lo < MAX_ID_RANGE:
+            return m.group(0)
+        ids = [str(i) for i in range(lo, hi + 1)]
+        return f"{m.group(1) or 'reviews '}{', '.join(ids[:-1])} and {ids[-1]}"
+
+    def first(m: re.Match[str]) -> str:  # "the first ten rows": rows 0 to 9 of the data, as listed
+        n = number_value(m.group(1)) if not m.group(1).isdigit() else int(m.group(1))
+        if not n or n > MAX_ID_RANGE:
+            return m.group(0)
+        return f"{m.group(2)} {', '.join(map(str, range(n - 1)))} and {n - 1}" if n > 1 else f"{m.group(2)} 0"
+
+    text = WORD_RANGE.sub(r"between \1 and \2 words", text)  # "reviews with 10-20 words" is a length
+    ranged = ID_RANGE.sub(repl, FIRST_ROWS.sub(first, text))
+    return f"show {ranged}" if ranged != text and re.match(r"\W*(?:the\s+)?first\s|\W*(?:(?:reviews?|rows?)\s+)?#?\d",
+                                                           text, re.I) and "?" not in text else ranged
+
+
+WORD_RANGE = re.compile(r"\b(\d+)\s*(?:-|–|to)\s*(\d+)\s+words\b", re.I)
+FIRST_ROWS = re.compile(rf"\bthe\s+first\s+(\d+|{_WORD})\s+(rows|reviews|examples|items|entries|records)\b"
+                        r"(?!\s+(?:of|in|from|with|that|which|where|labell?ed|predicted|about|for|on)\b)", re.I)

@@ -16,6 +16,7 @@ from agent.planner.catalog import catalog
 from agent.planner.claims import corrected_row, corrected_rows, corrects_a_label
 from agent.planner.clarify_answers import answered
 from agent.planner.clauses import _beyond_filters, _clauses, _topic, _unquote_concepts
+from agent.planner.corrections import corrected
 from agent.planner.dataset_slots import (
     DataFacts,
     compared_selections,
@@ -23,6 +24,7 @@ from agent.planner.dataset_slots import (
     find_match,
     fix_category_typos,
     named_layer,
+    plain_filters,
 )
 from agent.planner.follow_ups import (
     NARROWS,
@@ -33,7 +35,15 @@ from agent.planner.follow_ups import (
 from agent.planner.follow_ups import AskBack as _Ask
 from agent.planner.honour import LABEL_LIKE, checked, unknown_label
 from agent.planner.intent_model import Guess, IntentModel, shared_model
-from agent.planner.normalise import counts_in_words, expand_shorthand, foreign_language, numbers_in_words
+from agent.planner.normalise import (
+    counts_in_words,
+    expand_shorthand,
+    foreign_language,
+    id_ranges,
+    layer_slash_neuron,
+    numbers_in_words,
+    spoken_forms,
+)
 from agent.planner.query import Query
 from agent.planner.rules import (
     CONTRASTS,
@@ -144,6 +154,18 @@ class RulePlanner(FollowUpPlanning):
 
     # ---------- public ----------
     def plan(self, question: str, state: ConversationState | None = None) -> Plan:
+        meant = self._as_meant(question or "")
+        plan = self._plan_meant(meant, state)
+        return plan if meant == question else plan.model_copy(update={"question": question})
+
+    def _as_meant(self, question: str) -> str:
+        """What was meant, as typed words: spoken forms ("review one oh five", "question mark"), Neuronpedia's
+        "14/811", and self-corrections ("review 12, sorry, 21"), so every later reader sees one value."""
+        values = [*self.labels, *(v for vs in (self.facts.categories.values() if self.facts else ()) for v in vs)]
+        meant = corrected(layer_slash_neuron(spoken_forms(question)), values)
+        return id_ranges(plain_filters(meant, self.labels))
+
+    def _plan_meant(self, question: str, state: ConversationState | None = None) -> Plan:
         several = NEURON_LIST.search(question or "")
         if several:  # "explain neurons 12 and 40 of layer 3": one plan per neuron, in the typed order
             plans = [self.plan(question[:several.start()] + f"neuron {n}" + question[several.end():], state)
@@ -270,6 +292,13 @@ class RulePlanner(FollowUpPlanning):
                     and plan.calls[0].args.get("id") in shown):  # "which of them is it more sure about": each shown
                 only = plan.calls[0]
                 plan.calls = [Call(tool=only.tool, args={**only.args, "id": row}) for row in shown[:6]]
+            picked = [] if ids else _ordinal_of_shown(bare, shown)
+            if len(plan.calls) == 1 and picked and "id" in plan.calls[0].args:  # "the last of the four rows"
+                only = plan.calls[0]
+                among = re.search(r"\bof\s+(?:the|those|these)\s+(\d+)\s", counts_in_words(bare))
+                args = {key: v for key, v in only.args.items()  # "four" counts the rows shown, not a k
+                        if not (key == "k" and among and v == int(among.group(1)))}
+                plan.calls = [Call(tool=only.tool, args={**args, "id": row}) for row in picked]
         if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             ask = asks[0]
             no_row = state.instance() is None and not (ids or texts)
@@ -279,6 +308,10 @@ class RulePlanner(FollowUpPlanning):
                 concept = Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})
                 return Plan(question=question, calls=[concept])
             message, choices = _which_row_shown(ask, state)
+            picked = _ordinal_of_shown(bare, [c.args.get("id") for choice in choices for c in choice.calls])
+            if choices and picked:  # "predict the first two of them", "the last of the four rows"
+                return Plan(question=question, calls=[c for choice in choices for c in choice.calls
+                                                      if c.args.get("id") in picked])
             if choices and WHICH_OF_THEM.search(bare):  # "which of them is it more sure about": each, to compare
                 return Plan(question=question, calls=[c for choice in choices for c in choice.calls])
             return Plan(question=question, message=message, pending=[ask.pending] if ask.pending else [],
@@ -466,7 +499,8 @@ class RulePlanner(FollowUpPlanning):
             return (guess.tool if fits and guess.tool not in catalog().instance and guess.probability >= NO_REFERENT_P
                     else rule)
         if (rule == catalog().role("rows") and fits and guess.probability >= OVER_SHOW_P
-                and not JUST_SHOW_SOME.fullmatch(clause)):  # "show me a few" names nothing but rows
+                and not JUST_SHOW_SOME.fullmatch(clause)  # "show me a few" names nothing but rows
+                and "includes" not in find_where(clause, self.labels, ["QUOTED"])):  # "data that includes 'x'"
             return guess.tool
         return guess.tool if fits and guess.probability >= OVERRIDE_P else rule
 
@@ -844,6 +878,26 @@ def _some_of_them(calls: list[Call], clauses: list[str]) -> list[Call]:
 
 
 # "and show me three of them", "give me a few of those"
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "last": -1}
+_OF_THE_SHOWN = r"(?:one\s+)?of\s+(?:them|those|these|the\s+(?:\w+\s+)?(?:rows|reviews|ones))"
+FIRST_N_SHOWN = re.compile(rf"\b(first|last)\s+(\d+)\s+{_OF_THE_SHOWN}\b", re.I)
+NTH_SHOWN = re.compile(rf"\b(first|second|third|fourth|fifth|sixth|last)\s+{_OF_THE_SHOWN}\b", re.I)
+
+
+def _ordinal_of_shown(bare: str, shown: list[int]) -> list[int]:
+    """'the first two of them', 'the last of the four rows': rows picked by position among those just shown."""
+    if len(shown) < 2:
+        return []
+    text = counts_in_words(bare)
+    m = FIRST_N_SHOWN.search(text)
+    if m:
+        n = int(m.group(2))
+        return shown[:n] if m.group(1).lower() == "first" else shown[-n:]
+    m = NTH_SHOWN.search(text)
+    at = _ORDINALS[m.group(1).lower()] if m else None
+    return [shown[at]] if at is not None and -len(shown) <= at < len(shown) else []
+
+
 SOME_OF_THEM = re.compile(r"\b(?:show|give|list)(?: me| us)? (\d+|a few|some|a couple) (?:of (?:them|those|these))\b",
                           re.I)
 

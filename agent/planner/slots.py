@@ -396,11 +396,14 @@ def find_where(text: str, labels: list[str], quoted: list[str] | None = None) ->
         r"\b(?:truly|actually|really) {label}\b",
         r"\bwith (?:the )?(?:gold )?label {label}\b",
         r"\b{label}[- ]labell?ed\b",  # "4 positive-labelled reviews"
+        r"\b(?:where |filter )(?:the )?(?:gold )?label (?:is |equals |=+ ?|: ?)?{label}\b",  # TalkToModel's words
+        r"\b(?:and|with|where) (?:the )?(?:gold )?label (?:is |equals |=+ ?|: ?){label}\b",
     ))
     if label:
         where["label"] = label
     pred = find_label(t, labels, (
         r"\bpredict(?:ed|s|ion is|ions of)?(?: to be| as)? {label}\b",
+        r"\bprediction (?:equals |=+ ?|: ?)?{label}\b",  # "filter prediction positive"
         r"\bclassified (?:as )?{label}\b",
         r"\bclassif(?:y|ies)(?: them| it)? as {label}\b",
         r"\bmodel (?:says|thinks|calls) {label}\b",

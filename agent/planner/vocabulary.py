@@ -78,9 +78,10 @@ SPLIT = re.compile(
     r"|\balso\b"
     r"|(?<=[?!.])\s+(?=[A-Z])"
     r"|,\s*and\b"
-    # a bare "and" only before a new request
+    # a bare "and" only before a new request, its verb a whole word ("labelled negative and predicted positive" is
+    # one selection)
     r"|\band\b(?=\s+(?:what|why|how|show|give|tell|explain|predict|list|count|which|find|generate|write|compute"
-        r"|display|describe|make|produce|create|follow|provide|the rationale|a rationale|its|also|then)))\s*",
+        r"|display|describe|make|produce|create|follow|provide|the rationale|a rationale|its|also|then)\b))\s*",
 )
 # "explain that with occlusion": with an instance in the conversation, "that"/"it" points at it.
 POINTS_BACK = re.compile(

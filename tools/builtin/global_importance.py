@@ -218,6 +218,7 @@ class GlobalImportance(Tool):
     triggers = (
         Trigger(_NO_INSTANCE + "(?:" + alternatives(
             r".*\bglobal(?:ly)?\b.*(?:importan|attribut|explanation|salien|features?|words?|tokens?)",
+            r".*(?:importan|attribut|salien|features?|tokens?|words?)\w*\b.*\bglobally\b",  # "features globally"
             r".*\baggregat\w*\b.*(?:attribut|importan|salien|explanation)",
             r".*(?:attribut|importan|salien)\w*\b.*\baggregat",
             _OVERALL,

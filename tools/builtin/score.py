@@ -163,6 +163,8 @@ class Score(Tool):
             r"\bscores?\b",
             r"how often .* (?:right|correct)",
         ), priority=240),
+        # LIT's "metrics table sliced by label": only a score's request says it
+        Trigger(r"\bmetrics? (?:table|panel|summary|dashboard)\b", priority=240, exact=True),
     )
     intent_examples = (
         "how accurate is the model?",
