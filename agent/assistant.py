@@ -14,15 +14,18 @@ from typing import Any, Iterator
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.chat_models import PlannerChatModel, llm_kind, local_chat_model, openai_chat_model
+from agent.comparisons import method_comparison
 from agent.grounding import check
 from agent.llm_fallback import FALLBACK_NOTE, fallback_sentence, uncovered_calls
 from agent.memory import ConversationStore
 from agent.narrator import narrate, narrate_step
 from agent.plan import Call, ConversationState, Plan
 from agent.planner import RulePlanner, planner_for
-from agent.premises import premise_note
+from agent.planner.catalog import catalog
+from agent.premises import label_premise_note, premise_note
 from agent.questions import usable_question
 from agent.records import RunRecord, Step, done_step, run_step
+from agent.what_if import baseline_args, what_if_note
 from prompts import load_prompt
 from tools.context import ToolContext, Workspace
 from tools.registry import all_tools, run_tool
@@ -219,9 +222,12 @@ class Assistant:
         return added
 
     def _narrate(self, record: RunRecord, answer: str | None) -> None:
-        note = premise_note(record.question, record.steps)  # "review 12 is not a mistake: ..." comes first
+        # "review 12 is not a mistake: ...", "the model does not call review 12 negative: ..." come first
+        note = premise_note(record.question, record.steps) or label_premise_note(record.question, record.steps)
+        compared = method_comparison(record.steps) or self._what_if_change(record)  # at the end
         template = narrate(record.steps, record.message)
         template = f"{note}\n\n{template}" if note else template
+        template = f"{template}\n\n{compared}" if compared else template
         record.narration, record.narrated_by = template, "template"
         if self.kind == "offline" or (self.kind == "local" and not record.steps):
             return
@@ -233,10 +239,21 @@ class Assistant:
         grounding = check(answer, results, record.question)
         record.grounding = {"ok": grounding.ok, "unsupported": grounding.describe()}
         if grounding.ok:
+            answer = f"{answer}\n\n{compared}" if compared else answer
             record.narration, record.narrated_by = (f"{note}\n\n{answer}" if note else answer), self.kind
         else:
             record.narration = (template + f"\n\n(The {self.kind} LLM's answer mentioned {grounding.describe()}, "
                                 "which the results do not contain, so this is the template answer instead.)")
+
+    def _what_if_change(self, record: RunRecord) -> str | None:
+        """'what if I swap X for Y in "..."': the original predicted too, so the answer says what the edit changed."""
+        args = baseline_args(record.question, record.steps, getattr(self.planner, "text_of", None))
+        default = catalog().role("default")
+        after = next((s.output for s in record.steps if s.tool == default and s.status == "done"), None)
+        if args is None or not after or after.get("kind") != "classification":
+            return None
+        before = run_step(self.context, default, args)
+        return what_if_note(before.output, after) if before.status == "done" and before.output else None
 
     def _llm_text(self, system: str, user: str) -> str:
         """One completion from the configured LLM (the endpoint, or the local chat model)."""

@@ -99,9 +99,15 @@ def test_probe_narration():
         "Per layer (accuracy / control / MDL compression): 0: 0.800 / 0.500 / 1.6; 1: 0.700 / 0.500 / None.")
     weak = copy.deepcopy(PROBE)
     weak["layers"] = [{**ROW, "ci95": [0.45, 0.9]}]
-    assert Probe().narrate(ProbeOutput.model_validate(weak), {}).endswith(
+    narration = Probe().narrate(ProbeOutput.model_validate(weak), {})
+    assert narration.endswith(
         "(selectivity 0.300). The raw embeddings reach 0.600.\nThe interval includes the majority baseline, so "
         "this is not clear evidence that the layer encodes it.")
+    assert "not clearly, layer 0 (block 0) encodes it linearly" in narration  # one layer asked: no "best" of one
+    one = copy.deepcopy(PROBE)
+    one["layers"] = [ROW]
+    assert "rows): yes, layer 0 (block 0) encodes it linearly with test accuracy 0.800" in Probe().narrate(
+        ProbeOutput.model_validate(one), {})
 
 
 def test_explain_neuron_narration():

@@ -34,6 +34,7 @@ NOT_TOOL_NAMES = {
     ("agent/planner/rules.py", "probe"),  # a knowledge-base topic (card probe.md), not the tool
     ("agent/planner/rules.py", "report"),  # a knowledge-base topic (card report.md), not the tool
     ("agent/planner/follow_ups.py", "count"),  # a `mode` value ("show two" after counting), not the tool
+    ("agent/comparisons.py", "score"),  # a word's attribution score (AttributeOutput.words[].score)
 }
 
 

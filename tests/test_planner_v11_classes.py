@@ -191,7 +191,8 @@ def test_an_attribution_method_whybox_lacks_is_asked_about(planner):
     """'with expected gradients' ran the default method without a word (v11)."""
     plan = plans(planner, "explain review 8 using expected gradients")
     assert not plan.calls and "no expected gradients method" in plan.message
-    assert [c.calls[0].args.get("method") for c in plan.choices] == ["integrated_gradients", "occlusion"]
+    assert [c.calls[0].args.get("method") for c in plan.choices] == [  # every method the message names (session 17)
+        "integrated_gradients", "occlusion", "gradient_x_input", "kernel_shap", "lime", "attention"]
 
 
 def test_a_label_typo_selects_the_label(planner):

@@ -109,3 +109,46 @@ def test_rows_picked_by_position(planner):
     turns = ("show reviews 20-23", "predict the first two of them")
     assert last_calls(planner, *turns) == [("predict", {"id": 20}), ("predict", {"id": 21})]
     assert last_calls(planner, *turns, "and explain the last of the four rows") == [("attribute", {"id": 23})]
+
+
+@pytest.mark.parametrize("question, expected", [
+    # e-mail small talk names no length
+    ("Sorry for the short notice! How many film reviews are there?",
+     [("count", {"where": {"match": {"domain": "film"}}})]),
+    ("long story short: accuracy on service reviews please",
+     [("score", {"metric": "accuracy", "where": {"match": {"domain": "service"}}})]),
+    ("f1 for short reviews", [("score", {"metric": "f1", "where": {"max_words": 8}})]),  # a real selection stays
+    ("thanks for explaining! now the label split", [("label_distribution", {})]),
+    # polite orders and doubts about a gold label
+    ("could you please correct the label of 77? it's really a positive one",
+     [("edit_label", {"id": 77, "label": "positive"})]),
+    ("not sure the gold label of review 31 is right, it seems off", [("edit_label", {"id": 31})]),
+    # tool words from other workbenches
+    ("project the residual stream of review 9 through W_U at each layer", [("logit_lens", {"id": 9})]),
+    ("an adversarial attack on review 14 please", [("adversarial", {"id": 14})]),
+    ("what can this tool do for me", [("capabilities", {})]),
+    ("which words matter globally for predicting positive", [("global_importance", {"target": "positive"})]),
+    ("mistakes, a sample of 3", [("mistakes", {"mode": "sample", "k": 3})]),
+])
+def test_other_v15_classes(planner, question, expected):
+    assert last_calls(planner, question) == expected
+
+
+@pytest.mark.parametrize("question", ["knock out neuron 12 in layer 5 and predict review 2",
+                                      "fit a LoRA on the film rows"])
+def test_ablations_and_adapters_are_declined(planner, question):
+    plan = plan_turns(planner, question)
+    assert not plan.calls and plan.message
+
+
+def test_ablation_is_said_as_such(planner):
+    assert "no ablation tool" in plan_turns(planner, "zero-ablate neuron 3 of layer 1").message
+
+
+def test_follow_ups_of_v15(planner):
+    assert last_calls(planner, "relabel 50 as positive", "51 as well, same label") == [
+        ("edit_label", {"label": "positive", "id": 51})]
+    assert last_calls(planner, "accuracy per domain", "now just the film reviews, no breakdown") == [
+        ("score", {"metric": "accuracy", "where": {"match": {"domain": "film"}}})]
+    assert last_calls(planner, "most important words overall", "switch to occlusion") == [
+        ("global_importance", {"method": "occlusion"})]

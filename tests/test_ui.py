@@ -225,7 +225,9 @@ def test_a_resumed_conversation_still_answers_a_number_with_its_choices(tiny_mod
     settings = Settings.from_env(model=str(tiny_models["causal"]), data=str(tiny_data))
     asked = Assistant(settings, quiet=True, persist=True)
     record = asked.ask("attribute review 101 with deeplift")
-    assert [c.label for c in record.choices] == ["attribute with integrated_gradients", "attribute with occlusion"]
+    assert [c.label for c in record.choices] == [  # every method the message names, as the newcomer expected
+        "attribute with integrated_gradients", "attribute with occlusion", "attribute with gradient_x_input",
+        "attribute with kernel_shap", "attribute with lime", "attribute with attention"]
     resumed = Assistant(settings, quiet=True, conversation_id=asked.conversation_id)  # a reload, a restart
     assert [c.label for c in resumed.history[-1].choices] == [c.label for c in record.choices]
     picked = resumed.ask("2")

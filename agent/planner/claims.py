@@ -31,6 +31,8 @@ WRONG_LABEL = re.compile(
     r"|sloppy|clueless|not paying attention)"
     r"|incorrectly labell?ed"
     r"|labell?ed (?:wrong(?:ly)?|incorrectly|badly)"  # "review 140 is clearly labelled wrong, it's positive"
+    # "i wonder whether the gold label on review 75 is even right, it looks off to me"
+    r"|\b(?:gold |true )label\b.{0,40}\b(?:looks|seems|reads) (?:off|wrong|mistaken)"
     r")\b",
     re.I,
 )
@@ -56,7 +58,10 @@ CORRECTING = re.compile(
 # "change the metric to f1")
 ORDER = (r"^\W*(?:(?:please|pls|can you|could you|now)\W+)*(?:set|relabel|re-label|mark|label"
          r"|(?:change|switch)(?=\s+(?:review |row |item )?#?\d))")
-ASKING = re.compile(r"^\W*(?:why|what|how|which|does|do|did|is|are|can|could|would|will|was)\b", re.I)
+# a question, not a request: "could you (maybe) fix the label of 128?" asks for an edit
+ASKING = re.compile(r"^\W*(?:why|what|how|which|does|do|did|is|are|can|could|would|will|was)\b"
+                    r"(?!\s+you\s+(?:please\s+|maybe\s+|kindly\s+|just\s+)?(?:fix|set|relabel|change|mark|correct"
+                    r"|update)\b)", re.I)
 
 
 def corrected_row(question: str) -> int | None:

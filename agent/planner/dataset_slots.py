@@ -199,10 +199,11 @@ def unknown_value(text: str, facts: DataFacts | None, labels: list[str]) -> tupl
         return None
     known = {a for values in facts.categories.values() for v in values for a in _alternatives(v)}
     known |= {label.lower() for label in labels} | _NOT_A_VALUE
-    plural = r"(?:reviews|rows|ones|examples|texts|items|entries|records|samples|tweets|comments|posts|documents)"
+    plural = (r"(?:reviews|rows|ones|examples|texts|items|entries|records|samples|tweets|comments|posts|documents"
+              r"|slices?|subsets?|segments?)")
     for m in re.finditer(rf"\b(?:on|in|for|of|among|only|just|the)\s+(?:the\s+)?([a-z]+)\s+{plural}\b", text, re.I):
         word = m.group(1).lower()
-        if word not in known and not word.isdigit():
+        if word not in known and not word.isdigit() and not word.endswith("ed"):  # "the flagged rows" is no value
             return next(iter(facts.categories)), word
     return None
 
@@ -267,6 +268,8 @@ def plain_filters(text: str, labels: list[str]) -> str:
     text = re.sub(rf"\b(?:the\s+)?(?:model'?s\s+)?prediction{_IS}({names})\b", r"predicted \1", text, flags=re.I)
     text = re.sub(rf"\b(where|filter|with|and|by)\s+(?:the\s+)?(?:gold\s+|true\s+)?label{_IS}({names})\b",
                   r"\1 labelled \2", text, flags=re.I)
+    text = re.sub(rf"\bfor predicting ({names})\b", r"towards \1", text, flags=re.I)  # "features ... for
+    # predicting negative"
     # Captum's "target=positive", "with target negative": the class the attribution is for
     text = re.sub(rf"\b(?:with\s+)?(?:the\s+)?target(?:\s+class)?(?:\s*=+|\s*:|\s+is|\s+of)?\s*({names})\b",
                   r"towards \1", text, flags=re.I)

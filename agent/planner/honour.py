@@ -30,9 +30,11 @@ def unsupported_method(bare: str, plan: Plan) -> Plan | None:
     if not m or not any(catalog().takes(c.tool, "method") for c in plan.calls):
         return None
     tool = next(c for c in plan.calls if catalog().takes(c.tool, "method"))
+    # every method the message lists is a button; the two most faithful on the demo first
+    order = [n for n in ("integrated_gradients", "occlusion") if n in NAMES] + [
+        n for n in NAMES if n not in ("integrated_gradients", "occlusion")]
     choices = [Choice(label=f"{tool.tool} with {name}",
-                      calls=[Call(tool=tool.tool, args={**tool.args, "method": name})])
-               for name in ("integrated_gradients", "occlusion") if name in NAMES]
+                      calls=[Call(tool=tool.tool, args={**tool.args, "method": name})]) for name in order]
     message = f"whybox has no {m.group(0)} method. Its methods are {', '.join(NAMES)}. Which one should I use?"
     return Plan(question=plan.question, choices=choices, message=message, pending=plan.calls, asks_for="method")
 

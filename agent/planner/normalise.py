@@ -253,3 +253,22 @@ def id_ranges(text: str) -> str:
 WORD_RANGE = re.compile(r"\b(\d+)\s*(?:-|–|to)\s*(\d+)\s+words\b", re.I)
 FIRST_ROWS = re.compile(rf"\bthe\s+first\s+(\d+|{_WORD})\s+(rows|reviews|examples|items|entries|records)\b"
                         r"(?!\s+(?:of|in|from|with|that|which|where|labell?ed|predicted|about|for|on)\b)", re.I)
+
+
+# small talk that names a length without selecting rows by it ("sorry for the short notice", "long story
+# short")
+LENGTH_IDIOMS = re.compile(r"\b(?:(?:on|at|for|the|such) )?short notice\b|\blong story short\b"
+                           r"|\b(?:to )?keep(?:ing)? it short\b|\b(?:in|for) short\b(?=\s*(?:[,:;.)?!]|$))"
+                           r"|\bwall of text\b|\blong time no see\b|\bbefore long\b"
+                           # thanks for an earlier answer: "thanks for explaining" asks for no explanation
+                           r"|\bthanks?(?: you)? (?:for|4) (?:explaining|the explanation|clarifying|that|your help|"
+                           r"the help)\b"
+                           r"|\b(?:a|this|that) (?:long|short) (?:day|week|month|call|meeting|while|time|email|e-mail"
+                           r"|message|note|thread)\b|\bshort(?:-| )?(?:handed|staffed)\b", re.I)
+
+
+def without_length_idioms(text: str) -> str:
+    """Idioms with 'short' / 'long' dropped (outside quoted texts): they select no rows by length."""
+    from agent.planner.slots import outside_quotes
+
+    return outside_quotes(text, lambda part: LENGTH_IDIOMS.sub(" ", part))

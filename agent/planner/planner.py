@@ -43,9 +43,11 @@ from agent.planner.normalise import (
     layer_slash_neuron,
     numbers_in_words,
     spoken_forms,
+    without_length_idioms,
 )
 from agent.planner.query import Query
 from agent.planner.rules import (
+    ABLATES_A_UNIT,
     CONTRASTS,
     GENERALLY,
     METRIC_QUESTION,
@@ -93,7 +95,7 @@ SWAPS_IN_ROWS = re.compile(
 # "with occlusion" right after a tool that takes a method: the same tool, that method
 METHOD_ONLY = re.compile(
     rf"\W*(?:and |now |ok |then |but )?(?:(?:do it|try it|try|redo it|again|top \d+|the top \d+) )?"
-    rf"(?:with|using|via|by) (?:the )?"
+    rf"(?:with|using|via|by|use|switch to|go with) (?:the )?"
     rf"{METHOD_WORDING}(?: instead| please| too| then)?\W*",
     re.I,
 )
@@ -117,6 +119,9 @@ FALLBACK_P, NO_REFERENT_P, OVER_SHOW_P, OVERRIDE_P, DECLINE_P = 0.5, 0.5, 0.6, 0
 CONCEPT_P = 0.7  # the concept head's probability above which a question about a named topic is a concept question
 
 CLARIFY_INSTANCE = "Which review or text do you mean? Give an id (\"review 12\") or quote a text for `{tool}`."
+NO_ABLATION = ("whybox has no ablation tool: it does not zero or remove a neuron. I can describe the neuron "
+               "(explain_neuron), show the neurons that fire most on a review (top_neurons), or move activations "
+               "with steer or patch and show what changes.")
 DECLINE = ("whybox explains a fixed model; it does not train, fine-tune or unlearn it. I can show which rows "
            "matter (influence), or how a label edit changes the scores.")
 NOT_ENGLISH = ("I can only read questions in English so far, and this one does not look English to me. Could you "
@@ -155,14 +160,19 @@ class RulePlanner(FollowUpPlanning):
     # ---------- public ----------
     def plan(self, question: str, state: ConversationState | None = None) -> Plan:
         meant = self._as_meant(question or "")
+        if state is not None and state.instance() is not None:  # "and 141 as well, same label": review 141
+            meant = BARE_ROW_TOO.sub(lambda m: f"{m.group(1)}review {m.group(2)}", meant, count=1)
         plan = self._plan_meant(meant, state)
+        if NO_BREAKDOWN.search(meant):  # "f1 on just the product slice, no breakdown": no `by` carried over
+            for call in plan.calls:
+                call.args.pop("by", None)
         return plan if meant == question else plan.model_copy(update={"question": question})
 
     def _as_meant(self, question: str) -> str:
         """What was meant, as typed words: spoken forms ("review one oh five", "question mark"), Neuronpedia's
         "14/811", and self-corrections ("review 12, sorry, 21"), so every later reader sees one value."""
         values = [*self.labels, *(v for vs in (self.facts.categories.values() if self.facts else ()) for v in vs)]
-        meant = corrected(layer_slash_neuron(spoken_forms(question)), values)
+        meant = corrected(layer_slash_neuron(spoken_forms(without_length_idioms(question))), values)
         return id_ranges(plain_filters(meant, self.labels))
 
     def _plan_meant(self, question: str, state: ConversationState | None = None) -> Plan:
@@ -225,6 +235,8 @@ class RulePlanner(FollowUpPlanning):
                 return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": t})
                                                       for t in topics[:3]])  # "precision vs recall": a card each
             return Plan(question=question, calls=[Call(tool=catalog().role("concept"), args={"topic": _topic(bare)})])
+        if ABLATES_A_UNIT.search(bare):
+            return Plan(question=question, message=NO_ABLATION)
         if OUT_OF_SCOPE.search(bare):
             return Plan(question=question, message=DECLINE)
         clauses = _clauses(bare)
@@ -241,6 +253,8 @@ class RulePlanner(FollowUpPlanning):
             base = texts[0] if edits else None
         swaps_in_rows = catalog().takes(state.last_tool or "", "groups") or SWAPS_IN_ROWS.search(bare)
         if edits and not swaps_in_rows:  # "swap 'John' and 'Maria' in those reviews" audits rows, edits no text
+            if base is None and len(ids) == 1 and self.text_of is not None:  # "what if review 12 said 'bad' ..."
+                base = self.text_of(ids[0])
             return self._what_if(question, raw, edits, state, base)
         if state.last_tool and state.last_tool not in catalog().instance and catalog().takes(
                 state.last_tool, "method") and METHOD_ONLY.fullmatch(bare):
@@ -742,7 +756,7 @@ class RulePlanner(FollowUpPlanning):
         edited, missing = apply_edits(base, edits)
         if missing:
             return Plan(question=question,
-                        message=f"The last text does not contain {', '.join(repr(m) for m in missing)}: {base!r}.")
+                        message=f"The text to edit does not contain {', '.join(repr(m) for m in missing)}: {base!r}.")
         if not edited:
             return Plan(question=question, message="That edit would leave no text.")
         first: list[Call] = []
@@ -877,7 +891,11 @@ def _some_of_them(calls: list[Call], clauses: list[str]) -> list[Call]:
     return []
 
 
-# "and show me three of them", "give me a few of those"
+# "and 141 as well, same label", "141 too": a bare number after a row is the next row
+BARE_ROW_TOO = re.compile(r"^(\W*(?:(?:and|also|plus|now|then|ok)\W+)?(?:(?:do |same for |same with |what about )?))"
+                          r"#?(\d+)(?=\s*(?:,\s*)?(?:too|as well|also|same (?:label|one|thing|settings)\b))", re.I)
+# "f1 on just the product slice, no breakdown": the last `by` is dropped
+NO_BREAKDOWN = re.compile(r"\b(?:no|without(?: the| a)?|drop the|not) (?:breakdown|split|slicing|per[- ]\w+)\b", re.I)
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "last": -1}
 _OF_THE_SHOWN = r"(?:one\s+)?of\s+(?:them|those|these|the\s+(?:\w+\s+)?(?:rows|reviews|ones))"
 FIRST_N_SHOWN = re.compile(rf"\b(first|last)\s+(\d+)\s+{_OF_THE_SHOWN}\b", re.I)
@@ -898,6 +916,7 @@ def _ordinal_of_shown(bare: str, shown: list[int]) -> list[int]:
     return [shown[at]] if at is not None and -len(shown) <= at < len(shown) else []
 
 
+# "and show me three of them", "give me a few of those"
 SOME_OF_THEM = re.compile(r"\b(?:show|give|list)(?: me| us)? (\d+|a few|some|a couple) (?:of (?:them|those|these))\b",
                           re.I)
 

@@ -205,7 +205,13 @@ OUT_OF_SCOPE = _rx(
     # editing weights for good (steering and patching change activations for one run, never weights)
     r"|(?:set|change|edit|modify|update|overwrite|zero(?: out)?) (?:the |its |their )?weights?\b"
     r"|\bpermanently\b"
-    r"|\bsave (?:the |a |an )?(?:edited |new |modified |changed |resulting )?(?:model|weights|checkpoint)\b)"
+    r"|\bsave (?:the |a |an )?(?:edited |new |modified |changed |resulting )?(?:model|weights|checkpoint)\b"
+    r"|\b(?:train|fit|add)\w* (?:a |an )?(?:lora|adapter|peft)\b|\blora\b)"
+)
+# ablating a unit: whybox has no ablation tool (steering and patching move activations, never zero a unit)
+ABLATES_A_UNIT = _rx(
+    r"\b(?:ablat\w*|zero[- ]?(?:out|ablat\w*)|knock(?:ing)? out|kill(?:ing)?|switch(?:ing)? off|turn(?:ing)? off)"
+    r" (?:the )?(?:mlp )?(?:neurons?|units?|heads?|features?)\b"
 )
 
 

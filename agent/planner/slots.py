@@ -229,6 +229,7 @@ def find_k(text: str) -> int | None:
         rf"\b(\d+)\s+[a-z]+\s+{_K_NOUNS}\b",  # "3 augmented versions"
         r"\b(?:first|show me|show|give me|list|display)\s+(\d+)\b(?!\s*(?:words?|[,.?!]|$|(?:and|or|&)\s+\d))",
         r"\bk\s*[=:]?\s*(\d+)\b",
+        r"\b(?:a |random )?(?:sample|batch|handful|set|selection) of (\d+)\b(?!\s*(?:words?|%))",  # "a sample of 4"
         r"\b(\d+)\s+(?:each|apiece|per (?:group|side|label|class))\b",  # "positive vs negative reviews, 5 each"
         r"\b(\d+)\s+times\b",  # "paraphrase it 4 times"
         # "..., give me five", "five would be plenty", "6 of them" at the end of a request

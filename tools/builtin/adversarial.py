@@ -57,6 +57,9 @@ class Adversarial(Tool):
     Output = AdversarialOutput
     shorthand = {"adv": "adversarial"}
     triggers = (
+        # "any perturbation attack that flips review 190": this tool's word, before counterfactual's "flip"
+        Trigger(r"\b(?:adversarial|perturbation) attacks?\b|\battack (?:the model|it|review|row)\b", priority=65,
+                exact=True),
         Trigger(alternatives(
             r"adversar",
             r"\battack",

@@ -28,7 +28,7 @@ class Capabilities(Tool):
     Output = CapabilitiesOutput
     triggers = (
         Trigger(alternatives(
-            r"what can you do",
+            r"what can (?:you|whybox|this (?:tool|app|thing|assistant)) do",
             r"\b(?:example|sample) questions\b|\bquestions (?:i|we) (?:could|can|might|should) ask\b",
             r"what (?:are|is) (?:you|your) (?:capable|able)",
             r"what (?:else )?can (?:i|we) (?:ask|do)",

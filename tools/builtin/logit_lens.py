@@ -80,6 +80,9 @@ class LogitLens(Tool):
     triggers = (
         Trigger(alternatives(
             r"logit[ -]?lens",
+            # TransformerLens words: "decode resid_post at every layer through W_U"
+            r"\bw_u\b|\bunembed\w*\b.*\b(?:every|each|all) layers?\b|\b(?:every|each|all) layers?\b.*\bunembed",
+            r"\bdecode\w*\b.*\b(?:resid\w*|residual stream|hidden states?)\b",
             r"each layer (?:would )?predict",
             r"layer by layer",
             r"what (?:does|would) (?:each|every) layer",

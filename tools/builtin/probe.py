@@ -152,8 +152,11 @@ class Probe(Tool):
         o = output
         best = next(r for r in o.layers if r.layer == o.best_layer)
         split = o.split
+        clear = best.ci95[0] > o.majority_baseline and best.selectivity > 0
+        which = (f"the best layer is {best.layer} ({best.name})" if len(o.layers) > 1 else
+                 f"{'yes' if clear else 'not clearly'}, layer {best.layer} ({best.name}) encodes it linearly")
         lines = [f"Probing for {o.labels_mean} ({len(o.classes)} classes, {split[0]}/{split[1]}/{split[2]} "
-                 f"train/validation/test rows): the best layer is {best.layer} ({best.name}) with test accuracy "
+                 f"train/validation/test rows): {which} with test accuracy "
                  f"{best.accuracy:.3f} (95% CI {best.ci95[0]:.3f}-{best.ci95[1]:.3f}) against a majority baseline of "
                  f"{o.majority_baseline:.3f}; on shuffled labels the same probe scores {best.control_accuracy:.3f} "
                  f"(selectivity {best.selectivity:.3f}). The raw embeddings reach {o.embeddings.accuracy:.3f}."]
