@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.chat_models import PlannerChatModel, llm_kind, local_chat_model, openai_chat_model
-from agent.comparisons import method_comparison
+from agent.comparisons import group_comparison, method_comparison
 from agent.grounding import check
 from agent.llm_fallback import FALLBACK_NOTE, fallback_sentence, uncovered_calls
 from agent.memory import ConversationStore
@@ -223,7 +223,8 @@ class Assistant:
 
     def _narrate(self, record: RunRecord, answer: str | None) -> None:
         # "review 12 is not a mistake: ...", "the model does not call review 12 negative: ..." come first
-        note = premise_note(record.question, record.steps) or label_premise_note(record.question, record.steps)
+        note = (premise_note(record.question, record.steps) or label_premise_note(record.question, record.steps)
+                or group_comparison(record.question, record.steps))  # "is it worse on film ...?": yes / no first
         compared = method_comparison(record.steps) or self._what_if_change(record)  # at the end
         template = narrate(record.steps, record.message)
         template = f"{note}\n\n{template}" if note else template

@@ -5,6 +5,7 @@ favours on this input. Numbers only from the steps' outputs."""
 from __future__ import annotations
 
 import math
+import re
 from itertools import combinations
 from typing import Any
 
@@ -62,3 +63,37 @@ def method_comparison(steps: list[Step]) -> str | None:
                         else ", about the same."))
         lines.append(line)
     return "Comparison. " + " ".join(lines)
+
+
+WORSE = re.compile(r"\b(worse|weaker|less accurate|lower|poorer|struggle\w*|mess(?:es)? up more|fails? more)\b", re.I)
+BETTER = re.compile(r"\b(better|stronger|more accurate|higher|best)\b", re.I)
+
+
+def group_comparison(question: str, steps: list[Step]) -> str | None:
+    """'is it worse on film reviews than restaurant ones?': the answer's first words say yes, no or not clearly,
+    from the two named groups' figures and their 95% intervals."""
+    worse, better = WORSE.search(question or ""), BETTER.search(question or "")
+    if not (worse or better):
+        return None
+    for step in steps:
+        out = step.output or {}
+        groups = {str(g["value"]).lower(): g for g in out.get("groups") or [] if g.get("score") is not None}
+        if step.status != "done" or len(groups) < 2:
+            continue
+        named = sorted((m.start(), value) for value in groups
+                       if (m := re.search(rf"\b{re.escape(value)}s?\b", question, re.I)))
+        if len(named) != 2:
+            continue
+        (_, first), (_, second) = named
+        a, b = groups[first], groups[second]
+        metric = out.get("metric", "the figure")
+        asked_lower = bool(worse) and not (better and better.start() < worse.start())
+        lower_first = a["score"] < b["score"]
+        ca, cb = a.get("ci95"), b.get("ci95")
+        overlap = bool(ca and cb) and ca[0] <= cb[1] and cb[0] <= ca[1]
+        figures = f"{metric} on {first} {a['score']:.3f} against {second} {b['score']:.3f}"
+        if overlap:
+            return (f"Not clearly: {figures}, and their 95% intervals overlap, so these rows cannot tell the two "
+                    "apart.")
+        return f"{'Yes' if lower_first == asked_lower else 'No'}: {figures} (the 95% intervals do not overlap)."
+    return None

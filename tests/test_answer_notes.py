@@ -75,3 +75,25 @@ def test_the_answers_on_a_real_tiny_model(tiny_assistant):
     other = next(x for x in ("negative", "positive") if x != predicted)
     asked = tiny_assistant.ask(f"why did it call review 103 {other}?")
     assert asked.narration.startswith(f"The model does not call review 103 {other}: it predicts {predicted}")
+
+
+def score_step(groups: list[tuple[str, float, tuple[float, float]]]) -> Step:
+    rows = [{"value": v, "score": s, "ci95": ci, "rows": 50, "correct": int(s * 50)} for v, s, ci in groups]
+    return Step(tool="score", args={"by": "domain"}, status="done",
+                output={"metric": "accuracy", "by": "domain", "groups": rows})
+
+
+def test_is_it_worse_on_a_group_is_answered_yes_no_or_not_clearly():
+    from agent.comparisons import group_comparison
+
+    close = score_step([("service", 0.9, (0.8, 0.97)), ("film", 0.824, (0.71, 0.92)),
+                        ("restaurant", 0.821, (0.7, 0.9))])
+    assert group_comparison("is it worse on film reviews than restaurant ones?", [close]) == (
+        "Not clearly: accuracy on film 0.824 against restaurant 0.821, and their 95% intervals overlap, so these "
+        "rows cannot tell the two apart.")
+    apart = score_step([("film", 0.6, (0.5, 0.7)), ("restaurant", 0.9, (0.85, 0.95))])
+    assert group_comparison("is it worse on film than on restaurant?", [apart]).startswith(
+        "Yes: accuracy on film 0.600")
+    assert group_comparison("is it better on film than restaurant?", [apart]).startswith("No: ")
+    assert group_comparison("is it worse on restaurant reviews or film reviews?", [apart]).startswith("No: ")
+    assert group_comparison("accuracy per domain", [apart]) is None  # no comparison asked

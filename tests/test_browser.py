@@ -284,7 +284,8 @@ def _example_expectations(workspace) -> dict[str, tuple[list[str], list[str]]]:
         "What would each layer predict next for 'The capital of France is'?":
             (["logit_lens"], ["On \"The capital of France is\" (plain text", f"next token is {lens['answer']!r}"]),
         "Can I trust attention weights as explanations?": (["explain_concept"], ["Attention as explanation", "Jain"]),
-        "What can you do?": (["capabilities"], ["attribute:", "logit_lens:", "explain_concept:"]),
+        "What can you do?": (["capabilities"], ["(attribute)", "(logit_lens)",
+                                                "About explanation methods and ideas:"]),
     }
     assert sorted(expected) == sorted(EXAMPLES), "every example question needs its check"
     assert lens["answer"] == " Paris", lens["answer"]  # what the README promises for this example

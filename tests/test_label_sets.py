@@ -80,6 +80,11 @@ def test_zero_one_labels_share_the_bare_space_token_and_are_scored_as_sequences(
     assert 0 < out["label_mass"] < 0.5  # a random model hardly ever answers a label ...
     result = assistant.run_tool("score", {})
     assert any(c.startswith("Warning: the model put on average only") for c in result.caveats)  # ... and says so
+    # ... and that bare codes tell the model nothing, with where to name them (a newcomer's 0/1 file)
+    assert result.caveats[0].startswith("Warning: the labels are bare codes ('0', '1')") and "Label names" in \
+        result.caveats[0]
+    predicted = assistant.run_tool("predict", {"id": 0})
+    assert any(c.startswith("Warning: the labels are bare codes") for c in predicted.caveats)
 
 
 def test_sequence_scores_with_the_prompt_cache_equal_full_forwards(bpe_model, tmp_path):
@@ -103,8 +108,9 @@ def test_label_names_map_integer_gold_labels_to_words(bpe_model, tmp_path):
     assert "not offensive or offensive" in task.prompt_with_span("x")[0]
     out = assistant.run_tool("score", {}).output
     assert out["unproducible"] == {} and out["model_labels"] == ["0", "1"]
-    predict = assistant.run_tool("predict", {"id": 0}).output
-    assert set(predict["probabilities"]) == {"0", "1"}
+    predict = assistant.run_tool("predict", {"id": 0})
+    assert set(predict.output["probabilities"]) == {"0", "1"}
+    assert not any("bare codes" in c for c in predict.caveats)  # named: no note
     with pytest.raises(InputError, match="'2', which is not a label"):
         _assistant(bpe_model, data, label_names="0=not offensive,2=offensive").context.task
 

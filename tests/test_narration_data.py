@@ -107,15 +107,24 @@ def test_describe_data_keeps_an_integer_median():
 
 def test_capabilities():
     out = CapabilitiesOutput(tools=[
-        {"tool": "count", "description": "How many rows match.", "examples": ["how many reviews?"], "available": True},
+        {"tool": "count", "description": "How many rows match (a filter). More.", "examples": ["how many reviews?"],
+         "available": True},
         {"tool": "show", "description": "Show rows.", "examples": [], "available": True},
+        {"tool": "predict", "description": "LLM prediction.", "examples": ["predict 3"], "available": True,
+         "scope": "instance"},
         {"tool": "steer", "description": "Steer.", "examples": [], "available": False},
     ])
-    assert Capabilities().narrate(out, {}) == (
-        "I can answer questions about the data and the model's predictions:\n"
-        "- count: How many rows match. (e.g. \"how many reviews?\")\n"
-        "- show: Show rows.\n"
+    assert Capabilities().narrate(out, {}) == (  # a question first, the tool's name last, grouped
+        "Ask in your own words; one example each (the tool's name in brackets):\n"
+        "About one review, or a text of yours:\n"
+        "- \"predict 3\": LLM prediction (predict)\n"
+        "About the data, or a group of rows:\n"
+        "- \"how many reviews?\": how many rows match (count)\n"
+        "- show rows (show)\n"
         "Planned but not available yet in this version: steer.")
+    groups = {t.tool: t.scope for t in Capabilities().run(None, None).tools}
+    assert groups["attribute"] == "instance" and groups["show"] == "rows" and groups["probe"] == "model"
+    assert groups["explain_concept"] == "ideas" and groups["edit_label"] == "instance"
 
 
 def test_explain_concept_found_and_not_found():

@@ -95,6 +95,9 @@ class Tool(ABC):
     version: ClassVar[str] = "1"
     examples: ClassVar[tuple[str, ...]] = ()
     available: ClassVar[bool] = True  # False: in the catalogue, not implemented yet
+    # what people ask it about, for the capabilities list: "instance", "rows", "model", "ideas", or None to
+    # read it from the Params (an instance tool, a `where` tool, the rest about the model)
+    asked_about: ClassVar[str | None] = None
     cacheable: ClassVar[bool] = False  # results cached on disk by (model, data, tool, version, params)
     needs_model: ClassVar[bool] = False
     knowledge_card: ClassVar[str | None] = None  # card whose main caveat every result states

@@ -7,11 +7,28 @@ word of why). No torch here: the planner and `whybox plan` import tools without 
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Sequence
 
 LOW_LABEL_MASS = 0.5  # below this share of the answer on the label words, answers warn loudly
 NAMES_HINT = 'map the gold labels to words with --label-names, e.g. "0=not offensive,1=offensive"'
+NAME_THEM = ('name them in the "Label names" box of the web UI (Model and data), or with --label-names, e.g. '
+             '"0=negative,1=positive"')
+
+
+def coded_labels_note(model_labels: Sequence[str], ctx: object) -> str | None:
+    """Labels that are bare codes ('0', '1') that a language model is asked to answer with, and no names for
+    them: the prompt tells the model nothing about what they mean (a newcomer's 0/1 file got answers near
+    chance and no word of why). Read from the workspace, without loading the model."""
+    workspace = getattr(ctx, "workspace", None)
+    label_words_task = str(getattr(workspace, "task_signature", "")).startswith("label_words")
+    if (not label_words_task or getattr(workspace, "label_words", None) or len(model_labels) < 2
+            or not all(re.fullmatch(r"\d+|[A-Za-z]", str(x)) for x in model_labels)):
+        return None
+    return (f"Warning: the labels are bare codes ({', '.join(map(repr, model_labels))}); the model is asked to answer "
+            f"with those codes, which tell it nothing about what they mean, so its answers may be near chance. If "
+            f"you know what they mean, {NAME_THEM}.")
 
 
 def unproducible_gold(model_labels: Sequence[str], gold: Sequence[str]) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """capabilities: what the assistant can do, with example questions (read from the registry)."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from tools.base import NoParams, Output, Tool
@@ -15,6 +16,7 @@ class ToolInfo(Output):
     description: str
     examples: list[str]
     available: bool  # False: in the catalogue, not implemented yet
+    scope: str = "rows"  # what it is asked about: "instance" (one review or text), "rows" (the data), "model"
 
 
 class CapabilitiesOutput(Output):
@@ -23,6 +25,7 @@ class CapabilitiesOutput(Output):
 
 class Capabilities(Tool):
     name = "capabilities"
+    asked_about = "itself"  # for the capabilities list (tools/base.py)
     description = "What the assistant can do, with example questions."
     Params = NoParams
     Output = CapabilitiesOutput
@@ -69,17 +72,43 @@ class Capabilities(Tool):
 
         return CapabilitiesOutput(tools=[
             ToolInfo(tool=tool.name, description=tool.description, examples=list(tool.examples),
-                     available=tool.available)
+                     available=tool.available, scope=_scope(tool))
             for tool in all_tools().values()
         ])
 
     def narrate(self, output: CapabilitiesOutput, args: dict[str, Any]) -> str:
+        """A question to ask first, in plain words; the tool's name last, for those who want it (a newcomer
+        read the old list of 28 tool names as internals)."""
         ready = [t for t in output.tools if t.available]
         later = [t.tool for t in output.tools if not t.available]
-        lines = ["I can answer questions about the data and the model's predictions:"]
-        for t in ready:
-            example = f" (e.g. \"{t.examples[0]}\")" if t.examples else ""
-            lines.append(f"- {t.tool}: {t.description}{example}")
+        lines = ["Ask in your own words; one example each (the tool's name in brackets):"]
+        for scope, heading in SCOPES:
+            group = [t for t in ready if t.scope == scope]
+            if group:
+                lines.append(heading)
+            for t in group:
+                what = _gist(t.description)
+                lines.append(f"- \"{t.examples[0]}\": {what} ({t.tool})" if t.examples else f"- {what} ({t.tool})")
         if later:
             lines.append("Planned but not available yet in this version: " + ", ".join(later) + ".")
         return "\n".join(lines)
+
+
+SCOPES = (("instance", "About one review, or a text of yours:"), ("rows", "About the data, or a group of rows:"),
+          ("model", "About the model and its insides:"), ("ideas", "About explanation methods and ideas:"))
+
+
+def _scope(tool: type[Tool]) -> str:
+    if tool.asked_about:
+        return tool.asked_about
+    if (tool.takes_instance() and tool.Params.instance_required) or (tool.takes("id") and not tool.takes("where")):
+        return "instance"
+    return "rows" if tool.takes("where") else "model"
+
+
+def _gist(description: str) -> str:
+    """The description's first sentence, without its parenthesised details, in lower case after the colon."""
+    first = re.split(r"(?<=[a-z)])\.\s", description.strip(), maxsplit=1)[0].rstrip(".")
+    first = re.sub(r"\s*\([^)]*\)", "", first)
+    word = first.split(" ", 1)[0]
+    return first if len(word) > 1 and word.isupper() else first[:1].lower() + first[1:]

@@ -35,6 +35,7 @@ class DescribeDataOutput(Output):
 
 class DescribeData(Tool):
     name = "describe_data"
+    asked_about = "rows"  # for the capabilities list (tools/base.py)
     description = "What dataset is loaded: source, size, columns, label set and text lengths."
     Params = NoParams
     Output = DescribeDataOutput

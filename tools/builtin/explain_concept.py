@@ -84,6 +84,7 @@ def session_documents(ctx: ToolContext) -> dict[str, tuple[str, str]]:
 
 class ExplainConcept(Tool):
     name = "explain_concept"
+    asked_about = "ideas"  # for the capabilities list (tools/base.py)
     description = ("Explain an XAI / ML concept or one of the assistant's operations, grounded in the knowledge base "
                    "with citations.")
     Params = ExplainConceptParams

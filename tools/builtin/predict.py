@@ -7,7 +7,7 @@ from pydantic import Field
 
 from tools.base import InstanceParams, Output, Tool
 from tools.common import resolve_instance
-from tools.label_checks import LOW_LABEL_MASS, NAMES_HINT
+from tools.label_checks import LOW_LABEL_MASS, NAMES_HINT, coded_labels_note
 from tools.narration import quote, subject
 from tools.planning import PlanQuery, Trigger, alternatives
 
@@ -157,6 +157,8 @@ class Predict(Tool):
                     "words; the label probabilities are renormalised and calibrated from that small share."
                 )
             gold, labels = output.get("gold_label"), list(output.get("probabilities") or {})
+            if coded := coded_labels_note(labels, ctx):
+                notes.append(coded)
             if gold is not None and gold not in labels:
                 notes.append(f"Warning: the gold label {gold!r} is not one the model can predict "
                              f"({', '.join(map(repr, labels))}), so no prediction can be right; if they name the "

@@ -10,7 +10,7 @@ from pydantic import Field
 from tools.base import Output, Params, Tool
 from tools.common import labelled_rows
 from tools.errors import InputError
-from tools.label_checks import label_set_notes, never_predicted, unproducible_gold
+from tools.label_checks import coded_labels_note, label_set_notes, never_predicted, unproducible_gold
 from tools.planning import PlanQuery, Trigger, alternatives
 from tools.where import Where
 
@@ -234,6 +234,8 @@ class Score(Tool):
     def caveats(self, ctx: ToolContext, params: ScoreParams, output: dict[str, Any]) -> list[str]:
         notes = label_set_notes(output.get("model_labels") or [], output.get("unproducible") or {},
                                 output.get("never_predicted") or [], output["rows"], output.get("label_mass"))
+        coded = coded_labels_note(output.get("model_labels") or [], ctx)  # "0"/"1" with no names for them
+        notes = [coded, *notes] if coded else notes
         if output["metric"] == "accuracy" and output["value"] == 0 and not output.get("unproducible"):
             notes.append("Warning: no selected row is predicted correctly; check that the labels the model answers "
                          "with mean the same as the gold labels.")
