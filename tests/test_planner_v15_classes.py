@@ -152,3 +152,23 @@ def test_follow_ups_of_v15(planner):
         ("score", {"metric": "accuracy", "where": {"match": {"domain": "film"}}})]
     assert last_calls(planner, "most important words overall", "switch to occlusion") == [
         ("global_importance", {"method": "occlusion"})]
+
+
+def test_a_target_said_once_applies_to_each_method(planner):
+    assert last_calls(planner, "occlusion and lime on review 20, both towards positive") == [
+        ("attribute", {"id": 20, "target": "positive", "method": "occlusion"}),
+        ("attribute", {"id": 20, "target": "positive", "method": "lime"})]
+
+
+def test_names_swapped_across_rows_are_an_audit(planner):
+    assert last_calls(planner, "does it care about gender? just swap Tom and Anna and see") == [
+        ("bias_audit", {"groups": [["Tom", "Anna"]]})]
+    assert last_calls(planner, "is it sensitive to names? swap 'Ali' and 'Eva' in all the reviews") == [
+        ("bias_audit", {"groups": [["Ali", "Eva"]]})]
+
+
+def test_swap_two_words_in_a_quoted_text(planner):
+    assert last_calls(planner, "swap 'slow' and 'fast' in 'slow kitchen, fast waiters'") == [
+        ("predict", {"text": "fast kitchen, slow waiters"})]
+    plan = plan_turns(planner, "predict 'the soup was cold'", "replace 'hot' with 'warm' in 'the tea was cold'")
+    assert not plan.calls and "does not contain 'hot'" in plan.message  # never the earlier text, silently

@@ -29,9 +29,15 @@ REPLACE_IF = re.compile(rf"\b(?:if|suppose|when)\s+(?:the word\s+)?{_Q}\s+(?:bec
                         rf"|changed to|is changed to|was changed to|were changed to)\s+{_Q}", re.I)
 
 
+# "swap 'good' and 'bad' in 'the food was good'": each becomes the other (in a quoted text; "swap 'John' and
+# 'Mary' in the reviews" is a bias audit over rows)
+SWAP_BOTH = re.compile(rf"\b(?:swap|switch|exchange|interchange)\s+{_Q}\s+and\s+{_Q}(?=\s+(?:in|within|inside)\s+"
+                       r"[\"'“‘])", re.I)
+
+
 @dataclass(frozen=True)
 class Edit:
-    kind: str  # replace | remove | insert
+    kind: str  # replace | remove | insert | swap
     old: str
     new: str = ""
     where: str = ""  # before | after (insert)
@@ -39,6 +45,7 @@ class Edit:
 
 def find_edits(question: str) -> list[Edit]:
     edits = [Edit("replace", m.group(1), m.group(2)) for m in REPLACE.finditer(question)]
+    edits += [Edit("swap", m.group(1), m.group(2)) for m in SWAP_BOTH.finditer(question)]
     edits += [Edit("replace", m.group(2), m.group(1)) for m in REPLACE_BY.finditer(question)]
     edits += [Edit("replace", m.group(1), m.group(2)) for m in REPLACED.finditer(question)]
     edits += [Edit("remove", m.group(1) or m.group(2)) for m in REMOVE.finditer(question)]
@@ -107,8 +114,10 @@ def edited_in_question(question: str, edits: list[Edit], texts: list[str]) -> st
     battery, great screen'", "take 'not' out of 'the film was not bad'"): a quote that is neither an
     edit's old nor new phrase and contains every phrase the edits change. None: edit the last text."""
     phrases = {e.old for e in edits} | {e.new for e in edits}
-    bases = [t for t in texts if t not in phrases and all(_pattern(e.old).search(t) for e in edits)]
-    return bases[-1] if bases else None
+    bases = [t for t in texts if t not in phrases and all(
+        _pattern(e.old).search(t) or (e.kind == "swap" and _pattern(e.new).search(t)) for e in edits)]
+    others = [t for t in texts if t not in phrases]  # a quoted text that lacks the phrase is still the one named:
+    return bases[-1] if bases else (others[-1] if others else None)  # the answer says it lacks the phrase
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
@@ -122,6 +131,14 @@ def apply_edits(text: str, edits: list[Edit]) -> tuple[str, list[str]]:
     missing = []
     for edit in edits:
         pattern = _pattern(edit.old)
+        if edit.kind == "swap":  # every 'old' becomes 'new' and every 'new' becomes 'old'
+            other = _pattern(edit.new)
+            if not (pattern.search(text) or other.search(text)):
+                missing.append(edit.old)
+                continue
+            both = re.compile(f"(?:{pattern.pattern})|(?:{other.pattern})", re.I)
+            text = both.sub(lambda m: edit.new if pattern.fullmatch(m.group(0)) else edit.old, text)
+            continue
         if not pattern.search(text):
             missing.append(edit.old)
             continue

@@ -205,8 +205,6 @@ class Attribute(Tool):
         if query.k() is None and (one := query.singular_k()) is not None:
             args["k"] = one
         methods = find_methods(query.text)
-        if len(methods) > 1:
-            return [{**args, "method": method} for method in methods]  # "compare IG and LIME on review 3"
         named = [label for label in query.labels if query.search(rf"\b{re.escape(label)}\b")]
         if len(named) == 2 and query.search(r"\b(?:rather than|instead of|and not|versus|vs\.?)\b"):
             first, second = sorted(named, key=lambda label: query.search(rf"\b{re.escape(label)}\b").start())
@@ -220,6 +218,8 @@ class Attribute(Tool):
         answer = r"\b(?:the|its|that|this) (?:generated )?(?:answer|continuation|completion) to\b"
         if "text" in args and query.search(answer):
             args["output"] = "answer"  # "which prompt words drove the answer to 'My favourite food is'?"
+        if len(methods) > 1:  # "compare IG and LIME on review 3", "..., both towards negative": one call each
+            return [{**args, "method": method} for method in methods]
         return args
 
     def run(self, ctx: ToolContext, params: AttributeParams) -> AttributeOutput:

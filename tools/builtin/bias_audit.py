@@ -339,6 +339,9 @@ class BiasAudit(Tool):
             rf"\b{_TWO_TERMS}\b.*\b(?:predict\w*|changes?|shift\w*|differ\w*|outputs?|probabilit\w*)\b",
             rf"\b(?:predict\w*|outputs?|probabilit\w*)\b.*\b{_TWO_TERMS}\b",
             r"counterfactual data (?:substitution|augmentation)",
+            # "does the model care about names? maybe swap John and Mary and see", "... in the reviews"
+            r"\b(?:care|cares|caring) about (?:the )?(?:names?|gender|pronouns?|race|ethnicit\w*|religion|age)\b",
+            rf"\b{_TWO_TERMS}\b.*\b(?:and see|in (?:the|those|these|all|every) (?:\w+ )?(?:reviews|rows|data))\b",
         )), priority=55),  # after probe (50: "is gender encoded?"), before edit_label and counterfactual
     )
     defers_to = ("steer",)  # "steer review 3 with the gender direction" is steering, not an audit
