@@ -113,7 +113,8 @@ def test_probe_narration():
 def test_explain_neuron_narration():
     output = ExplainNeuronOutput.model_validate(EXPLAIN)
     assert ExplainNeuron().narrate(output, {}) == (
-        "Neuron 3 in layer 1: Fires on 'good'. Negative on 'bad'.\n"
+        "Neuron 3 in layer 1: a partial reading (it beats only another neuron's description, random description): "
+        "fires on 'good'. Negative on 'bad'.\n"
         "Written by the deterministic pattern explainer.\n"
         "Held-out test (12 top and 12 random windows from documents never used to write it): simulation "
         "correlation 0.61 (95% CI 0.4 to 0.78), detection balanced accuracy 0.85 (95% CI 0.7 to 0.95).\n"
@@ -127,9 +128,18 @@ def test_explain_neuron_narration():
     lost = EXPLAIN | {"beats": {name: False for name in EXPLAIN["beats"]}, "exemplars": []}
     assert ExplainNeuron().narrate(ExplainNeuronOutput.model_validate(lost), {}).endswith(
         "\nVerdict: the description does not beat the baselines; this neuron is not explained.")
+    assert ExplainNeuron().narrate(ExplainNeuronOutput.model_validate(lost), {}).startswith(
+        "Neuron 3 in layer 1: no reliable description (it beats none of the baselines). Best guess, not supported by "
+        "the test: fires on 'good'.")
     won = EXPLAIN | {"beats": {name: True for name in EXPLAIN["beats"]}}
-    assert "\nVerdict: the description beats every baseline.\n" in ExplainNeuron().narrate(
-        ExplainNeuronOutput.model_validate(won), {})
+    narration = ExplainNeuron().narrate(ExplainNeuronOutput.model_validate(won), {})
+    assert "\nVerdict: the description beats every baseline.\n" in narration
+    assert narration.startswith("Neuron 3 in layer 1: Fires on 'good'. Negative on 'bad'.")
+    # what a newcomer saw on neuron 14/811: a confident headline over a detection at chance
+    chance = won | {"scores": {**EXPLAIN["scores"], "detection": 0.5, "detection_ci95": [0.4, 0.6042]}}
+    assert ExplainNeuron().narrate(ExplainNeuronOutput.model_validate(chance), {}).startswith(
+        "Neuron 3 in layer 1: no reliable description (held-out detection 0.5, its 95% CI reaching chance, 0.5). "
+        "Best guess, not supported by the test: fires on 'good'.")
 
 
 def test_the_narrator_dispatches_to_the_tools():

@@ -218,7 +218,19 @@ class ExplainNeuron(Tool):
 
     def narrate(self, output: ExplainNeuronOutput, args: dict) -> str:
         o, s = output, output.scores
-        text = (f"Neuron {o.neuron} in layer {o.layer}: {o.description.positive} {o.description.negative}\n"
+        said = o.description.positive
+        said = said[:1].lower() + said[1:] if said[1:2].islower() else said  # after a colon
+        beaten = [name for name, won in o.beats.items() if won]
+        at_chance = s.detection_ci95[0] <= 0.5  # detection is balanced accuracy: 0.5 is chance
+        if at_chance or not beaten:  # the headline says how far to trust it before it says anything else
+            lead = (f"no reliable description (held-out detection {s.detection}, its 95% CI reaching chance, 0.5"
+                    if at_chance else "no reliable description (it beats none of the baselines")
+            lead += f"). Best guess, not supported by the test: {said}"
+        elif len(beaten) < len(o.beats):
+            lead = f"a partial reading (it beats only {', '.join(beaten)}): {said}"
+        else:
+            lead = o.description.positive
+        text = (f"Neuron {o.neuron} in layer {o.layer}: {lead} {o.description.negative}\n"
                 f"Written by the {o.explainer}.\n"
                 f"Held-out test ({o.test_windows.top} top and {o.test_windows.random} random windows from documents "
                 f"never used to write it): simulation correlation {s.simulation} (95% CI {s.simulation_ci95[0]} to "
@@ -226,7 +238,6 @@ class ExplainNeuron(Tool):
                 f"to {s.detection_ci95[1]}).")
         lines = [f"- {b.baseline}: simulation {b.simulation}, detection {b.detection}" for b in o.baselines]
         text += "\nBaselines on the same windows:\n" + "\n".join(lines)
-        beaten = [name for name, won in o.beats.items() if won]
         if len(beaten) == len(o.beats):
             text += "\nVerdict: the description beats every baseline."
         elif beaten:
