@@ -172,3 +172,19 @@ def test_swap_two_words_in_a_quoted_text(planner):
         ("predict", {"text": "fast kitchen, slow waiters"})]
     plan = plan_turns(planner, "predict 'the soup was cold'", "replace 'hot' with 'warm' in 'the tea was cold'")
     assert not plan.calls and "does not contain 'hot'" in plan.message  # never the earlier text, silently
+
+
+def test_the_row_someone_forwarded_is_no_k(planner):
+    question = "my boss sent one review she can't read, 'meh, fine i guess'. which words drove it?"
+    assert last_calls(planner, question) == [
+        ("attribute", {"text": "meh, fine i guess"})]
+
+
+def test_the_domain_concept_is_the_column(planner):
+    assert last_calls(planner, "probe layers 3 to 5", "and for the domain column") == [
+        ("probe", {"layers": [3, 4, 5], "concept": "domain"})]
+
+
+def test_words_that_drive_the_model_there_aggregate_over_the_selection(planner):
+    assert last_calls(planner, "how many service reviews are there", "which words drive it there, using lime") == [
+        ("global_importance", {"where": {"match": {"domain": "service"}}, "method": "lime"})]

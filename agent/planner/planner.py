@@ -316,6 +316,9 @@ class RulePlanner(FollowUpPlanning):
         if asks and not plan.calls:  # a part that needs a referent only matters when nothing else was planned
             ask = asks[0]
             no_row = state.instance() is None and not (ids or texts)
+            aggregate = self._over_the_selection(tools[0], ask, bare, state)
+            if aggregate:  # "(accuracy on restaurant reviews) which words drive the model there, with lime"
+                return Plan(question=question, calls=[aggregate])
             if ask.asks_for in ("instance", None) and no_row and concept_topic(bare) and find_neuron(bare) is None:
                 # "does lime give the same answer if you run it twice on the same review?": no row is
                 # named or in the conversation, a method is: a question about the method
@@ -331,6 +334,23 @@ class RulePlanner(FollowUpPlanning):
             return Plan(question=question, message=message, pending=[ask.pending] if ask.pending else [],
                         asks_for=ask.asks_for, choices=choices)
         return plan
+
+    @staticmethod
+    def _over_the_selection(tool: str, ask: _Ask, bare: str, state: ConversationState) -> Call | None:
+        """An attribution asked with no row, right after a selection, and pointing at it ("there", "in those"):
+        the attributions aggregated over that selection, with the method and k asked for."""
+        cat = catalog()
+        if (ask.asks_for not in ("instance", None) or state.instance() is not None or not state.last_where
+                or not cat.takes(tool, "method")
+                or not re.search(r"\b(?:there|in (?:those|these|them|that (?:slice|group|selection)))\b", bare, re.I)):
+            return None
+        aggregate = cat.role("aggregate")
+        args: dict[str, Any] = {"where": state.last_where}
+        if (method := find_method(bare)) is not None:
+            args["method"] = method
+        if (k := find_k(bare)) is not None and cat.takes(aggregate, "k"):
+            args["k"] = k
+        return Call(tool=aggregate, args=args)
 
     def _concept_by_values(self, call: Call, bare: str) -> None:
         """A probe's concept said through its values: "whether a review is positive or negative" is the
@@ -378,6 +398,8 @@ class RulePlanner(FollowUpPlanning):
             return False
         if state.last_tool and (FOLLOW_UP.search(bare) or len(bare.split()) <= 5):  # "what about attention?"
             return False
+        if USING_METHOD.search(bare) and clause_intent(bare) not in (None, catalog().role("concept")):
+            return False  # "which words drive the model there, with lime": a run with that method
         guess = self._guess(bare)
         return guess is not None and guess.concept is not None and guess.concept >= CONCEPT_P
 

@@ -242,7 +242,8 @@ def find_k(text: str) -> int | None:
             return int(m.group(1))
     for word, value in NUMBER_WORDS.items():
         if re.search(
-            # "a few words", "three most common keywords"
+            # "a few words", "three most common keywords" (not "the client forwarded one review": that is the row)
+            rf"(?<!forwarded )(?<!sent )(?<!received )(?<!got )(?<!have )(?<!has )(?<!had )(?<!found )"
             rf"\b(?:top )?{word}\s+"
             r"(?:(?:most"
             r"|best"

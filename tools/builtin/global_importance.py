@@ -204,6 +204,7 @@ def _word(s: WordStats, used: int, intercept: float, slope: float) -> WordImport
 
 class GlobalImportance(Tool):
     name = "global_importance"
+    planner_role = "aggregate"  # "which words drive the model there": attributions over a selection
     description = (
         "The words that drive the model's predictions across many rows: per-row attributions (the attribute tool, "
         "cached) aggregated over a selection, with bootstrap 95% intervals, the rows containing each word and a "

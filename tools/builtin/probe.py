@@ -202,6 +202,8 @@ def _probe_concept(text: str) -> str | None:
     if concept:  # "the domain of a review" is the domain; "sentiment best" is sentiment
         concept = re.sub(r"\s+of (?:a|an|the|each|every) (?:review|row|text|sentence|example|input)s?$", "", concept)
         concept = re.sub(r"\s+(?:best|most|well|the most|the best|strongly|at all)$", "", concept)
+        # "the domain concept", "the domain column": the column itself
+        concept = re.sub(r"(?<=\w)\s+(?:concept|column|attribute|feature|variable)$", "", concept)
         # "which domain a review is from", "what topic each text is about": the column named
         concept = re.sub(r"^(?:which|what) ([a-z]+) (?:a|an|the|each|every) (?:review|row|text|sentence|example)\b.*$",
                          r"\1", concept)
