@@ -39,7 +39,19 @@ def narrate_result(tool: str, output: dict[str, Any], args: dict[str, Any], cave
     tool_cls = get_tool(tool)
     with rows_called(row_noun):
         text = tool_cls().narrate(tool_cls.typed_output(output), args)
-    return text + "".join(f"\nCaveat: {c}" for c in caveats)
+    return ended_lists(text + "".join(f"\nCaveat: {c}" for c in caveats))
+
+
+def ended_lists(text: str) -> str:
+    """A blank line between a bullet list and the line after it: in Markdown that line would otherwise
+    continue the last bullet (a newcomer saw "Diversity ..." and "Caveat ..." inside a counterfactual's list)."""
+    lines = text.split("\n")
+    out = lines[:1]
+    for before, line in zip(lines, lines[1:]):
+        if before.lstrip().startswith("- ") and line.strip() and not line.lstrip().startswith("- "):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
 
 
 def pct(x: float) -> str:
