@@ -104,3 +104,17 @@ def test_a_line_after_a_bullet_list_starts_its_own_paragraph():
 
     assert ended_lists("Edits:\n- a\n- b\nDiversity: 0.4\nCaveat: x") == "Edits:\n- a\n- b\n\nDiversity: 0.4\nCaveat: x"
     assert ended_lists("no list\nhere") == "no list\nhere"
+
+
+def test_the_mistakes_summary_rounds_lengths_to_what_they_mean():
+    from types import SimpleNamespace
+
+    from agent.reports.content import mistake_summary
+
+    rows = [SimpleNamespace(id=i, label="negative", text=t, n_words=n)
+            for i, (t, n) in enumerate([("a b c", 3), ("a b c d", 4), ("a b c d e f g h", 8), ("x y", 2)])]
+    predicted = {0: "positive", 1: "positive", 2: "positive", 3: "negative"}
+    summary = mistake_summary(rows, rows[:3], predicted, {i: 0.6 for i in range(4)}, [])
+    assert summary["mean_words_mistakes"] == 5.0 and summary["mean_words_correct"] == 2.0
+    rows[2].n_words = 9
+    assert mistake_summary(rows, rows[:3], predicted, {i: 0.6 for i in range(4)}, [])["mean_words_mistakes"] == 5.3

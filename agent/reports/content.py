@@ -142,8 +142,8 @@ def mistake_summary(rows: list, wrong: list, predicted: dict[int, str], confiden
                 if "beats_random" in faith:
                     faithful.append(bool(faith["beats_random"]))
 
-    def mean(values: list[float]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
+    def mean(values: list[float], digits: int = 4) -> float | None:
+        return round(sum(values) / len(values), digits) if values else None
 
     return {
         "rows": len(rows), "mistakes": len(wrong), "error_rate": round(len(wrong) / len(rows), 4),
@@ -151,8 +151,8 @@ def mistake_summary(rows: list, wrong: list, predicted: dict[int, str], confiden
         "confusions": [{"pair": pair, "count": n} for pair, n in confusions.most_common()],
         "mean_confidence_mistakes": mean([confidence[r.id] for r in wrong]),
         "mean_confidence_correct": mean([confidence[r.id] for r in right]),
-        "mean_words_mistakes": mean([r.n_words for r in wrong]),
-        "mean_words_correct": mean([r.n_words for r in right]),
+        "mean_words_mistakes": mean([r.n_words for r in wrong], 1),  # words: one decimal is all it means
+        "mean_words_correct": mean([r.n_words for r in right], 1),
         "overrepresented_words": over[:10],
         "top_attributed_words": [{"word": w, "count": n} for w, n in top_words.most_common(10)],
         "attributions_beating_random": mean([float(x) for x in faithful]),
