@@ -102,7 +102,8 @@ def test_is_it_worse_on_a_group_is_answered_yes_no_or_not_clearly():
 def test_a_line_after_a_bullet_list_starts_its_own_paragraph():
     from tools.narration import ended_lists
 
-    assert ended_lists("Edits:\n- a\n- b\nDiversity: 0.4\nCaveat: x") == "Edits:\n- a\n- b\n\nDiversity: 0.4\nCaveat: x"
+    assert ended_lists("Edits:\n- a\n- b\nDiversity: 0.4\nCaveat: x") == (
+        "Edits:\n- a\n- b\n\nDiversity: 0.4\nCaveat: x")
     assert ended_lists("no list\nhere") == "no list\nhere"
 
 
